@@ -1,0 +1,50 @@
+//! Typed errors of the golden model. Every variant names the offending file, field or value so
+//! that a command-line user can fix the input without reading the source.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading data, reading or validating a network, or training.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not an IDX file of the expected kind: {reason}")]
+    IdxFormat { path: PathBuf, reason: String },
+    #[error(
+        "{path}: truncated IDX data: header promises {expected} bytes of data, file has {found}"
+    )]
+    IdxTruncated {
+        path: PathBuf,
+        expected: usize,
+        found: usize,
+    },
+    #[error("dataset mismatch: {0}")]
+    DatasetMismatch(String),
+    #[error("{path}: invalid network JSON: {source}")]
+    NetJson {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("unsupported network schema: found {found:?}, this build reads {expected:?}")]
+    NetSchema { found: String, expected: String },
+    #[error("invalid network: {0}")]
+    InvalidNetwork(String),
+    #[error("layer sizes must be at least 1: {what} is 0")]
+    ZeroSizeLayer { what: String },
+    #[error("blank-out probability p must lie strictly between 0 and 1, got {0}")]
+    BlankOutP(f64),
+    #[error("Gaussian noise standard deviation sigma must be finite and > 0, got {0}")]
+    GaussianSigma(f64),
+    #[error("invalid training option: {0}")]
+    TrainOption(String),
+    #[error("input size mismatch: network expects {expected} inputs, data has {found}")]
+    InputSize { expected: usize, found: usize },
+}
+
+/// Result alias of the model crate.
+pub type Result<T> = std::result::Result<T, ModelError>;

@@ -1,0 +1,274 @@
+//! The network file: a trained NSM, gNSM or StNN as versioned JSON.
+//!
+//! Schema `nsm-net/1` (see `docs/network-format.md`): an object with
+//! * `schema`: the string `"nsm-net/1"`;
+//! * `model`: `"nsm"` (blank-out synapses), `"gnsm"` (Gaussian synapses) or `"stnn"`
+//!   (stochastic sigmoid baseline);
+//! * `noise`: `{"kind": "blank_out", "blank_out_p": p}` for `nsm`,
+//!   `{"kind": "gaussian", "sigma": s}` for `gnsm`, absent or `null` for `stnn`;
+//! * `hidden`: the stochastic layers in order, each `{n_in, n_out, w, beta, b}` with `w` the
+//!   row-major `n_out x n_in` weights (one row per neuron), `beta` the per-neuron magnitudes and
+//!   `b` the biases in the units of `u` (eq. 5); for `stnn`, `beta` and `b` are empty;
+//! * `output`: the deterministic softmax layer `{n_in, n_out, w, b}`;
+//! * `training`: optional record of how the network was made (free-form object).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::equations::{row_norm, Noise};
+use crate::error::{ModelError, Result};
+
+/// The schema tag this build reads and writes.
+pub const NET_SCHEMA: &str = "nsm-net/1";
+
+/// Which stochastic neuron the hidden layers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Neural Sampling Machine with blank-out (Bernoulli) synapses.
+    Nsm,
+    /// NSM with multiplicative Gaussian synapses `xi ~ N(1, sigma^2)`.
+    Gnsm,
+    /// Stochastic sigmoid network: `P(z = 1) = sigmoid(w . z)`, no bias (NSM Table 1 baseline).
+    Stnn,
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ModelKind::Nsm => "nsm",
+            ModelKind::Gnsm => "gnsm",
+            ModelKind::Stnn => "stnn",
+        })
+    }
+}
+
+/// One stochastic layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HiddenLayer {
+    pub n_in: usize,
+    pub n_out: usize,
+    /// Row-major `n_out x n_in`.
+    pub w: Vec<f32>,
+    /// Per-neuron magnitude `beta_i` (empty for StNN).
+    #[serde(default)]
+    pub beta: Vec<f32>,
+    /// Per-neuron bias `b_i`, in units of `u` (empty for StNN).
+    #[serde(default)]
+    pub b: Vec<f32>,
+}
+
+impl HiddenLayer {
+    /// Row `i` of the weights.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.w[i * self.n_in..(i + 1) * self.n_in]
+    }
+}
+
+/// The deterministic softmax output layer: `logits = W z + b`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputLayer {
+    pub n_in: usize,
+    pub n_out: usize,
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+/// A whole network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    pub schema: String,
+    pub model: ModelKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<Noise>,
+    pub hidden: Vec<HiddenLayer>,
+    pub output: OutputLayer,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<serde_json::Value>,
+}
+
+fn check_finite(what: &str, v: &[f32]) -> Result<()> {
+    match v.iter().position(|x| !x.is_finite()) {
+        Some(i) => Err(ModelError::InvalidNetwork(format!(
+            "{what}[{i}] is not a finite number"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn check_len(what: &str, v: &[f32], expected: usize) -> Result<()> {
+    if v.len() == expected {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidNetwork(format!(
+            "{what} has {} values, expected {expected}",
+            v.len()
+        )))
+    }
+}
+
+impl Network {
+    /// Number of inputs of the first layer.
+    pub fn n_inputs(&self) -> usize {
+        self.hidden.first().map_or(self.output.n_in, |l| l.n_in)
+    }
+
+    /// Number of classes.
+    pub fn n_classes(&self) -> usize {
+        self.output.n_out
+    }
+
+    /// Layer widths from input to output, e.g. `[784, 300, 300, 300, 10]`.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut v = vec![self.n_inputs()];
+        v.extend(self.hidden.iter().map(|l| l.n_out));
+        v.push(self.output.n_out);
+        v
+    }
+
+    /// Checks the schema tag, the model/noise pairing, every size and every value.
+    pub fn validate(&self) -> Result<()> {
+        if self.schema != NET_SCHEMA {
+            return Err(ModelError::NetSchema {
+                found: self.schema.clone(),
+                expected: NET_SCHEMA.to_string(),
+            });
+        }
+        match (self.model, self.noise) {
+            (ModelKind::Nsm, Some(n @ Noise::BlankOut { .. }))
+            | (ModelKind::Gnsm, Some(n @ Noise::Gaussian { .. })) => n.validate()?,
+            (ModelKind::Stnn, None) => {}
+            (m, n) => {
+                return Err(ModelError::InvalidNetwork(format!(
+                    "model {m} does not go with noise {n:?} (nsm: blank_out, gnsm: gaussian, stnn: none)"
+                )))
+            }
+        }
+        let mut n_prev = None;
+        for (k, l) in self.hidden.iter().enumerate() {
+            let name = format!("hidden layer {k}");
+            if l.n_in == 0 {
+                return Err(ModelError::ZeroSizeLayer {
+                    what: format!("{name} n_in"),
+                });
+            }
+            if l.n_out == 0 {
+                return Err(ModelError::ZeroSizeLayer {
+                    what: format!("{name} n_out"),
+                });
+            }
+            if let Some(p) = n_prev {
+                if p != l.n_in {
+                    return Err(ModelError::InvalidNetwork(format!(
+                        "{name} has n_in = {} but the previous layer has {p} outputs",
+                        l.n_in
+                    )));
+                }
+            }
+            n_prev = Some(l.n_out);
+            check_len(&format!("{name} w"), &l.w, l.n_in * l.n_out)?;
+            check_finite(&format!("{name} w"), &l.w)?;
+            let per_neuron = if self.model == ModelKind::Stnn {
+                0
+            } else {
+                l.n_out
+            };
+            check_len(&format!("{name} beta"), &l.beta, per_neuron)?;
+            check_len(&format!("{name} b"), &l.b, per_neuron)?;
+            check_finite(&format!("{name} beta"), &l.beta)?;
+            check_finite(&format!("{name} b"), &l.b)?;
+            if self.model != ModelKind::Stnn {
+                if let Some(i) = (0..l.n_out).find(|&i| row_norm(l.row(i)) == 0.0) {
+                    return Err(ModelError::InvalidNetwork(format!(
+                        "{name} row {i} is all zero: an NSM row needs a non-zero norm"
+                    )));
+                }
+            }
+        }
+        let o = &self.output;
+        if o.n_in == 0 {
+            return Err(ModelError::ZeroSizeLayer {
+                what: "output layer n_in".into(),
+            });
+        }
+        if o.n_out == 0 {
+            return Err(ModelError::ZeroSizeLayer {
+                what: "output layer n_out".into(),
+            });
+        }
+        if let Some(p) = n_prev {
+            if p != o.n_in {
+                return Err(ModelError::InvalidNetwork(format!(
+                    "output layer has n_in = {} but the last hidden layer has {p} outputs",
+                    o.n_in
+                )));
+            }
+        }
+        check_len("output w", &o.w, o.n_in * o.n_out)?;
+        check_len("output b", &o.b, o.n_out)?;
+        check_finite("output w", &o.w)?;
+        check_finite("output b", &o.b)?;
+        Ok(())
+    }
+
+    /// Parses and validates a network from JSON text (`path` names it in errors).
+    pub fn from_json(text: &str, path: &Path) -> Result<Network> {
+        // Look at the schema tag first, so a file of another version is named as such rather
+        // than reported as a missing field.
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|source| ModelError::NetJson {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(NET_SCHEMA) => {}
+            other => {
+                return Err(ModelError::NetSchema {
+                    found: other.unwrap_or("<missing>").to_string(),
+                    expected: NET_SCHEMA.to_string(),
+                })
+            }
+        }
+        let net: Network = serde_json::from_value(value).map_err(|source| ModelError::NetJson {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        net.validate()?;
+        Ok(net)
+    }
+
+    /// Reads and validates a network file.
+    pub fn load(path: &Path) -> Result<Network> {
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// JSON text of the network.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a network always serializes")
+    }
+
+    /// Validates, then writes the network atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.validate()?;
+        crate::fsutil::atomic_write(path, self.to_json().as_bytes())
+    }
+
+    /// The "NSM scaled" network of NSM Table 1: every stochastic row multiplied by `factor`
+    /// together with its bias (eq. 5 is linear in the row and its bias, so for `factor > 0` the
+    /// firing probabilities, and with the same noise draws the sampled states, are unchanged
+    /// for NSMs; for the StNN the weights alone are scaled, which changes its probabilities).
+    /// The deterministic output layer is not touched.
+    pub fn scaled(&self, factor: f32) -> Network {
+        let mut n = self.clone();
+        for l in &mut n.hidden {
+            l.w.iter_mut().for_each(|w| *w *= factor);
+            l.b.iter_mut().for_each(|b| *b *= factor);
+        }
+        n
+    }
+}

@@ -1,0 +1,486 @@
+//! Training of the float golden model: straight-through gradients through `2P - 1`, the
+//! weight-normalization gradients of eq. 6-7, the data-dependent initialization of eq. 8, Adam,
+//! softmax cross-entropy, minibatches of 100.
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::equations::Noise;
+use crate::error::{ModelError, Result};
+use crate::forward::{
+    argmax, matmul_a_b, matmul_a_bt, matmul_at_b, softmax_in_place, BinarizedSet, HiddenTrace,
+    NoiseKey, Pass, Prepared,
+};
+use crate::net::{HiddenLayer, ModelKind, Network, OutputLayer, NET_SCHEMA};
+use crate::seeds::{domain, stream_rng};
+
+/// Everything that defines a training run. Defaults are the PI-MNIST network of NSM Table 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub model: ModelKind,
+    /// Noise of the stochastic synapses (ignored for the StNN).
+    pub noise: Noise,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Adam step size.
+    pub learning_rate: f64,
+    /// The step size is multiplied by this factor after every epoch.
+    pub lr_decay: f64,
+    pub seed: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            model: ModelKind::Nsm,
+            noise: Noise::BlankOut { blank_out_p: 0.5 },
+            hidden: vec![300, 300, 300],
+            epochs: 60,
+            batch_size: 100,
+            learning_rate: 3e-3,
+            lr_decay: 0.95,
+            seed: 1,
+        }
+    }
+}
+
+impl TrainOptions {
+    /// Refuses sizes of zero, a bad noise parameter and non-positive step sizes.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(k) = self.hidden.iter().position(|&h| h == 0) {
+            return Err(ModelError::ZeroSizeLayer {
+                what: format!("hidden layer {k}"),
+            });
+        }
+        if self.model != ModelKind::Stnn {
+            self.noise.validate()?;
+            let matches = matches!(
+                (self.model, self.noise),
+                (ModelKind::Nsm, Noise::BlankOut { .. })
+                    | (ModelKind::Gnsm, Noise::Gaussian { .. })
+            );
+            if !matches {
+                return Err(ModelError::TrainOption(format!(
+                    "model {} needs {} noise",
+                    self.model,
+                    if self.model == ModelKind::Nsm {
+                        "blank-out"
+                    } else {
+                        "Gaussian"
+                    }
+                )));
+            }
+        }
+        if self.batch_size == 0 {
+            return Err(ModelError::TrainOption(
+                "batch size must be at least 1".into(),
+            ));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(ModelError::TrainOption(format!(
+                "learning rate must be > 0, got {}",
+                self.learning_rate
+            )));
+        }
+        if !(self.lr_decay.is_finite() && self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
+            return Err(ModelError::TrainOption(format!(
+                "learning-rate decay must lie in (0, 1], got {}",
+                self.lr_decay
+            )));
+        }
+        Ok(())
+    }
+
+    fn net_noise(&self) -> Option<Noise> {
+        (self.model != ModelKind::Stnn).then_some(self.noise)
+    }
+}
+
+/// A freshly initialized network: uniform weights in `+-1/sqrt(n_in)`, then, for NSMs, eq. 8 on
+/// the first `batch_size` examples of `data`.
+pub fn init_network(opts: &TrainOptions, data: &BinarizedSet) -> Result<Network> {
+    opts.validate()?;
+    if data.is_empty() {
+        return Err(ModelError::TrainOption("the training set is empty".into()));
+    }
+    let mut rng = stream_rng(opts.seed, &[domain::INIT]);
+    let mut widths = vec![data.dim];
+    widths.extend(&opts.hidden);
+    let per_neuron = opts.model != ModelKind::Stnn;
+    let mut uniform = |n_in: usize, n: usize| -> Vec<f32> {
+        let r = 1.0 / (n_in as f64).sqrt();
+        (0..n).map(|_| rng.gen_range(-r..r) as f32).collect()
+    };
+    let hidden = widths
+        .windows(2)
+        .map(|w| HiddenLayer {
+            n_in: w[0],
+            n_out: w[1],
+            w: uniform(w[0], w[0] * w[1]),
+            beta: if per_neuron {
+                vec![1.0; w[1]]
+            } else {
+                Vec::new()
+            },
+            b: if per_neuron {
+                vec![0.0; w[1]]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let last = *widths.last().expect("widths holds the input size");
+    let output = OutputLayer {
+        n_in: last,
+        n_out: 10,
+        w: uniform(last, last * 10),
+        b: vec![0.0; 10],
+    };
+    let mut net = Network {
+        schema: NET_SCHEMA.to_string(),
+        model: opts.model,
+        noise: opts.net_noise(),
+        hidden,
+        output,
+        training: None,
+    };
+    if per_neuron {
+        let batch = opts.batch_size.min(data.len());
+        data_dependent_init(&mut net, &data.x[..batch * data.dim], batch, opts.seed);
+    }
+    net.validate()?;
+    Ok(net)
+}
+
+/// Eq. 8 (after Salimans & Kingma): layer by layer, on one batch, set
+/// `beta_i = 1 / sigma_i` and `b_i = -mu_i ||w_i|| sqrt(2 Var xi) / sigma_i`, where `mu_i`,
+/// `sigma_i` are the batch mean and standard deviation of `w_i . z / ||w_i||`, so that the
+/// drives `x_i` have zero mean and unit variance over the batch. The batch is then propagated
+/// (sampled) to initialize the next layer.
+pub fn data_dependent_init(net: &mut Network, input: &[f32], batch: usize, seed: u64) {
+    let drive_scale = net.noise.map_or(1.0, |n| n.drive_scale());
+    let mut z = input.to_vec();
+    for k in 0..net.hidden.len() {
+        {
+            let prep = Prepared::new(net);
+            let l = &net.hidden[k];
+            let mut s = vec![0f32; batch * l.n_out];
+            matmul_a_bt(batch, l.n_in, l.n_out, &z, &l.w, &mut s);
+            let mut beta = vec![0f32; l.n_out];
+            let mut b = vec![0f32; l.n_out];
+            for i in 0..l.n_out {
+                let norm = prep.hidden[k].norm[i];
+                let t: Vec<f64> = (0..batch)
+                    .map(|n| f64::from(s[n * l.n_out + i]) / norm)
+                    .collect();
+                let mu = t.iter().sum::<f64>() / batch as f64;
+                let var = t.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / batch as f64;
+                // A neuron whose drive does not vary over the batch keeps beta = 1.
+                let sigma = if var > 1e-12 { var.sqrt() } else { 1.0 };
+                beta[i] = (1.0 / sigma) as f32;
+                b[i] = (-mu * norm * drive_scale / sigma) as f32;
+            }
+            let l = &mut net.hidden[k];
+            l.beta = beta;
+            l.b = b;
+        }
+        let prep = Prepared::new(net);
+        let key = NoiseKey {
+            seed,
+            domain: domain::INIT,
+            a: 1,
+            b: 0,
+        };
+        z = prep
+            .hidden_forward(k, &z, batch, Pass::Sample, key, false)
+            .z;
+    }
+}
+
+/// Parameters of a network as flat slices, in a fixed order (hidden layers' `w`, `beta`, `b`,
+/// then the output `w`, `b`). Gradients and Adam moments use the same shape.
+fn param_slices_mut(net: &mut Network) -> Vec<&mut [f32]> {
+    let mut v: Vec<&mut [f32]> = Vec::new();
+    for l in &mut net.hidden {
+        v.push(&mut l.w);
+        v.push(&mut l.beta);
+        v.push(&mut l.b);
+    }
+    v.push(&mut net.output.w);
+    v.push(&mut net.output.b);
+    v
+}
+
+fn zeros_like(net: &Network) -> Network {
+    let mut z = net.clone();
+    for s in param_slices_mut(&mut z) {
+        s.fill(0.0);
+    }
+    z
+}
+
+/// Softmax cross-entropy of a batch: mean loss, and `d loss / d logits` (already divided by
+/// the batch size).
+pub fn cross_entropy(logits: &[f32], labels: &[u8], n_classes: usize) -> (f64, Vec<f32>) {
+    let batch = labels.len();
+    let mut d = logits.to_vec();
+    let mut loss = 0f64;
+    for (row, &y) in d.chunks_exact_mut(n_classes).zip(labels) {
+        softmax_in_place(row);
+        loss -= f64::from(row[y as usize].max(1e-30)).ln();
+        row[y as usize] -= 1.0;
+        for v in row.iter_mut() {
+            *v /= batch as f32;
+        }
+    }
+    (loss / batch as f64, d)
+}
+
+/// Loss, errors and gradients of one batch. With [`Pass::Sample`] these are the straight-through
+/// gradients used in training; with [`Pass::MeanField`] they are the exact gradients of the
+/// mean-field network (states `2P - 1`), which the finite-difference test checks.
+///
+/// For an NSM layer with `g_i = dL/dz_i (2/sqrt(pi)) exp(-x_i^2)` (summed over the batch):
+/// * `dL/db_i = g_i / (sqrt(2 Var xi) ||w_i||)`
+/// * eq. 6: `dL/dbeta_i = sum_j w_ij dL/dv_ij / ||w_i||` with `dL/dv_ij = g_i z_j`
+/// * eq. 7: `dL/dw_ij = beta_i/||w_i|| dL/dv_ij - beta_i/||w_i||^2 dL/dbeta_i w_ij`, plus
+///   `- b_i/||w_i||^2 dL/db_i w_ij` because the bias enters `x_i` divided by `||w_i||`.
+pub fn gradients(
+    net: &Network,
+    input: &[f32],
+    labels: &[u8],
+    pass: Pass,
+    key: NoiseKey,
+) -> BatchGradients {
+    let batch = labels.len();
+    let prep = Prepared::new(net);
+    let mut traces: Vec<HiddenTrace> = Vec::with_capacity(net.hidden.len());
+    for k in 0..net.hidden.len() {
+        let z_in: &[f32] = if k == 0 { input } else { &traces[k - 1].z };
+        let t = prep.hidden_forward(k, z_in, batch, pass, key, true);
+        traces.push(t);
+    }
+    let last: &[f32] = traces.last().map_or(input, |t| &t.z);
+    let logits = prep.output_logits(last, batch);
+    let o = &net.output;
+    let (loss, d_logits) = cross_entropy(&logits, labels, o.n_out);
+    let errors = logits
+        .chunks_exact(o.n_out)
+        .zip(labels)
+        .filter(|(row, &y)| argmax(row) != y as usize)
+        .count();
+
+    let mut grads = zeros_like(net);
+    matmul_at_b(o.n_out, batch, o.n_in, &d_logits, last, &mut grads.output.w);
+    for row in d_logits.chunks_exact(o.n_out) {
+        for (g, &d) in grads.output.b.iter_mut().zip(row) {
+            *g += d;
+        }
+    }
+    let mut dz = vec![0f32; batch * o.n_in];
+    matmul_a_b(batch, o.n_out, o.n_in, &d_logits, &o.w, &mut dz);
+
+    let drive_scale = net.noise.map_or(1.0, |n| n.drive_scale());
+    for k in (0..net.hidden.len()).rev() {
+        let l = &net.hidden[k];
+        let ph = &prep.hidden[k];
+        let (n_in, n_out) = (l.n_in, l.n_out);
+        let z_in: &[f32] = if k == 0 { input } else { &traces[k - 1].z };
+        let tr = &traces[k];
+        // g = dL/dz * d(expected state)/d(drive)
+        let g: Vec<f32> = dz.iter().zip(&tr.deriv).map(|(a, b)| a * b).collect();
+        let gl = &mut grads.hidden[k];
+        // dL/dv = g^T z_in  (n_out x n_in)
+        let mut dv = vec![0f32; n_out * n_in];
+        matmul_at_b(n_out, batch, n_in, &g, z_in, &mut dv);
+        let mut g_back = g.clone();
+        match net.model {
+            ModelKind::Stnn => {
+                gl.w.copy_from_slice(&dv);
+            }
+            ModelKind::Nsm | ModelKind::Gnsm => {
+                for i in 0..n_out {
+                    let norm = ph.norm[i];
+                    let beta = f64::from(l.beta[i]);
+                    let bias = f64::from(l.b[i]);
+                    let (mut sum_gs, mut sum_g) = (0f64, 0f64);
+                    for n in 0..batch {
+                        let gi = f64::from(g[n * n_out + i]);
+                        sum_gs += gi * f64::from(tr.s[n * n_out + i]);
+                        sum_g += gi;
+                    }
+                    let d_beta = sum_gs / norm;
+                    let d_b = sum_g / (drive_scale * norm);
+                    gl.beta[i] = d_beta as f32;
+                    gl.b[i] = d_b as f32;
+                    let c_v = beta / norm;
+                    let c_w = (beta * d_beta + bias * d_b) / (norm * norm);
+                    for j in 0..n_in {
+                        let idx = i * n_in + j;
+                        gl.w[idx] = (c_v * f64::from(dv[idx]) - c_w * f64::from(l.w[idx])) as f32;
+                    }
+                    // Effective weight v_ij = beta_i w_ij / ||w_i||: scale g instead of W.
+                    for n in 0..batch {
+                        g_back[n * n_out + i] *= c_v as f32;
+                    }
+                }
+            }
+        }
+        if k > 0 {
+            let mut dz_in = vec![0f32; batch * n_in];
+            matmul_a_b(batch, n_out, n_in, &g_back, &l.w, &mut dz_in);
+            dz = dz_in;
+        }
+    }
+    BatchGradients {
+        loss,
+        errors,
+        grads,
+    }
+}
+
+/// Result of [`gradients`] on one batch.
+#[derive(Debug, Clone)]
+pub struct BatchGradients {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Misclassified examples of this forward pass.
+    pub errors: usize,
+    /// Gradients, in the shape of the network.
+    pub grads: Network,
+}
+
+/// Adam (Kingma & Ba) with the usual constants.
+#[derive(Debug, Clone)]
+pub struct Adam {
+    m: Network,
+    v: Network,
+    t: u64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+}
+
+impl Adam {
+    pub fn new(net: &Network) -> Self {
+        Self {
+            m: zeros_like(net),
+            v: zeros_like(net),
+            t: 0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+
+    /// One step of size `lr` against `grads`.
+    pub fn step(&mut self, net: &mut Network, grads: &mut Network, lr: f64) {
+        self.t += 1;
+        let c1 = 1.0 - self.beta1.powi(self.t as i32);
+        let c2 = 1.0 - self.beta2.powi(self.t as i32);
+        let (b1, b2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps);
+        let ps = param_slices_mut(net);
+        let gs = param_slices_mut(grads);
+        let ms = param_slices_mut(&mut self.m);
+        let vs = param_slices_mut(&mut self.v);
+        for (((p, g), m), v) in ps.into_iter().zip(gs).zip(ms).zip(vs) {
+            for j in 0..p.len() {
+                m[j] = b1 * m[j] + (1.0 - b1) * g[j];
+                v[j] = b2 * v[j] + (1.0 - b2) * g[j] * g[j];
+                let m_hat = f64::from(m[j]) / c1;
+                let v_hat = f64::from(v[j]) / c2;
+                p[j] -= (lr * m_hat / (v_hat.sqrt() + eps)) as f32;
+            }
+        }
+    }
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub mean_loss: f64,
+    /// Error of the sampled training forward passes, in percent.
+    pub train_error_pct: f64,
+    pub learning_rate: f64,
+    pub seconds: f64,
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    pub net: Network,
+    pub opts: TrainOptions,
+    adam: Adam,
+}
+
+impl Trainer {
+    /// Starts from `net` (usually [`init_network`]).
+    pub fn new(net: Network, opts: TrainOptions) -> Result<Self> {
+        opts.validate()?;
+        net.validate()?;
+        let adam = Adam::new(&net);
+        Ok(Self { net, opts, adam })
+    }
+
+    /// Step size of epoch `epoch` (0-based).
+    pub fn learning_rate(&self, epoch: usize) -> f64 {
+        self.opts.learning_rate * self.opts.lr_decay.powi(epoch as i32)
+    }
+
+    /// One pass over `data` in a seeded random order. `on_batch(done, total)` is called after
+    /// every minibatch. A trailing partial batch is used as is.
+    pub fn train_epoch(
+        &mut self,
+        data: &BinarizedSet,
+        epoch: usize,
+        on_batch: &mut dyn FnMut(usize, usize),
+    ) -> Result<EpochReport> {
+        if data.dim != self.net.n_inputs() {
+            return Err(ModelError::InputSize {
+                expected: self.net.n_inputs(),
+                found: data.dim,
+            });
+        }
+        let start = std::time::Instant::now();
+        let lr = self.learning_rate(epoch);
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        order.shuffle(&mut stream_rng(
+            self.opts.seed,
+            &[domain::SHUFFLE, epoch as u64],
+        ));
+        let bs = self.opts.batch_size;
+        let n_batches = order.len().div_ceil(bs);
+        let (mut loss_sum, mut errors) = (0f64, 0usize);
+        let mut x = Vec::with_capacity(bs * data.dim);
+        let mut y = Vec::with_capacity(bs);
+        for (bi, idx) in order.chunks(bs).enumerate() {
+            x.clear();
+            y.clear();
+            for &i in idx {
+                x.extend_from_slice(data.row(i));
+                y.push(data.labels[i]);
+            }
+            let key = NoiseKey {
+                seed: self.opts.seed,
+                domain: domain::TRAIN_NOISE,
+                a: epoch as u64,
+                b: bi as u64,
+            };
+            let mut r = gradients(&self.net, &x, &y, Pass::Sample, key);
+            loss_sum += r.loss * idx.len() as f64;
+            errors += r.errors;
+            self.adam.step(&mut self.net, &mut r.grads, lr);
+            on_batch(bi + 1, n_batches);
+        }
+        Ok(EpochReport {
+            epoch,
+            mean_loss: loss_sum / data.len() as f64,
+            train_error_pct: 100.0 * errors as f64 / data.len() as f64,
+            learning_rate: lr,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+}
