@@ -120,6 +120,9 @@ struct TrainArgs {
     lr_decay: f64,
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
+    /// Gaussian noise (fraction of full scale) added to pixels before binarizing, training only.
+    #[arg(long, default_value_t = TrainOptions::default().input_noise, allow_negative_numbers = true)]
+    input_noise: f64,
     #[command(flatten)]
     data: DataArgs,
     /// No progress bar or per-epoch lines.
@@ -140,7 +143,7 @@ struct EvalArgs {
     mc: usize,
     /// Multiply every stochastic row and its bias by this factor first ("NSM scaled").
     #[arg(long, allow_negative_numbers = true)]
-    scale: Option<f32>,
+    scale: Option<f64>,
     /// Seed of the evaluation noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -189,6 +192,7 @@ fn train(a: TrainArgs) -> Result<()> {
         batch_size: a.batch_size,
         learning_rate: a.lr,
         lr_decay: a.lr_decay,
+        input_noise: a.input_noise,
         seed: a.seed,
     };
     opts.validate()?;
@@ -261,7 +265,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         if !(s.is_finite() && s > 0.0) {
             bail!("--scale must be a positive number, got {s}");
         }
-        net = net.scaled(s);
+        net = net.scaled(s as f32);
     }
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
     let report = evaluate_mc(

@@ -63,11 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Monte Carlo inference: 200 test images x 100 passes.
     let images = 200;
-    let sub = BinarizedSet {
-        x: test.x[..images * test.dim].to_vec(),
-        labels: test.labels[..images].to_vec(),
-        dim: test.dim,
-    };
+    let sub = test.take(images);
     let t = Instant::now();
     let r = evaluate_mc(&trainer.net, &sub, EvalOptions::default())?;
     let secs = t.elapsed().as_secs_f64();

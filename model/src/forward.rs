@@ -35,12 +35,15 @@ pub struct NoiseKey {
     pub b: u64,
 }
 
-/// A binarized data set: `x` holds `len` rows of `dim` values in {-1, +1}.
+/// A binarized data set: `x` holds `len` rows of `dim` values in {-1, +1}; `gray` keeps the
+/// 8-bit pixels they came from (empty for data that never had gray levels), for training with
+/// input noise.
 #[derive(Debug, Clone)]
 pub struct BinarizedSet {
     pub x: Vec<f32>,
     pub labels: Vec<u8>,
     pub dim: usize,
+    pub gray: Vec<u8>,
 }
 
 impl BinarizedSet {
@@ -55,6 +58,22 @@ impl BinarizedSet {
             x,
             labels: data.labels.clone(),
             dim,
+            gray: data.images.clone(),
+        }
+    }
+
+    /// The first `n` examples (all of them if `n >= len`).
+    pub fn take(&self, n: usize) -> Self {
+        let n = n.min(self.len());
+        Self {
+            x: self.x[..n * self.dim].to_vec(),
+            labels: self.labels[..n].to_vec(),
+            dim: self.dim,
+            gray: if self.gray.is_empty() {
+                Vec::new()
+            } else {
+                self.gray[..n * self.dim].to_vec()
+            },
         }
     }
 

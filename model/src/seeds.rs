@@ -36,5 +36,5 @@ pub mod domain {
     pub const SHUFFLE: u64 = 2;
     pub const TRAIN_NOISE: u64 = 3;
     pub const EVAL_NOISE: u64 = 4;
-    pub const TEST_SUPPORT: u64 = 5;
+    pub const INPUT_NOISE: u64 = 5;
 }

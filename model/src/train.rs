@@ -6,6 +6,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::data::BINARIZE_THRESHOLD;
 use crate::equations::Noise;
 use crate::error::{ModelError, Result};
 use crate::forward::{
@@ -14,6 +15,7 @@ use crate::forward::{
 };
 use crate::net::{HiddenLayer, ModelKind, Network, OutputLayer, NET_SCHEMA};
 use crate::seeds::{domain, stream_rng};
+use rand_distr::StandardNormal;
 
 /// Everything that defines a training run. Defaults are the PI-MNIST network of NSM Table 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +31,11 @@ pub struct TrainOptions {
     pub learning_rate: f64,
     /// The step size is multiplied by this factor after every epoch.
     pub lr_decay: f64,
+    /// Standard deviation, in units of full scale (255), of Gaussian noise added to the gray
+    /// pixels before they are binarized, in training only (S2M paper, section III.A: "Inputs
+    /// were added with Gaussian noise and discretized"). 0 binarizes deterministically.
+    #[serde(default)]
+    pub input_noise: f64,
     pub seed: u64,
 }
 
@@ -38,10 +45,11 @@ impl Default for TrainOptions {
             model: ModelKind::Nsm,
             noise: Noise::BlankOut { blank_out_p: 0.5 },
             hidden: vec![300, 300, 300],
-            epochs: 60,
+            epochs: 50,
             batch_size: 100,
-            learning_rate: 3e-3,
+            learning_rate: 1e-3,
             lr_decay: 0.95,
+            input_noise: 0.2,
             seed: 1,
         }
     }
@@ -89,6 +97,12 @@ impl TrainOptions {
             return Err(ModelError::TrainOption(format!(
                 "learning-rate decay must lie in (0, 1], got {}",
                 self.lr_decay
+            )));
+        }
+        if !(self.input_noise.is_finite() && self.input_noise >= 0.0) {
+            return Err(ModelError::TrainOption(format!(
+                "input noise must be >= 0, got {}",
+                self.input_noise
             )));
         }
         Ok(())
@@ -444,6 +458,11 @@ impl Trainer {
                 found: data.dim,
             });
         }
+        if self.opts.input_noise > 0.0 && data.gray.len() != data.x.len() {
+            return Err(ModelError::TrainOption(
+                "input noise needs the gray-level pixels of the data set".into(),
+            ));
+        }
         let start = std::time::Instant::now();
         let lr = self.learning_rate(epoch);
         let mut order: Vec<usize> = (0..data.len()).collect();
@@ -459,10 +478,29 @@ impl Trainer {
         for (bi, idx) in order.chunks(bs).enumerate() {
             x.clear();
             y.clear();
-            for &i in idx {
-                x.extend_from_slice(data.row(i));
-                y.push(data.labels[i]);
+            if self.opts.input_noise > 0.0 {
+                let mut rng = stream_rng(
+                    self.opts.seed,
+                    &[domain::INPUT_NOISE, epoch as u64, bi as u64],
+                );
+                let sd = self.opts.input_noise * 255.0;
+                let threshold = f64::from(BINARIZE_THRESHOLD);
+                for &i in idx {
+                    for &g in &data.gray[i * data.dim..(i + 1) * data.dim] {
+                        let eps: f64 = rng.sample(StandardNormal);
+                        x.push(if f64::from(g) + sd * eps >= threshold {
+                            1.0
+                        } else {
+                            -1.0
+                        });
+                    }
+                }
+            } else {
+                for &i in idx {
+                    x.extend_from_slice(data.row(i));
+                }
             }
+            y.extend(idx.iter().map(|&i| data.labels[i]));
             let key = NoiseKey {
                 seed: self.opts.seed,
                 domain: domain::TRAIN_NOISE,

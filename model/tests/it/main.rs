@@ -29,7 +29,12 @@ pub fn synthetic_set(n: usize, dim: usize, seed: u64) -> BinarizedSet {
         }
         labels.push(c as u8);
     }
-    BinarizedSet { x, labels, dim }
+    BinarizedSet {
+        x,
+        labels,
+        dim,
+        gray: Vec::new(),
+    }
 }
 
 pub fn options(model: ModelKind, hidden: Vec<usize>) -> TrainOptions {
@@ -42,6 +47,9 @@ pub fn options(model: ModelKind, hidden: Vec<usize>) -> TrainOptions {
         hidden,
         epochs: 1,
         batch_size: 20,
+        learning_rate: 3e-3,
+        // synthetic sets have no gray levels to perturb
+        input_noise: 0.0,
         seed: 5,
         ..TrainOptions::default()
     }

@@ -100,6 +100,37 @@ fn nsm_learns_real_mnist_digits() {
 }
 
 #[test]
+fn input_noise_needs_gray_levels_and_changes_training() {
+    let data = synthetic_set(100, 40, 6);
+    let mut opts = options(ModelKind::Nsm, vec![8]);
+    opts.input_noise = 0.2;
+    let net = init_network(&opts, &data).unwrap();
+    let mut t = Trainer::new(net, opts.clone()).unwrap();
+    let err = t.train_epoch(&data, 0, &mut |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("gray-level"), "{err}");
+
+    let paths = MnistPaths::in_dir(&MnistPaths::default_dir());
+    let digits = BinarizedSet::from_dataset(&paths.load(Split::Test).unwrap().take(200));
+    let run = |noise: f64| {
+        let mut o = options(ModelKind::Nsm, vec![8]);
+        o.input_noise = noise;
+        let mut t = Trainer::new(init_network(&o, &digits).unwrap(), o).unwrap();
+        t.train_epoch(&digits, 0, &mut |_, _| {}).unwrap();
+        t.net
+    };
+    assert_eq!(
+        run(0.2).to_json(),
+        run(0.2).to_json(),
+        "input noise is seeded"
+    );
+    assert_ne!(
+        run(0.2).to_json(),
+        run(0.0).to_json(),
+        "input noise is applied"
+    );
+}
+
+#[test]
 fn scaled_nsm_keeps_its_test_error() {
     let data = synthetic_set(400, 40, 4);
     let (net, _) = train(ModelKind::Nsm, &data, 3, 1);

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The main job: install the tools, build, train the paper's PI-MNIST networks on the bundled
+# MNIST-10k split and evaluate them with 100 Monte Carlo samples. Everything this run writes
+# goes to runs/<UTC timestamp>/ (override with RUN_DIR=...), and a summary table is printed.
+#
+#   bash scripts/reproduce.sh            # NSM + StNN, paper defaults
+#   EPOCHS=5 bash scripts/reproduce.sh   # a quick look
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-tools.sh
+cargo build --release --locked --bin nsm
+nsm=target/release/nsm
+
+run_dir=${RUN_DIR:-runs/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$run_dir"
+epochs_flag=()
+[ -n "${EPOCHS:-}" ] && epochs_flag=(--epochs "$EPOCHS")
+
+for model in nsm stnn; do
+    echo "== training $model (log: $run_dir/train-$model.log)"
+    "$nsm" train --model "$model" "${epochs_flag[@]}" --out "$run_dir/$model.json" \
+        2> >(tee "$run_dir/train-$model.log" >&2)
+    "$nsm" eval --net "$run_dir/$model.json" --mc 100 --json > "$run_dir/eval-$model.json"
+done
+"$nsm" eval --net "$run_dir/nsm.json" --mc 100 --scale 0.1 --json > "$run_dir/eval-nsm-scaled.json"
+
+python3 - "$run_dir" <<'PY'
+import json, sys, pathlib
+d = pathlib.Path(sys.argv[1])
+rows = [("NSM 784-300-300-300-10", "eval-nsm.json"),
+        ("StNN 784-300-300-300-10", "eval-stnn.json"),
+        ("NSM scaled (x0.1)", "eval-nsm-scaled.json")]
+lines = ["| network | test error (MC-100, 2,000 images) |", "|---|---|"]
+for name, f in rows:
+    r = json.loads((d / f).read_text())
+    lines.append(f"| {name} | {r['test_error_pct']:.2f}% |")
+table = "\n".join(lines)
+(d / "summary.md").write_text(table + "\n")
+print(table)
+PY
+echo "results in $run_dir"
