@@ -7,10 +7,20 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use crate::plot::Chart;
+
 use nsm_model::data::{Dataset, MnistPaths, Split};
+use nsm_model::engine::config::{EngineConfig, LfsrConfig};
+use nsm_model::engine::firing::firing_vs_drive;
+use nsm_model::engine::gates::{gate_frequency, neighbour_correlations, LagRow};
+use nsm_model::engine::memory::memory_images;
+use nsm_model::engine::qnet::{self, QNet};
+use nsm_model::engine::schedule::seed_spacing;
+use nsm_model::engine::BitExact;
 use nsm_model::equations::Noise;
 use nsm_model::eval::{evaluate_mc, EvalOptions, DEFAULT_MC_SAMPLES};
 use nsm_model::forward::BinarizedSet;
+use nsm_model::fsutil::atomic_write;
 use nsm_model::net::{ModelKind, Network};
 use nsm_model::train::{init_network, TrainOptions, Trainer};
 
@@ -29,8 +39,82 @@ pub struct Cli {
 enum Command {
     /// Train a float NSM, gNSM or StNN on MNIST and write it as a network file.
     Train(TrainArgs),
-    /// Monte Carlo test error of a network file on the MNIST test split.
+    /// Monte Carlo test error on the MNIST test split: of a float network (--net), or of a
+    /// quantized network on the bit-exact engine model (--qnet with --config).
     Eval(EvalArgs),
+    /// Quantize a float network for an engine configuration; writes the quantized network
+    /// (JSON) and its memory images ($readmemh hex) beside it.
+    Quantize(QuantizeArgs),
+    /// Statistics of the PE gate streams of an engine: open frequency and the correlation of
+    /// neighbouring PEs' streams at lags 0..=16.
+    Gates(GatesArgs),
+    /// Plot the firing frequency of the quantized first-layer neurons against
+    /// 1/2 (1 + erf(x)), measured on the bit-exact model (SVG, plus the bins as JSON).
+    PlotFiring(PlotFiringArgs),
+    /// Accuracy of the bit-exact model over weight bits 2..=8 and LFSR widths 8/16/32
+    /// (a markdown table and JSON).
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+struct GatesArgs {
+    /// Engine configuration [configs/default.json].
+    #[arg(long, value_name = "ENGINE.json")]
+    config: Option<PathBuf>,
+    /// Gates per PE to analyse.
+    #[arg(long, default_value_t = 100_000)]
+    gates: usize,
+    /// Also show PE seeds spaced this many LFSR steps apart (e.g. 1: naive adjacent seeds).
+    #[arg(long, value_name = "STEPS")]
+    compare_spacing: Option<u64>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct PlotFiringArgs {
+    #[arg(long, value_name = "QNET.json")]
+    qnet: PathBuf,
+    #[arg(long, value_name = "ENGINE.json")]
+    config: PathBuf,
+    /// Test images to run: --limit N [200].
+    #[command(flatten)]
+    data: DataArgs,
+    /// SVG file to write (the bins go to the same name with .json).
+    #[arg(long, value_name = "FILE.svg")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// Float network to quantize at every point.
+    #[arg(long, value_name = "NET.json")]
+    net: PathBuf,
+    /// Base engine configuration [configs/default.json]; weight bits and LFSR width vary.
+    #[arg(long, value_name = "ENGINE.json")]
+    config: Option<PathBuf>,
+    /// Monte Carlo samples per image [the configuration's].
+    #[arg(long)]
+    mc: Option<usize>,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Markdown report to write (the numbers also go to the same name with .json).
+    #[arg(long, value_name = "REPORT.md")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct QuantizeArgs {
+    /// Float network file (nsm-net/1).
+    #[arg(long, value_name = "NET.json")]
+    net: PathBuf,
+    /// Engine configuration (nsm-engine/1).
+    #[arg(long, value_name = "ENGINE.json")]
+    config: PathBuf,
+    /// Quantized network to write; `<stem>.weights.hex`, `<stem>.neurons.hex` and
+    /// `<stem>.memmap.json` are written next to it.
+    #[arg(long, value_name = "QNET.json")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -135,12 +219,23 @@ struct TrainArgs {
 
 #[derive(Debug, Args)]
 struct EvalArgs {
-    /// Network file (JSON, schema nsm-net/1).
-    #[arg(long, value_name = "NET.json")]
-    net: PathBuf,
-    /// Monte Carlo passes per test image (softmax outputs averaged, then argmax).
-    #[arg(long, default_value_t = DEFAULT_MC_SAMPLES)]
-    mc: usize,
+    /// Float network file (JSON, schema nsm-net/1).
+    #[arg(
+        long,
+        value_name = "NET.json",
+        required_unless_present = "qnet",
+        conflicts_with = "qnet"
+    )]
+    net: Option<PathBuf>,
+    /// Quantized network (nsm-qnet/1), run on the bit-exact engine model; needs --config.
+    #[arg(long, value_name = "QNET.json", requires = "config")]
+    qnet: Option<PathBuf>,
+    /// Engine configuration for --qnet.
+    #[arg(long, value_name = "ENGINE.json")]
+    config: Option<PathBuf>,
+    /// Monte Carlo passes per test image [float: 100; engine: the configuration's mc_samples].
+    #[arg(long)]
+    mc: Option<usize>,
     /// Multiply every stochastic row and its bias by this factor first ("NSM scaled").
     #[arg(long, allow_negative_numbers = true)]
     scale: Option<f64>,
@@ -158,6 +253,10 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train(a),
         Command::Eval(a) => eval(a),
+        Command::Quantize(a) => quantize(a),
+        Command::Gates(a) => gates(a),
+        Command::PlotFiring(a) => plot_firing(a),
+        Command::Sweep(a) => sweep(a),
     }
 }
 
@@ -256,11 +355,51 @@ fn train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+fn quantize(a: QuantizeArgs) -> Result<()> {
+    let cfg = EngineConfig::load(&a.config)?;
+    let net = Network::load(&a.net)?;
+    check_output_path(&a.out)?;
+    let q = qnet::quantize(&net, &cfg)?;
+    let mem = memory_images(&q, &cfg);
+    let stem = a.out.with_extension("");
+    let side = |suffix: &str| PathBuf::from(format!("{}.{suffix}", stem.display()));
+    let memmap = json!({
+        "schema": "nsm-memmap/1",
+        "config": cfg,
+        "derived_widths": cfg.widths(),
+        "memories": mem,
+    });
+    // Write the side files first and the quantized network last, each atomically, so a
+    // complete QNET.json always comes with its memory images.
+    atomic_write(&side("weights.hex"), mem.weights_hex.as_bytes())?;
+    atomic_write(&side("neurons.hex"), mem.neurons_hex.as_bytes())?;
+    atomic_write(
+        &side("memmap.json"),
+        serde_json::to_string_pretty(&memmap)?.as_bytes(),
+    )?;
+    atomic_write(&a.out, q.to_json().as_bytes())?;
+    let r = &q.report;
+    eprintln!(
+        "quantized {:?} to {}-bit weights: {} a_i and {} biases saturated ({} in the output layer); wrote {}",
+        q.widths(),
+        cfg.weight_bits,
+        r.a_saturated,
+        r.bias_saturated,
+        r.output_bias_saturated,
+        a.out.display()
+    );
+    Ok(())
+}
+
 fn eval(a: EvalArgs) -> Result<()> {
-    if a.mc == 0 {
+    if a.mc == Some(0) {
         bail!("--mc must be at least 1");
     }
-    let mut net = Network::load(&a.net)?;
+    if let Some(qpath) = &a.qnet {
+        return eval_bit_exact(&a, qpath);
+    }
+    let net_path = a.net.clone().expect("clap requires --net without --qnet");
+    let mut net = Network::load(&net_path)?;
     if let Some(s) = a.scale {
         if !(s.is_finite() && s > 0.0) {
             bail!("--scale must be a positive number, got {s}");
@@ -272,7 +411,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         &net,
         &data,
         EvalOptions {
-            mc_samples: a.mc,
+            mc_samples: a.mc.unwrap_or(DEFAULT_MC_SAMPLES),
             seed: a.seed,
         },
     )?;
@@ -280,7 +419,8 @@ fn eval(a: EvalArgs) -> Result<()> {
         println!(
             "{}",
             json!({
-                "net": a.net,
+                "net": net_path,
+                "engine": "float",
                 "model": net.model,
                 "test_error_pct": report.test_error_pct,
                 "errors": report.errors,
@@ -303,4 +443,273 @@ fn eval(a: EvalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
+    let cfg_path = a
+        .config
+        .as_ref()
+        .expect("clap requires --config with --qnet");
+    let mut cfg = EngineConfig::load(cfg_path)?;
+    if let Some(mc) = a.mc {
+        cfg.mc_samples = mc;
+        cfg.validate().context("--mc")?;
+    }
+    if a.scale.is_some() {
+        bail!("--scale applies to float networks (--net); a quantized row has no float scale");
+    }
+    let q = QNet::load(qpath, &cfg)?;
+    let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
+    let engine = BitExact::new(&cfg, &q)?;
+    let report = engine.evaluate(&data)?;
+    let rate = report.synapse_samples as f64 / report.seconds;
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "qnet": qpath,
+                "config": cfg_path,
+                "engine": "bit-exact",
+                "test_error_pct": report.test_error_pct,
+                "errors": report.errors,
+                "images": report.images,
+                "mc_samples": report.mc_samples,
+                "synapse_samples": report.synapse_samples,
+                "seconds": report.seconds,
+                "synapse_samples_per_second": rate,
+            })
+        );
+    } else {
+        println!(
+            "test error {:.2}% ({} of {} images, {} Monte Carlo samples, bit-exact engine model, {:.2e} synapse-samples/s)",
+            report.test_error_pct, report.errors, report.images, report.mc_samples, rate
+        );
+    }
+    Ok(())
+}
+
+fn default_config_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/default.json")
+}
+
+fn load_config(path: &Option<PathBuf>) -> Result<EngineConfig> {
+    let p = path.clone().unwrap_or_else(default_config_path);
+    Ok(EngineConfig::load(&p)?)
+}
+
+fn gates(a: GatesArgs) -> Result<()> {
+    if a.gates < 100 {
+        bail!("--gates must be at least 100 for meaningful statistics");
+    }
+    let cfg = load_config(&a.config)?;
+    let spec = cfg.lfsr_spec()?;
+    let freq = gate_frequency(&cfg, a.gates)?;
+    let table = neighbour_correlations(&cfg, a.gates, 16, None)?;
+    let spacing = seed_spacing(&spec, cfg.pes());
+    let naive = match a.compare_spacing {
+        Some(0) => bail!("--compare-spacing must be at least 1"),
+        Some(d) => Some(neighbour_correlations(&cfg, a.gates, 16, Some(d))?),
+        None => None,
+    };
+    let worst = |t: &[LagRow]| {
+        t.iter()
+            .map(|r| r.row_neighbours.max(r.col_neighbours).max(r.same_pe))
+            .fold(0f64, f64::max)
+    };
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "rows": cfg.rows, "cols": cfg.cols, "lfsr_width": spec.width(),
+                "taps": spec.taps(), "threshold_bits": cfg.blank_out.threshold_bits,
+                "threshold": cfg.blank_out.threshold, "p": cfg.blank_out_p(),
+                "gates_per_pe": a.gates, "seed_spacing_steps": spacing,
+                "open_frequency": freq,
+                "max_abs_correlation": worst(&table),
+                "correlations": table,
+                "compare": naive.as_ref().map(|t| json!({
+                    "seed_spacing_steps": a.compare_spacing,
+                    "max_abs_correlation": worst(t),
+                    "correlations": t,
+                })),
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{}x{} PEs, LFSR width {} taps {:?}, p = {}/2^{} = {}, seeds {} steps apart, {} gates per PE",
+        cfg.rows, cfg.cols, spec.width(), spec.taps(), cfg.blank_out.threshold,
+        cfg.blank_out.threshold_bits, cfg.blank_out_p(), spacing, a.gates
+    );
+    println!("open frequency {freq:.5} (p = {:.5})", cfg.blank_out_p());
+    println!();
+    let mut header = String::from("| lag | row neighbours | column neighbours | same PE |");
+    if naive.is_some() {
+        header.push_str(" row neighbours, seeds spaced --compare-spacing |");
+    }
+    println!("{header}");
+    println!(
+        "|---|---|---|---|{}",
+        if naive.is_some() { "---|" } else { "" }
+    );
+    for (i, r) in table.iter().enumerate() {
+        let extra = naive
+            .as_ref()
+            .map(|t| format!(" {:.4} |", t[i].row_neighbours.max(t[i].col_neighbours)))
+            .unwrap_or_default();
+        let same = if r.lag == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.4}", r.same_pe)
+        };
+        println!(
+            "| {} | {:.4} | {:.4} | {} |{extra}",
+            r.lag, r.row_neighbours, r.col_neighbours, same
+        );
+    }
+    println!();
+    println!("largest |correlation|: {:.4}", worst(&table));
+    Ok(())
+}
+
+fn plot_firing(a: PlotFiringArgs) -> Result<()> {
+    let cfg = EngineConfig::load(&a.config)?;
+    let q = QNet::load(&a.qnet, &cfg)?;
+    check_output_path(&a.out)?;
+    let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
+    let images = if a.data.limit.is_some() {
+        data.len()
+    } else {
+        data.len().min(200)
+    };
+    let engine = BitExact::new(&cfg, &q)?;
+    let bins = firing_vs_drive(&engine, &data, images, 60, 3.0)?;
+    let erf_curve: Vec<(f64, f64)> = (0..=120)
+        .map(|i| {
+            let x = -3.0 + 0.05 * f64::from(i);
+            (x, nsm_model::equations::firing_probability(x))
+        })
+        .collect();
+    let title = format!(
+        "First-layer firing, {}-bit weights, LFSR {}, p = {}, {} images x {} passes",
+        cfg.weight_bits,
+        cfg.lfsr.width,
+        cfg.blank_out_p(),
+        images,
+        cfg.mc_samples
+    );
+    let chart = Chart {
+        title: &title,
+        x_label: "drive x = ((p + a) S + b) / (sqrt(2p(1-p)) ||W||)",
+        y_label: "firing frequency",
+        x_range: (-3.0, 3.0),
+        y_range: (0.0, 1.0),
+        lines: vec![("1/2 (1 + erf(x))", erf_curve)],
+        dots: vec![(
+            "bit-exact engine (mean per bin)",
+            bins.iter().map(|b| (b.x, b.frequency)).collect(),
+        )],
+    };
+    let worst = bins
+        .iter()
+        .filter(|b| b.count >= 20)
+        .map(|b| (b.frequency - b.predicted).abs())
+        .fold(0f64, f64::max);
+    atomic_write(
+        &a.out.with_extension("json"),
+        serde_json::to_string_pretty(&json!({
+            "bins": bins, "max_abs_deviation_bins_with_20_or_more": worst,
+        }))?
+        .as_bytes(),
+    )?;
+    atomic_write(&a.out, chart.to_svg().as_bytes())?;
+    eprintln!(
+        "wrote {} ({} bins; largest |frequency - erf prediction| over bins with >= 20 samples: {worst:.4})",
+        a.out.display(),
+        bins.len()
+    );
+    Ok(())
+}
+
+fn sweep(a: SweepArgs) -> Result<()> {
+    let base = load_config(&a.config)?;
+    let net = Network::load(&a.net)?;
+    check_output_path(&a.out)?;
+    let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
+    let float = evaluate_mc(
+        &net,
+        &data,
+        EvalOptions {
+            mc_samples: a.mc.unwrap_or(base.mc_samples),
+            seed: 0,
+        },
+    )?;
+    let widths = [8u32, 16, 32];
+    let mut results = Vec::new();
+    for wb in 2..=8u32 {
+        for &lw in &widths {
+            let mut cfg = base.clone();
+            cfg.weight_bits = wb;
+            cfg.lfsr = LfsrConfig {
+                width: lw,
+                taps: None,
+            };
+            if let Some(mc) = a.mc {
+                cfg.mc_samples = mc;
+            }
+            cfg.validate()
+                .with_context(|| format!("sweep point {wb}-bit weights, LFSR {lw}"))?;
+            let q = qnet::quantize(&net, &cfg)?;
+            let r = BitExact::new(&cfg, &q)?.evaluate(&data)?;
+            eprintln!(
+                "weight bits {wb}, LFSR {lw}: {:.2}% ({:.1} s)",
+                r.test_error_pct, r.seconds
+            );
+            results.push(json!({
+                "weight_bits": wb, "lfsr_width": lw, "test_error_pct": r.test_error_pct,
+                "errors": r.errors, "a_saturated": q.report.a_saturated,
+                "bias_saturated": q.report.bias_saturated,
+            }));
+        }
+    }
+    let mut md = format!(
+        "Bit-exact test error (%), {} test images, {} Monte Carlo samples, {}x{} array, p = {}; float model: {:.2}%\n\n",
+        data.len(), a.mc.unwrap_or(base.mc_samples), base.rows, base.cols, base.blank_out_p(), float.test_error_pct
+    );
+    md.push_str("| weight bits | LFSR 8 | LFSR 16 | LFSR 32 |\n|---|---|---|---|\n");
+    for (i, wb) in (2..=8u32).enumerate() {
+        let cell = |j: usize| {
+            format!(
+                "{:.2}",
+                results[i * 3 + j]["test_error_pct"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN)
+            )
+        };
+        md.push_str(&format!(
+            "| {wb} | {} | {} | {} |\n",
+            cell(0),
+            cell(1),
+            cell(2)
+        ));
+    }
+    atomic_write(
+        &a.out.with_extension("json"),
+        serde_json::to_string_pretty(&json!({
+            "float_test_error_pct": float.test_error_pct, "points": results,
+        }))?
+        .as_bytes(),
+    )?;
+    atomic_write(&a.out, md.as_bytes())?;
+    print!("{md}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

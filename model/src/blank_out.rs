@@ -69,7 +69,7 @@ impl BlankOutSampler {
 
 /// Lane masks of one byte of gate bits: entry `b`, lane `l` is all ones where bit `l` of `b` is
 /// set. Indexing this table turns 8 gate bits into 8 select masks with one load.
-static LANE_MASKS: [[u32; 8]; 256] = build_lane_masks();
+pub(crate) static LANE_MASKS: [[u32; 8]; 256] = build_lane_masks();
 
 const fn build_lane_masks() -> [[u32; 8]; 256] {
     let mut t = [[0u32; 8]; 256];

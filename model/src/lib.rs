@@ -22,12 +22,14 @@
 
 pub mod blank_out;
 pub mod data;
+pub mod engine;
 pub mod equations;
 pub mod error;
 pub mod eval;
 pub mod forward;
 pub mod fsutil;
 pub mod idx;
+pub mod lfsr;
 pub mod net;
 pub mod seeds;
 pub mod train;

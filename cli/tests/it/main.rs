@@ -277,3 +277,170 @@ fn eval_refuses_zero_samples_and_bad_scale() {
     assert!(fails(&["eval", "--net", n, "--scale", "-1"]).contains("--scale"));
     assert!(fails(&["eval", "--net", n, "--scale", "0"]).contains("--scale"));
 }
+
+fn config_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/default.json")
+}
+
+/// Quantizes the tiny network for the default engine into `dir`.
+fn tiny_qnet(dir: &Path) -> PathBuf {
+    let net = tiny_net(dir);
+    let out = dir.join("q.json");
+    let o = nsm(&[
+        "quantize",
+        "--net",
+        net.to_str().unwrap(),
+        "--config",
+        config_path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "quantize failed: {}", stderr(&o));
+    out
+}
+
+#[test]
+fn quantize_writes_qnet_and_memory_images_and_eval_runs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = tiny_qnet(dir.path());
+    for side in ["q.weights.hex", "q.neurons.hex", "q.memmap.json"] {
+        assert!(dir.path().join(side).exists(), "{side} missing");
+    }
+    let weights = std::fs::read_to_string(dir.path().join("q.weights.hex")).unwrap();
+    // 784 -> 24 -> 10 on 8 columns: 24*98 + 10*3 words of 8 x 8 bits = 16 hex digits
+    assert_eq!(weights.lines().count(), 24 * 98 + 10 * 3);
+    assert!(weights.lines().all(|l| l.len() == 16));
+    let o = nsm(&[
+        "eval",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        config_path().to_str().unwrap(),
+        "--mc",
+        "8",
+        "--limit",
+        "50",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["images"], 50);
+    assert_eq!(v["mc_samples"], 8);
+    assert_eq!(v["engine"], "bit-exact");
+    assert!(v["test_error_pct"].as_f64().unwrap() < 60.0, "{v}");
+}
+
+#[test]
+fn engine_inputs_are_validated_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = tiny_qnet(dir.path());
+    let qs = q.to_str().unwrap();
+    let bad_cfg = dir.path().join("bad.json");
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
+    cfg["blank_out"] = serde_json::json!({"threshold_bits": 4, "threshold": 16});
+    std::fs::write(&bad_cfg, cfg.to_string()).unwrap();
+    let e = fails(&["eval", "--qnet", qs, "--config", bad_cfg.to_str().unwrap()]);
+    assert!(e.contains("threshold = 16 must be below 2^4"), "{e}");
+
+    // a quantized network made for 8-bit weights does not run on a 6-bit engine
+    cfg["blank_out"] = serde_json::json!({"threshold_bits": 1, "threshold": 1});
+    cfg["weight_bits"] = serde_json::json!(6);
+    std::fs::write(&bad_cfg, cfg.to_string()).unwrap();
+    let e = fails(&["eval", "--qnet", qs, "--config", bad_cfg.to_str().unwrap()]);
+    assert!(e.contains("weight_bits = 8"), "{e}");
+
+    std::fs::write(&bad_cfg, "{\"schema\": \"nsm-engine/1\"").unwrap();
+    let e = fails(&["gates", "--config", bad_cfg.to_str().unwrap()]);
+    assert!(e.contains("invalid engine configuration JSON"), "{e}");
+
+    // --qnet needs --config; --net and --qnet exclude each other
+    assert!(!nsm(&["eval", "--qnet", qs]).status.success());
+    let out = dir.path().join("never.json");
+    let e = fails(&[
+        "quantize",
+        "--net",
+        "/nonexistent/net.json",
+        "--config",
+        config_path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(e.contains("/nonexistent/net.json"), "{e}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn quantize_refuses_stnn_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("stnn.json");
+    let o = nsm(&[
+        "train",
+        "--model",
+        "stnn",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--limit",
+        "200",
+        "--quiet",
+        "--out",
+        net.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("q.json");
+    let e = fails(&[
+        "quantize",
+        "--net",
+        net.to_str().unwrap(),
+        "--config",
+        config_path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(e.contains("stnn"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "only the network may remain: {left:?}");
+}
+
+#[test]
+fn gates_prints_a_correlation_table_within_bounds() {
+    let o = nsm(&["gates", "--gates", "20000", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["correlations"].as_array().unwrap().len(), 17);
+    assert!(v["max_abs_correlation"].as_f64().unwrap() <= 0.05);
+    assert!((v["open_frequency"].as_f64().unwrap() - 0.5).abs() < 0.01);
+    let o = nsm(&["gates", "--gates", "2000"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("| 16 |"), "{text}");
+}
+
+#[test]
+fn plot_firing_writes_svg_and_bins() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = tiny_qnet(dir.path());
+    let svg = dir.path().join("firing.svg");
+    let o = nsm(&[
+        "plot-firing",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        config_path().to_str().unwrap(),
+        "--limit",
+        "5",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.contains("<polyline") && text.contains("<circle"));
+    let bins: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(svg.with_extension("json")).unwrap())
+            .unwrap();
+    assert!(!bins["bins"].as_array().unwrap().is_empty());
+}

@@ -1,5 +1,7 @@
 //! Integration tests of the golden float model (one test binary, several modules).
 
+mod bit_exact;
+mod engine_contract;
 mod gradients;
 mod self_normalization;
 mod training;

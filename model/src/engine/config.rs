@@ -1,0 +1,611 @@
+//! The engine configuration (`nsm-engine/1`): the parameters a generated NSM engine is built
+//! with, validated with named errors, and the register widths derived from them.
+//!
+//! See `docs/engine-spec.md` for the meaning of every field.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lfsr::{LfsrError, LfsrSpec};
+
+/// Schema tag of engine configuration files.
+pub const ENGINE_SCHEMA: &str = "nsm-engine/1";
+
+/// Largest array dimension (a row's gate field must fit a u64 in the models).
+pub const MAX_COLS: usize = 64;
+/// Largest number of array rows.
+pub const MAX_ROWS: usize = 256;
+/// Widest integer the bit-exact models carry in `u` (signed).
+pub const MAX_U_BITS: u32 = 62;
+
+/// What the row accumulators do at the edge of their range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "overflow", rename_all = "snake_case")]
+pub enum Accumulator {
+    /// Accumulators are as wide as the largest fan-in needs: overflow is impossible.
+    Exact,
+    /// Accumulators of `bits` bits that saturate at their range after every array step.
+    Saturate { bits: u32 },
+}
+
+/// The LFSR of every processing element.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LfsrConfig {
+    /// Register width, 2 to 32 bits.
+    pub width: u32,
+    /// Fibonacci taps (`docs/engine-spec.md`); absent: the built-in maximal-length set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taps: Option<Vec<u32>>,
+}
+
+/// The blank-out probability as a k-bit threshold: `p = threshold / 2^threshold_bits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlankOutConfig {
+    /// `k`: bits consumed from the LFSR sequence per gate, 1 to the LFSR width.
+    pub threshold_bits: u32,
+    /// A synapse transmits when the k fresh bits, read as a number, are below this.
+    pub threshold: u32,
+}
+
+/// An engine configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    pub schema: String,
+    /// PE rows: Monte Carlo passes computed side by side.
+    pub rows: usize,
+    /// PE columns: inputs consumed per array step.
+    pub cols: usize,
+    /// Signed weight width; weights lie in `+-(2^(weight_bits-1) - 1)`.
+    pub weight_bits: u32,
+    /// Signed width of the fixed-point `a_i`.
+    pub a_bits: u32,
+    /// Fractional bits of `a_i` (`A_i = round(a_i 2^a_frac_bits)`).
+    pub a_frac_bits: u32,
+    /// Signed width of the integer biases.
+    pub bias_bits: u32,
+    /// Largest fan-in of any layer the engine accepts.
+    pub max_fan_in: usize,
+    /// Largest layer width the engine accepts.
+    pub max_neurons: usize,
+    /// Largest number of layers (stochastic layers plus the output layer).
+    pub max_layers: usize,
+    pub accumulator: Accumulator,
+    pub lfsr: LfsrConfig,
+    pub blank_out: BlankOutConfig,
+    /// Monte Carlo passes per input.
+    pub mc_samples: usize,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "unsupported engine configuration schema {found:?} (this build reads {ENGINE_SCHEMA:?})"
+    )]
+    Schema { found: String },
+    #[error("{field} must be at least 1")]
+    ZeroSize { field: &'static str },
+    #[error("{field} = {value} is above the supported maximum {max}")]
+    TooLarge {
+        field: &'static str,
+        value: u64,
+        max: u64,
+    },
+    #[error("weight_bits = {0} is outside the supported range 2 to 16")]
+    WeightBits(u32),
+    #[error("weight_bits = {weight_bits} exceeds the accumulator width {acc_bits}")]
+    WeightBitsExceedAccumulator { weight_bits: u32, acc_bits: u32 },
+    #[error("saturating accumulator of {bits} bits cannot hold one array step's sum (needs {needed} bits for {cols} columns of {weight_bits}-bit weights)")]
+    AccumulatorTooNarrow {
+        bits: u32,
+        needed: u32,
+        cols: usize,
+        weight_bits: u32,
+    },
+    #[error("a_frac_bits = {frac} must be smaller than a_bits = {bits} (a_i needs a sign and integer bits)")]
+    AFormat { bits: u32, frac: u32 },
+    #[error("{field} = {value} bits is outside 2 to 32")]
+    FieldWidth { field: &'static str, value: u32 },
+    #[error(transparent)]
+    Lfsr(#[from] LfsrError),
+    #[error(
+        "blank_out.threshold_bits = {bits} must lie between 1 and the LFSR width {lfsr_width}"
+    )]
+    ThresholdBits { bits: u32, lfsr_width: u32 },
+    #[error("blank_out.threshold = {threshold} must be below 2^{bits} = {limit}")]
+    ThresholdTooLarge {
+        threshold: u32,
+        bits: u32,
+        limit: u64,
+    },
+    #[error("the pre-activation u needs {needed} bits, more than the {MAX_U_BITS} the engine supports; narrow a_bits, bias_bits, weight_bits or max_fan_in")]
+    UTooWide { needed: u32 },
+    #[error("an LFSR of width {width} has {states} states, fewer than the {pes} PEs that each need their own starting point")]
+    LfsrTooShort { width: u32, states: u64, pes: usize },
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}: invalid engine configuration JSON: {message}")]
+    Json { path: String, message: String },
+}
+
+/// Register widths that follow from a configuration (all signed, two's complement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DerivedWidths {
+    /// Largest weight magnitude, `2^(weight_bits-1) - 1`.
+    pub weight_max: i64,
+    /// Width of one array step's row sum (`cols` products).
+    pub step_sum_bits: u32,
+    /// Width of the row accumulators `S` and `T`.
+    pub acc_bits: u32,
+    /// Width that `S`/`T` would need for `max_fan_in` without saturation.
+    pub exact_acc_bits: u32,
+    /// Width of `u' = 2^F (T + B) + A S` (exact, never overflows).
+    pub u_bits: u32,
+    /// Width of one output logit `S + C`.
+    pub logit_bits: u32,
+    /// Width of a logit summed over all Monte Carlo passes.
+    pub logit_sum_bits: u32,
+}
+
+/// Bits of a signed two's-complement register that holds every value in `-m ..= m`.
+pub fn signed_bits_for(m: u128) -> u32 {
+    // m <= 2^(b-1) - 1  <=>  b >= bits(m) + 1
+    (128 - m.leading_zeros()) + 1
+}
+
+fn signed_max(bits: u32) -> u128 {
+    (1u128 << (bits - 1)) - 1
+}
+
+impl EngineConfig {
+    /// The shipped default configuration (`configs/default.json`).
+    pub fn default_config() -> Self {
+        Self {
+            schema: ENGINE_SCHEMA.to_string(),
+            rows: 8,
+            cols: 8,
+            weight_bits: 8,
+            a_bits: 16,
+            a_frac_bits: 11,
+            bias_bits: 20,
+            max_fan_in: 1024,
+            max_neurons: 1024,
+            max_layers: 8,
+            accumulator: Accumulator::Exact,
+            lfsr: LfsrConfig {
+                width: 16,
+                taps: None,
+            },
+            blank_out: BlankOutConfig {
+                threshold_bits: 1,
+                threshold: 1,
+            },
+            mc_samples: 100,
+        }
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self, EngineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| EngineError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_json(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates configuration JSON (`origin` names it in errors).
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, EngineError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| EngineError::Json {
+                path: origin.to_string(),
+                message: e.to_string(),
+            })?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(ENGINE_SCHEMA) => {}
+            other => {
+                return Err(EngineError::Schema {
+                    found: other.unwrap_or("<missing>").to_string(),
+                })
+            }
+        }
+        let cfg: EngineConfig = serde_json::from_value(value).map_err(|e| EngineError::Json {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Pretty JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a configuration always serializes")
+    }
+
+    /// The LFSR every PE carries.
+    pub fn lfsr_spec(&self) -> Result<LfsrSpec, EngineError> {
+        Ok(match &self.lfsr.taps {
+            Some(t) => LfsrSpec::new(self.lfsr.width, t)?,
+            None => LfsrSpec::standard(self.lfsr.width)?,
+        })
+    }
+
+    /// The blank-out probability the hardware realizes, `threshold / 2^k`.
+    pub fn blank_out_p(&self) -> f64 {
+        f64::from(self.blank_out.threshold) / (1u64 << self.blank_out.threshold_bits) as f64
+    }
+
+    /// Number of processing elements.
+    pub fn pes(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Checks every field; the first problem found is returned by name.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        if self.schema != ENGINE_SCHEMA {
+            return Err(EngineError::Schema {
+                found: self.schema.clone(),
+            });
+        }
+        for (field, v) in [
+            ("rows", self.rows),
+            ("cols", self.cols),
+            ("max_fan_in", self.max_fan_in),
+            ("max_neurons", self.max_neurons),
+            ("max_layers", self.max_layers),
+            ("mc_samples", self.mc_samples),
+        ] {
+            if v == 0 {
+                return Err(EngineError::ZeroSize { field });
+            }
+        }
+        for (field, v, max) in [
+            ("rows", self.rows, MAX_ROWS),
+            ("cols", self.cols, MAX_COLS),
+            ("max_fan_in", self.max_fan_in, 1 << 20),
+            ("max_neurons", self.max_neurons, 1 << 20),
+            ("max_layers", self.max_layers, 64),
+            ("mc_samples", self.mc_samples, 1 << 16),
+        ] {
+            if v > max {
+                return Err(EngineError::TooLarge {
+                    field,
+                    value: v as u64,
+                    max: max as u64,
+                });
+            }
+        }
+        if !(2..=16).contains(&self.weight_bits) {
+            return Err(EngineError::WeightBits(self.weight_bits));
+        }
+        for (field, v) in [("a_bits", self.a_bits), ("bias_bits", self.bias_bits)] {
+            if !(2..=32).contains(&v) {
+                return Err(EngineError::FieldWidth { field, value: v });
+            }
+        }
+        if self.a_frac_bits >= self.a_bits {
+            return Err(EngineError::AFormat {
+                bits: self.a_bits,
+                frac: self.a_frac_bits,
+            });
+        }
+        let spec = self.lfsr_spec()?;
+        if (self.pes() as u64) > spec.period() {
+            return Err(EngineError::LfsrTooShort {
+                width: spec.width(),
+                states: spec.period(),
+                pes: self.pes(),
+            });
+        }
+        let k = self.blank_out.threshold_bits;
+        if k == 0 || k > spec.width() {
+            return Err(EngineError::ThresholdBits {
+                bits: k,
+                lfsr_width: spec.width(),
+            });
+        }
+        if u64::from(self.blank_out.threshold) >= 1u64 << k {
+            return Err(EngineError::ThresholdTooLarge {
+                threshold: self.blank_out.threshold,
+                bits: k,
+                limit: 1u64 << k,
+            });
+        }
+        let w = self.widths_unchecked();
+        if let Accumulator::Saturate { bits } = self.accumulator {
+            if bits < self.weight_bits {
+                return Err(EngineError::WeightBitsExceedAccumulator {
+                    weight_bits: self.weight_bits,
+                    acc_bits: bits,
+                });
+            }
+            if bits < w.step_sum_bits {
+                return Err(EngineError::AccumulatorTooNarrow {
+                    bits,
+                    needed: w.step_sum_bits,
+                    cols: self.cols,
+                    weight_bits: self.weight_bits,
+                });
+            }
+            if bits > 48 {
+                return Err(EngineError::FieldWidth {
+                    field: "accumulator.bits",
+                    value: bits,
+                });
+            }
+        }
+        if w.u_bits > MAX_U_BITS || w.logit_sum_bits > MAX_U_BITS {
+            return Err(EngineError::UTooWide {
+                needed: w.u_bits.max(w.logit_sum_bits),
+            });
+        }
+        Ok(())
+    }
+
+    /// Register widths of a valid configuration.
+    pub fn widths(&self) -> DerivedWidths {
+        self.widths_unchecked()
+    }
+
+    fn widths_unchecked(&self) -> DerivedWidths {
+        let wmax = (1u128 << (self.weight_bits.clamp(2, 16) - 1)) - 1;
+        let step_sum_bits = signed_bits_for(self.cols as u128 * wmax);
+        let exact_acc_bits = signed_bits_for(self.max_fan_in as u128 * wmax);
+        let acc_bits = match self.accumulator {
+            Accumulator::Exact => exact_acc_bits,
+            Accumulator::Saturate { bits } => bits.clamp(2, 64),
+        };
+        let acc_max = signed_max(acc_bits) + 1; // the most negative value's magnitude
+        let b_max = signed_max(self.bias_bits.clamp(2, 32)) + 1;
+        let a_max = signed_max(self.a_bits.clamp(2, 32)) + 1;
+        let f = self.a_frac_bits.min(31);
+        // |T + B| <= acc_max + b_max, |A S| <= a_max acc_max
+        let u_bound = ((acc_max + b_max) << f) + a_max * acc_max;
+        let logit_bound = self.max_fan_in as u128 * wmax + b_max;
+        DerivedWidths {
+            weight_max: wmax as i64,
+            step_sum_bits,
+            acc_bits,
+            exact_acc_bits,
+            u_bits: signed_bits_for(u_bound),
+            logit_bits: signed_bits_for(logit_bound),
+            logit_sum_bits: signed_bits_for(logit_bound * self.mc_samples as u128),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> EngineConfig {
+        EngineConfig::default_config()
+    }
+
+    #[test]
+    fn default_is_valid_and_matches_the_shipped_file() {
+        ok().validate().unwrap();
+        let shipped = include_str!("../../../configs/default.json");
+        let parsed = EngineConfig::from_json(shipped, "configs/default.json").unwrap();
+        assert_eq!(parsed, ok());
+    }
+
+    #[test]
+    fn signed_bits() {
+        assert_eq!(signed_bits_for(0), 1);
+        assert_eq!(signed_bits_for(1), 2);
+        assert_eq!(signed_bits_for(127), 8);
+        assert_eq!(signed_bits_for(128), 9);
+    }
+
+    #[test]
+    fn derived_widths_cover_the_worst_case() {
+        let c = ok();
+        let w = c.widths();
+        // 1024 inputs x 127 = 130048 needs 18 bits signed
+        assert_eq!(w.exact_acc_bits, 18);
+        assert_eq!(w.acc_bits, 18);
+        assert_eq!(w.step_sum_bits, signed_bits_for(8 * 127));
+        let max = |b: u32| (1i128 << (b - 1)) - 1;
+        let acc = -(1i128 << (w.acc_bits - 1));
+        let u = ((acc + -(1i128 << (c.bias_bits - 1))) << c.a_frac_bits)
+            + (-(1i128 << (c.a_bits - 1))) * acc;
+        assert!(u <= max(w.u_bits) && -u - 1 <= max(w.u_bits));
+    }
+
+    #[test]
+    fn each_invalid_field_is_named() {
+        let cases: Vec<(EngineConfig, &str)> = vec![
+            (EngineConfig { rows: 0, ..ok() }, "rows must be at least 1"),
+            (EngineConfig { cols: 0, ..ok() }, "cols must be at least 1"),
+            (EngineConfig { cols: 65, ..ok() }, "cols = 65"),
+            (
+                EngineConfig {
+                    mc_samples: 0,
+                    ..ok()
+                },
+                "mc_samples",
+            ),
+            (
+                EngineConfig {
+                    max_fan_in: 0,
+                    ..ok()
+                },
+                "max_fan_in",
+            ),
+            (
+                EngineConfig {
+                    weight_bits: 1,
+                    ..ok()
+                },
+                "weight_bits = 1",
+            ),
+            (
+                EngineConfig {
+                    weight_bits: 17,
+                    ..ok()
+                },
+                "weight_bits = 17",
+            ),
+            (
+                EngineConfig {
+                    accumulator: Accumulator::Saturate { bits: 6 },
+                    ..ok()
+                },
+                "weight_bits = 8 exceeds the accumulator width 6",
+            ),
+            (
+                EngineConfig {
+                    accumulator: Accumulator::Saturate { bits: 10 },
+                    ..ok()
+                },
+                "cannot hold one array step",
+            ),
+            (
+                EngineConfig {
+                    a_frac_bits: 16,
+                    ..ok()
+                },
+                "a_frac_bits = 16",
+            ),
+            (
+                EngineConfig {
+                    bias_bits: 40,
+                    ..ok()
+                },
+                "bias_bits = 40",
+            ),
+            (
+                EngineConfig {
+                    lfsr: LfsrConfig {
+                        width: 40,
+                        taps: None,
+                    },
+                    ..ok()
+                },
+                "LFSR width 40",
+            ),
+            (
+                EngineConfig {
+                    lfsr: LfsrConfig {
+                        width: 1,
+                        taps: None,
+                    },
+                    ..ok()
+                },
+                "LFSR width 1",
+            ),
+            (
+                EngineConfig {
+                    lfsr: LfsrConfig {
+                        width: 8,
+                        taps: Some(vec![8, 4]),
+                    },
+                    ..ok()
+                },
+                "not maximal-length",
+            ),
+            (
+                EngineConfig {
+                    blank_out: BlankOutConfig {
+                        threshold_bits: 8,
+                        threshold: 256,
+                    },
+                    ..ok()
+                },
+                "threshold = 256 must be below 2^8",
+            ),
+            (
+                EngineConfig {
+                    blank_out: BlankOutConfig {
+                        threshold_bits: 17,
+                        threshold: 1,
+                    },
+                    ..ok()
+                },
+                "threshold_bits = 17",
+            ),
+            (
+                EngineConfig {
+                    blank_out: BlankOutConfig {
+                        threshold_bits: 0,
+                        threshold: 0,
+                    },
+                    ..ok()
+                },
+                "threshold_bits = 0",
+            ),
+            (
+                EngineConfig {
+                    a_bits: 32,
+                    a_frac_bits: 30,
+                    bias_bits: 32,
+                    max_fan_in: 1 << 20,
+                    weight_bits: 16,
+                    ..ok()
+                },
+                "bits, more than",
+            ),
+            (
+                EngineConfig {
+                    schema: "nsm-engine/0".into(),
+                    ..ok()
+                },
+                "nsm-engine/0",
+            ),
+            (
+                EngineConfig {
+                    rows: 16,
+                    cols: 16,
+                    lfsr: LfsrConfig {
+                        width: 8,
+                        taps: None,
+                    },
+                    ..ok()
+                },
+                "fewer than the 256 PEs",
+            ),
+        ];
+        for (cfg, needle) in cases {
+            let err = cfg.validate().expect_err(needle).to_string();
+            assert!(err.contains(needle), "expected {needle:?} in {err:?}");
+        }
+    }
+
+    #[test]
+    fn thresholds_at_the_edges_are_valid() {
+        for t in [0, 255] {
+            EngineConfig {
+                blank_out: BlankOutConfig {
+                    threshold_bits: 8,
+                    threshold: t,
+                },
+                ..ok()
+            }
+            .validate()
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn json_errors_are_named() {
+        let e = EngineConfig::from_json("{", "x.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x.json") && e.contains("invalid engine configuration JSON"),
+            "{e}"
+        );
+        let e = EngineConfig::from_json(r#"{"schema":"nsm-engine/1","rows":8}"#, "y.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field"), "{e}");
+        let mut v: serde_json::Value = serde_json::from_str(&ok().to_json()).unwrap();
+        v["colz"] = serde_json::json!(3);
+        let e = EngineConfig::from_json(&v.to_string(), "z.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+}

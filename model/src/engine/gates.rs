@@ -1,0 +1,147 @@
+//! Statistics of the PE gate streams: how often gates open, and how correlated the streams
+//! of neighbouring PEs are. The decorrelation scheme (seeds spaced evenly along the LFSR
+//! sequence, k fresh bits per gate) is what these numbers check; `seed_spacing_override`
+//! lets a report show what naive seeding would do.
+
+use serde::Serialize;
+
+use super::config::{EngineConfig, EngineError};
+use super::schedule::pe_seeds;
+use crate::lfsr::LfsrSpec;
+
+/// Gate streams of every PE of `cfg`: `n` gates each, from the reset states (or from seeds
+/// `spacing` single steps apart when given, to show the effect of the spacing).
+pub fn gate_streams(
+    cfg: &EngineConfig,
+    n: usize,
+    spacing: Option<u64>,
+) -> Result<Vec<Vec<bool>>, EngineError> {
+    let spec = cfg.lfsr_spec()?;
+    let seeds = match spacing {
+        None => pe_seeds(&spec, cfg.pes()),
+        Some(d) => {
+            let mut v = Vec::with_capacity(cfg.pes());
+            let mut s = 1u32;
+            for _ in 0..cfg.pes() {
+                v.push(s);
+                s = spec.jump(s, d);
+            }
+            v
+        }
+    };
+    Ok(seeds
+        .into_iter()
+        .map(|mut s| {
+            (0..n)
+                .map(|_| {
+                    spec.gate(
+                        &mut s,
+                        cfg.blank_out.threshold_bits,
+                        cfg.blank_out.threshold,
+                    )
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// Pearson correlation of `a[t]` and `b[t + lag]`; 0 when either stream is constant.
+pub fn lagged_correlation(a: &[bool], b: &[bool], lag: usize) -> f64 {
+    let n = a.len().min(b.len()).saturating_sub(lag);
+    if n == 0 {
+        return 0.0;
+    }
+    let (mut sa, mut sb, mut sab) = (0f64, 0f64, 0f64);
+    for t in 0..n {
+        let x = f64::from(u8::from(a[t]));
+        let y = f64::from(u8::from(b[t + lag]));
+        sa += x;
+        sb += y;
+        sab += x * y;
+    }
+    let nf = n as f64;
+    let (ma, mb) = (sa / nf, sb / nf);
+    let cov = sab / nf - ma * mb;
+    let va = ma * (1.0 - ma);
+    let vb = mb * (1.0 - mb);
+    if va <= 0.0 || vb <= 0.0 {
+        0.0
+    } else {
+        cov / (va * vb).sqrt()
+    }
+}
+
+/// Largest |correlation| at one lag, over all neighbour pairs of one kind, both directions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LagRow {
+    pub lag: usize,
+    /// PE (r, c) against (r, c + 1).
+    pub row_neighbours: f64,
+    /// PE (r, c) against (r + 1, c).
+    pub col_neighbours: f64,
+    /// A PE against itself (lag >= 1): consecutive gates of one synapse slot.
+    pub same_pe: f64,
+}
+
+/// Correlation table at lags `0..=max_lag` over `n` gates per PE.
+pub fn neighbour_correlations(
+    cfg: &EngineConfig,
+    n: usize,
+    max_lag: usize,
+    spacing: Option<u64>,
+) -> Result<Vec<LagRow>, EngineError> {
+    let streams = gate_streams(cfg, n + max_lag, spacing)?;
+    let (rows, cols) = (cfg.rows, cfg.cols);
+    let max_pair = |a: &[bool], b: &[bool], lag: usize| {
+        lagged_correlation(a, b, lag)
+            .abs()
+            .max(lagged_correlation(b, a, lag).abs())
+    };
+    Ok((0..=max_lag)
+        .map(|lag| {
+            let mut row_n = 0f64;
+            let mut col_n = 0f64;
+            let mut same = 0f64;
+            for r in 0..rows {
+                for c in 0..cols {
+                    let q = r * cols + c;
+                    if c + 1 < cols {
+                        row_n = row_n.max(max_pair(&streams[q], &streams[q + 1], lag));
+                    }
+                    if r + 1 < rows {
+                        col_n = col_n.max(max_pair(&streams[q], &streams[q + cols], lag));
+                    }
+                    if lag > 0 {
+                        same = same.max(lagged_correlation(&streams[q], &streams[q], lag).abs());
+                    }
+                }
+            }
+            LagRow {
+                lag,
+                row_neighbours: row_n,
+                col_neighbours: col_n,
+                same_pe: same,
+            }
+        })
+        .collect())
+}
+
+/// Fraction of open gates over all PEs' first `n` gates.
+pub fn gate_frequency(cfg: &EngineConfig, n: usize) -> Result<f64, EngineError> {
+    let streams = gate_streams(cfg, n, None)?;
+    let open: usize = streams
+        .iter()
+        .map(|s| s.iter().filter(|&&g| g).count())
+        .sum();
+    Ok(open as f64 / (streams.len() * n) as f64)
+}
+
+/// The fraction of gates that open over one full LFSR period, exactly:
+/// `(threshold 2^(w-k) - 1) / (2^w - 1)` for `threshold > 0` (the all-zero state never occurs).
+pub fn exact_period_frequency(spec: &LfsrSpec, k: u32, threshold: u32) -> f64 {
+    if threshold == 0 {
+        return 0.0;
+    }
+    let w = spec.width();
+    (f64::from(threshold) * (1u64 << (w - k)) as f64 - 1.0) / spec.period() as f64
+}

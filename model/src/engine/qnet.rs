@@ -1,0 +1,379 @@
+//! The quantized network (`nsm-qnet/1`) and the quantizer that makes it from a trained float
+//! network.
+//!
+//! Self-normalization (NSM section 2.2) makes the firing probability of a neuron independent
+//! of a positive scale on its row and bias, so each stochastic row gets its own scale that maps
+//! its largest weight to the largest integer: the hardware needs no scale factors. `a_i` is a
+//! fixed-point number; the deterministic output layer gets one scale for the whole layer (its
+//! argmax is invariant to it).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::EngineConfig;
+use crate::equations::Noise;
+use crate::net::{ModelKind, Network};
+
+/// Schema tag of quantized network files.
+pub const QNET_SCHEMA: &str = "nsm-qnet/1";
+
+/// One stochastic layer in integers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QLayer {
+    pub n_in: usize,
+    pub n_out: usize,
+    /// Row-major `n_out x n_in` weights `W_ij`.
+    pub w: Vec<i32>,
+    /// `A_i = round(a_i 2^a_frac_bits)`.
+    pub a: Vec<i32>,
+    /// Biases `B_i` in the units of the row's integer weights.
+    pub b: Vec<i32>,
+}
+
+impl QLayer {
+    /// Row `i` of the weights.
+    pub fn row(&self, i: usize) -> &[i32] {
+        &self.w[i * self.n_in..(i + 1) * self.n_in]
+    }
+}
+
+/// The deterministic output layer in integers: `logit_k = sum_j V_kj z_j + C_k`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QOutput {
+    pub n_in: usize,
+    pub n_out: usize,
+    pub w: Vec<i32>,
+    pub b: Vec<i32>,
+}
+
+/// What quantization had to clip (a clipped value changes the network; zero is the goal).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuantReport {
+    pub a_saturated: usize,
+    pub bias_saturated: usize,
+    pub output_bias_saturated: usize,
+}
+
+/// A quantized network, tied to the number formats it was made for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QNet {
+    pub schema: String,
+    pub weight_bits: u32,
+    pub a_bits: u32,
+    pub a_frac_bits: u32,
+    pub bias_bits: u32,
+    /// The blank-out probability `a_i` was computed for, as `threshold / 2^threshold_bits`.
+    pub threshold_bits: u32,
+    pub threshold: u32,
+    pub hidden: Vec<QLayer>,
+    pub output: QOutput,
+    pub report: QuantReport,
+}
+
+/// Why a float network cannot be quantized, or a quantized one does not fit an engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuantError {
+    #[error("the engine runs blank-out NSMs; a {0} network has no stochastic synapses to map")]
+    Model(ModelKind),
+    #[error(
+        "quantized network was made for {field} = {qnet}, the engine configuration has {config}"
+    )]
+    FormatMismatch {
+        field: &'static str,
+        qnet: u64,
+        config: u64,
+    },
+    #[error("layer {layer}: {what} = {value} exceeds the engine's {limit_name} = {limit}")]
+    TooBig {
+        layer: usize,
+        what: &'static str,
+        value: usize,
+        limit_name: &'static str,
+        limit: usize,
+    },
+    #[error("{count} layers exceed the engine's max_layers = {limit}")]
+    TooManyLayers { count: usize, limit: usize },
+    #[error("invalid quantized network: {0}")]
+    Invalid(String),
+    #[error("unsupported quantized network schema {found:?} (this build reads {QNET_SCHEMA:?})")]
+    Schema { found: String },
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}: invalid quantized network JSON: {message}")]
+    Json { path: String, message: String },
+}
+
+fn round_sat(x: f64, bits: u32, saturated: &mut usize) -> i32 {
+    let max = ((1i64 << (bits - 1)) - 1) as f64;
+    let min = -(1i64 << (bits - 1)) as f64;
+    let r = x.round();
+    if r > max {
+        *saturated += 1;
+        max as i32
+    } else if r < min {
+        *saturated += 1;
+        min as i32
+    } else {
+        r as i32
+    }
+}
+
+/// Quantizes `net` for `cfg` (which must be valid).
+///
+/// For stochastic row `i`: `scale_i = (2^(wb-1) - 1) / max_j |w_ij|`, `W_ij = round(w_ij
+/// scale_i)`, `B_i = round(b'_i scale_i)`, `A_i = round(a_i 2^F)` with
+/// `a_i = beta_i sqrt(2 p (1 - p)) - p` for the engine's `p = threshold / 2^k`. The bias is
+/// first carried to the engine's noise, `b'_i = b_i sqrt(2 p (1 - p)) / sqrt(2 Var xi_net)`, so
+/// that the drive `x_i` (and so the firing probability) is the one the network was trained
+/// with, even when the engine's `p` (or a gNSM's Gaussian noise) differs. Rounding is half away
+/// from zero; `A` and `B` saturate at their formats and the report counts every clip.
+pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
+    let noise = match (net.model, net.noise) {
+        (ModelKind::Nsm | ModelKind::Gnsm, Some(n)) => n,
+        (m, _) => return Err(QuantError::Model(m)),
+    };
+    let p = cfg.blank_out_p();
+    let engine_noise = Noise::BlankOut { blank_out_p: p };
+    // p = 0 or 1 (threshold 0, or never blanking) has no variance; the drive is then a
+    // comparison of means and the bias is carried over unscaled.
+    let bias_factor = if p > 0.0 && p < 1.0 {
+        engine_noise.drive_scale() / noise.drive_scale()
+    } else {
+        1.0
+    };
+    let wmax = ((1i64 << (cfg.weight_bits - 1)) - 1) as f64;
+    let frac = (1u64 << cfg.a_frac_bits) as f64;
+    let mut report = QuantReport::default();
+    let mut hidden = Vec::with_capacity(net.hidden.len());
+    for l in &net.hidden {
+        let mut w = Vec::with_capacity(l.w.len());
+        let mut a = Vec::with_capacity(l.n_out);
+        let mut b = Vec::with_capacity(l.n_out);
+        for i in 0..l.n_out {
+            let row = l.row(i);
+            let m = row.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
+            let scale = wmax / m;
+            w.extend(row.iter().map(|&v| (f64::from(v) * scale).round() as i32));
+            let a_real = f64::from(l.beta[i]) * engine_noise.drive_scale() - p;
+            a.push(round_sat(
+                a_real * frac,
+                cfg.a_bits,
+                &mut report.a_saturated,
+            ));
+            b.push(round_sat(
+                f64::from(l.b[i]) * bias_factor * scale,
+                cfg.bias_bits,
+                &mut report.bias_saturated,
+            ));
+        }
+        hidden.push(QLayer {
+            n_in: l.n_in,
+            n_out: l.n_out,
+            w,
+            a,
+            b,
+        });
+    }
+    let o = &net.output;
+    let m = o.w.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
+    let scale = if m > 0.0 { wmax / m } else { 1.0 };
+    let output = QOutput {
+        n_in: o.n_in,
+        n_out: o.n_out,
+        w: o.w
+            .iter()
+            .map(|&v| (f64::from(v) * scale).round() as i32)
+            .collect(),
+        b: o.b
+            .iter()
+            .map(|&v| {
+                round_sat(
+                    f64::from(v) * scale,
+                    cfg.bias_bits,
+                    &mut report.output_bias_saturated,
+                )
+            })
+            .collect(),
+    };
+    let q = QNet {
+        schema: QNET_SCHEMA.to_string(),
+        weight_bits: cfg.weight_bits,
+        a_bits: cfg.a_bits,
+        a_frac_bits: cfg.a_frac_bits,
+        bias_bits: cfg.bias_bits,
+        threshold_bits: cfg.blank_out.threshold_bits,
+        threshold: cfg.blank_out.threshold,
+        hidden,
+        output,
+        report,
+    };
+    q.check_against(cfg)?;
+    Ok(q)
+}
+
+fn in_range(v: i32, bits: u32) -> bool {
+    let v = i64::from(v);
+    v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))
+}
+
+impl QNet {
+    /// Layer widths from input to output.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut v = vec![self.hidden.first().map_or(self.output.n_in, |l| l.n_in)];
+        v.extend(self.hidden.iter().map(|l| l.n_out));
+        v.push(self.output.n_out);
+        v
+    }
+
+    /// Number of inputs.
+    pub fn n_inputs(&self) -> usize {
+        self.widths()[0]
+    }
+
+    /// Synapses per pass (all layers).
+    pub fn synapses(&self) -> usize {
+        self.widths().windows(2).map(|w| w[0] * w[1]).sum()
+    }
+
+    /// Structural checks, and that the network fits `cfg`'s formats and sizes.
+    pub fn check_against(&self, cfg: &EngineConfig) -> Result<(), QuantError> {
+        if self.schema != QNET_SCHEMA {
+            return Err(QuantError::Schema {
+                found: self.schema.clone(),
+            });
+        }
+        for (field, q, c) in [
+            ("weight_bits", self.weight_bits, cfg.weight_bits),
+            ("a_bits", self.a_bits, cfg.a_bits),
+            ("a_frac_bits", self.a_frac_bits, cfg.a_frac_bits),
+            ("bias_bits", self.bias_bits, cfg.bias_bits),
+            (
+                "blank_out.threshold_bits",
+                self.threshold_bits,
+                cfg.blank_out.threshold_bits,
+            ),
+            (
+                "blank_out.threshold",
+                self.threshold,
+                cfg.blank_out.threshold,
+            ),
+        ] {
+            if q != c {
+                return Err(QuantError::FormatMismatch {
+                    field,
+                    qnet: u64::from(q),
+                    config: u64::from(c),
+                });
+            }
+        }
+        let layers = self.hidden.len() + 1;
+        if layers > cfg.max_layers {
+            return Err(QuantError::TooManyLayers {
+                count: layers,
+                limit: cfg.max_layers,
+            });
+        }
+        let wmax = (1i32 << (cfg.weight_bits - 1)) - 1;
+        let mut prev = None;
+        let all = self
+            .hidden
+            .iter()
+            .map(|l| (l.n_in, l.n_out, &l.w, &l.b, Some(&l.a)))
+            .chain(std::iter::once((
+                self.output.n_in,
+                self.output.n_out,
+                &self.output.w,
+                &self.output.b,
+                None,
+            )));
+        for (k, (n_in, n_out, w, b, a)) in all.enumerate() {
+            if n_in == 0 || n_out == 0 {
+                return Err(QuantError::Invalid(format!("layer {k} has a zero size")));
+            }
+            if let Some(p) = prev {
+                if p != n_in {
+                    return Err(QuantError::Invalid(format!(
+                        "layer {k} has {n_in} inputs but the layer before has {p} outputs"
+                    )));
+                }
+            }
+            prev = Some(n_out);
+            if n_in > cfg.max_fan_in {
+                return Err(QuantError::TooBig {
+                    layer: k,
+                    what: "fan-in",
+                    value: n_in,
+                    limit_name: "max_fan_in",
+                    limit: cfg.max_fan_in,
+                });
+            }
+            if n_out > cfg.max_neurons {
+                return Err(QuantError::TooBig {
+                    layer: k,
+                    what: "width",
+                    value: n_out,
+                    limit_name: "max_neurons",
+                    limit: cfg.max_neurons,
+                });
+            }
+            if w.len() != n_in * n_out || b.len() != n_out || a.is_some_and(|a| a.len() != n_out) {
+                return Err(QuantError::Invalid(format!(
+                    "layer {k}: array lengths do not match {n_out} x {n_in}"
+                )));
+            }
+            if let Some(v) = w.iter().find(|&&v| v.abs() > wmax) {
+                return Err(QuantError::Invalid(format!(
+                    "layer {k}: weight {v} outside +-{wmax} ({}-bit weights)",
+                    cfg.weight_bits
+                )));
+            }
+            if let Some(v) = b.iter().find(|&&v| !in_range(v, cfg.bias_bits)) {
+                return Err(QuantError::Invalid(format!(
+                    "layer {k}: bias {v} does not fit {} bits",
+                    cfg.bias_bits
+                )));
+            }
+            if let Some(v) = a.and_then(|a| a.iter().find(|&&v| !in_range(v, cfg.a_bits))) {
+                return Err(QuantError::Invalid(format!(
+                    "layer {k}: a = {v} does not fit {} bits",
+                    cfg.a_bits
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a quantized network file and checks it against `cfg`.
+    pub fn load(path: &Path, cfg: &EngineConfig) -> Result<QNet, QuantError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| QuantError::Read {
+            path: origin.clone(),
+            message: e.to_string(),
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| QuantError::Json {
+                path: origin.clone(),
+                message: e.to_string(),
+            })?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(QNET_SCHEMA) => {}
+            other => {
+                return Err(QuantError::Schema {
+                    found: other.unwrap_or("<missing>").to_string(),
+                })
+            }
+        }
+        let q: QNet = serde_json::from_value(value).map_err(|e| QuantError::Json {
+            path: origin,
+            message: e.to_string(),
+        })?;
+        q.check_against(cfg)?;
+        Ok(q)
+    }
+
+    /// JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a quantized network always serializes")
+    }
+}
