@@ -5,6 +5,7 @@
 #
 #   bash scripts/reproduce.sh            # NSM + StNN, paper defaults
 #   EPOCHS=5 bash scripts/reproduce.sh   # a quick look
+#   SWEEP=1 bash scripts/reproduce.sh    # also the weight-bits x LFSR-width sweep
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,12 +26,24 @@ for model in nsm stnn; do
 done
 "$nsm" eval --net "$run_dir/nsm.json" --mc 100 --scale 0.1 --json > "$run_dir/eval-nsm-scaled.json"
 
+echo "== quantizing for configs/default.json and running the bit-exact engine model"
+"$nsm" quantize --net "$run_dir/nsm.json" --config configs/default.json --out "$run_dir/qnet.json"
+"$nsm" eval --qnet "$run_dir/qnet.json" --config configs/default.json --json > "$run_dir/eval-qnet.json"
+"$nsm" gates --config configs/default.json --compare-spacing 1 > "$run_dir/gates.md"
+"$nsm" plot-firing --qnet "$run_dir/qnet.json" --config configs/default.json --limit 100 \
+    --out "$run_dir/firing.svg"
+if [ -n "${SWEEP:-}" ]; then
+    echo "== sweep: weight bits 2..8 x LFSR width 8/16/32 (several minutes)"
+    "$nsm" sweep --net "$run_dir/nsm.json" --out "$run_dir/sweep.md"
+fi
+
 python3 - "$run_dir" <<'PY'
 import json, sys, pathlib
 d = pathlib.Path(sys.argv[1])
 rows = [("NSM 784-300-300-300-10", "eval-nsm.json"),
         ("StNN 784-300-300-300-10", "eval-stnn.json"),
-        ("NSM scaled (x0.1)", "eval-nsm-scaled.json")]
+        ("NSM scaled (x0.1)", "eval-nsm-scaled.json"),
+        ("NSM, bit-exact engine model (configs/default.json)", "eval-qnet.json")]
 lines = ["| network | test error (MC-100, 2,000 images) |", "|---|---|"]
 for name, f in rows:
     r = json.loads((d / f).read_text())
