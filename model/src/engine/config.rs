@@ -71,6 +71,11 @@ pub struct EngineConfig {
     pub max_neurons: usize,
     /// Largest number of layers (stochastic layers plus the output layer).
     pub max_layers: usize,
+    /// Depth of the weight memory, in words of `cols` weights (one word per neuron and array
+    /// step): a network needs `sum over layers of n_out * ceil(n_in / cols)`.
+    pub weight_memory_words: usize,
+    /// Depth of the neuron memory (one `A_i`, `B_i` pair per neuron of every layer).
+    pub neuron_memory_words: usize,
     pub accumulator: Accumulator,
     pub lfsr: LfsrConfig,
     pub blank_out: BlankOutConfig,
@@ -173,6 +178,8 @@ impl EngineConfig {
             max_fan_in: 1024,
             max_neurons: 1024,
             max_layers: 8,
+            weight_memory_words: 65536,
+            neuron_memory_words: 4096,
             accumulator: Accumulator::Exact,
             lfsr: LfsrConfig {
                 width: 16,
@@ -255,6 +262,8 @@ impl EngineConfig {
             ("max_neurons", self.max_neurons),
             ("max_layers", self.max_layers),
             ("mc_samples", self.mc_samples),
+            ("weight_memory_words", self.weight_memory_words),
+            ("neuron_memory_words", self.neuron_memory_words),
         ] {
             if v == 0 {
                 return Err(EngineError::ZeroSize { field });
@@ -267,6 +276,8 @@ impl EngineConfig {
             ("max_neurons", self.max_neurons, 1 << 20),
             ("max_layers", self.max_layers, 64),
             ("mc_samples", self.mc_samples, 1 << 16),
+            ("weight_memory_words", self.weight_memory_words, 1 << 20),
+            ("neuron_memory_words", self.neuron_memory_words, 1 << 20),
         ] {
             if v > max {
                 return Err(EngineError::TooLarge {

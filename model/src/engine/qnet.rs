@@ -92,6 +92,13 @@ pub enum QuantError {
         limit_name: &'static str,
         limit: usize,
     },
+    #[error("the network needs {needed} {what} words, the engine's {limit_name} is {limit}")]
+    MemoryTooSmall {
+        what: &'static str,
+        needed: usize,
+        limit_name: &'static str,
+        limit: usize,
+    },
     #[error("{count} layers exceed the engine's max_layers = {limit}")]
     TooManyLayers { count: usize, limit: usize },
     #[error("invalid quantized network: {0}")]
@@ -272,6 +279,28 @@ impl QNet {
             return Err(QuantError::TooManyLayers {
                 count: layers,
                 limit: cfg.max_layers,
+            });
+        }
+        let widths = self.widths();
+        let weight_words: usize = widths
+            .windows(2)
+            .map(|w| w[1] * w[0].div_ceil(cfg.cols))
+            .sum();
+        let neuron_words: usize = widths[1..].iter().sum();
+        if weight_words > cfg.weight_memory_words {
+            return Err(QuantError::MemoryTooSmall {
+                what: "weight memory",
+                needed: weight_words,
+                limit_name: "weight_memory_words",
+                limit: cfg.weight_memory_words,
+            });
+        }
+        if neuron_words > cfg.neuron_memory_words {
+            return Err(QuantError::MemoryTooSmall {
+                what: "neuron memory",
+                needed: neuron_words,
+                limit_name: "neuron_memory_words",
+                limit: cfg.neuron_memory_words,
             });
         }
         let wmax = (1i32 << (cfg.weight_bits - 1)) - 1;

@@ -1,0 +1,738 @@
+//! The NSM engine: the whole array with its memories, sequencer and host interface. Ports and
+//! protocol: `docs/hardware.md`.
+
+use nsm_model::engine::config::{Accumulator, EngineConfig, EngineError};
+use nsm_model::engine::schedule::pe_seeds;
+use rust_hdl::prelude::*;
+
+use crate::chain::ShiftChain;
+use crate::pe::Pe;
+use crate::ram::{SyncRam, ADDR_BITS};
+use crate::row::{RowEnd, RowSpec};
+
+/// Sequencer states.
+pub const IDLE: u64 = 0;
+pub const START: u64 = 1;
+pub const RUN: u64 = 2;
+pub const DRAIN: u64 = 3;
+pub const OUTPUT: u64 = 4;
+
+/// Host configuration-port regions (`cfg_address[31:28]`).
+pub const REGION_WEIGHTS: u64 = 0;
+pub const REGION_NEURONS: u64 = 1;
+pub const REGION_LAYERS: u64 = 2;
+pub const REGION_CONTROL: u64 = 3;
+
+/// Sign-extends a 32-bit neuron parameter (`#[hdl_gen]` emits `$signed`).
+pub fn signed_bit_cast_param(x: Signed<32>) -> Signed<64> {
+    let v = x.inner().to_u64() as u32 as i32 as i64;
+    v.into()
+}
+
+/// The sizes an engine is built with, all derived from its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineLayout {
+    pub rows: usize,
+    pub cols: usize,
+    pub groups: usize,
+    pub last_live: usize,
+    /// Words of one activation region (`ceil(max(max_fan_in, max_neurons) / cols)`).
+    pub region_words: usize,
+    pub weight_words: usize,
+    pub neuron_words: usize,
+    pub logit_words: usize,
+    pub max_layers: usize,
+    /// Idle cycles between the last step of a layer and the first of the next.
+    pub drain: usize,
+}
+
+impl EngineLayout {
+    pub fn new(cfg: &EngineConfig) -> Result<Self, EngineError> {
+        cfg.validate()?;
+        let (rows, cols) = (cfg.rows, cfg.cols);
+        let groups = cfg.mc_samples.div_ceil(rows);
+        Ok(Self {
+            rows,
+            cols,
+            groups,
+            last_live: cfg.mc_samples - (groups - 1) * rows,
+            region_words: cfg.max_fan_in.max(cfg.max_neurons).div_ceil(cols),
+            weight_words: cfg.weight_memory_words,
+            neuron_words: cfg.neuron_memory_words,
+            logit_words: cfg.max_neurons,
+            max_layers: cfg.max_layers,
+            drain: cols + rows + 8,
+        })
+    }
+}
+
+#[derive(LogicBlock)]
+pub struct NsmEngine {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: sequencer to idle, LFSRs to their seeds, pipelines cleared.
+    /// Memories and the layer table keep their contents.
+    pub reset: Signal<In, bool>,
+    // ---- memory-mapped configuration port (write only) ----
+    pub cfg_write: Signal<In, bool>,
+    pub cfg_address: Signal<In, Bits<32>>,
+    pub cfg_data: Signal<In, Bits<64>>,
+    // ---- input stream: one word of `cols` binarized inputs per beat ----
+    pub in_valid: Signal<In, bool>,
+    pub in_ready: Signal<Out, bool>,
+    pub in_data: Signal<In, Bits<64>>,
+    pub in_last: Signal<In, bool>,
+    // ---- result stream: one beat per class ----
+    pub out_valid: Signal<Out, bool>,
+    pub out_ready: Signal<In, bool>,
+    pub out_logit: Signal<Out, Signed<64>>,
+    pub out_index: Signal<Out, Bits<ADDR_BITS>>,
+    pub out_last: Signal<Out, bool>,
+    /// The winning class (valid with `out_last`).
+    pub out_class: Signal<Out, Bits<ADDR_BITS>>,
+    pub busy: Signal<Out, bool>,
+    /// An array step is issued this cycle (for utilization counts).
+    pub step_issued: Signal<Out, bool>,
+    // ---- array ----
+    pes: Vec<Pe>,
+    row_ends: Vec<RowEnd>,
+    weights: Vec<SyncRam<Signed<16>>>,
+    a_ram: SyncRam<Signed<32>>,
+    b_ram: SyncRam<Signed<32>>,
+    logits: SyncRam<Signed<64>>,
+    skew: Vec<ShiftChain<Signed<16>>>,
+    valid_chain: ShiftChain<bool>,
+    addr_chain: ShiftChain<Bits<ADDR_BITS>>,
+    tok_chain: ShiftChain<Bits<64>>,
+    a_chain: ShiftChain<Signed<32>>,
+    b_chain: ShiftChain<Signed<32>>,
+    // ---- layer table ----
+    tab_steps: Vec<DFF<Bits<ADDR_BITS>>>,
+    tab_n_out: Vec<DFF<Bits<ADDR_BITS>>>,
+    tab_w_base: Vec<DFF<Bits<ADDR_BITS>>>,
+    tab_n_base: Vec<DFF<Bits<ADDR_BITS>>>,
+    n_layers: DFF<Bits<8>>,
+    // ---- sequencer ----
+    state: DFF<Bits<3>>,
+    g: DFF<Bits<16>>,
+    l: DFF<Bits<8>>,
+    i: DFF<Bits<ADDR_BITS>>,
+    s: DFF<Bits<ADDR_BITS>>,
+    i_word: DFF<Bits<ADDR_BITS>>,
+    i_bit: DFF<Bits<6>>,
+    w_addr: DFF<Bits<ADDR_BITS>>,
+    n_addr: DFF<Bits<ADDR_BITS>>,
+    drain_cnt: DFF<Bits<16>>,
+    in_cnt: DFF<Bits<ADDR_BITS>>,
+    // ---- logit aggregation ----
+    agg_cur: DFF<Signed<64>>,
+    agg_raddr: DFF<Bits<ADDR_BITS>>,
+    fin_pending: DFF<bool>,
+    fin_total: DFF<Signed<64>>,
+    fin_k: DFF<Bits<ADDR_BITS>>,
+    fin_g0: DFF<bool>,
+    // ---- result stream ----
+    out_k: DFF<Bits<ADDR_BITS>>,
+    fetch: DFF<bool>,
+    beat_valid: DFF<bool>,
+    beat_logit: DFF<Signed<64>>,
+    beat_k: DFF<Bits<ADDR_BITS>>,
+    best_val: DFF<Signed<64>>,
+    best_k: DFF<Bits<ADDR_BITS>>,
+    // ---- combinational helpers ----
+    cur_steps: Signal<Local, Bits<ADDR_BITS>>,
+    cur_n_out: Signal<Local, Bits<ADDR_BITS>>,
+    cur_w_base: Signal<Local, Bits<ADDR_BITS>>,
+    cur_n_base: Signal<Local, Bits<ADDR_BITS>>,
+    is_output: Signal<Local, bool>,
+    steps_eff: Signal<Local, Bits<ADDR_BITS>>,
+    in_base: Signal<Local, Bits<ADDR_BITS>>,
+    out_base: Signal<Local, Bits<ADDR_BITS>>,
+    live_count: Signal<Local, Bits<9>>,
+    issue: Signal<Local, bool>,
+    tok_fields: Signal<Local, Bits<64>>,
+    f_valid: Signal<Local, Bits<64>>,
+    f_first: Signal<Local, Bits<64>>,
+    f_last: Signal<Local, Bits<64>>,
+    f_output: Signal<Local, Bits<64>>,
+    agg_valid: Signal<Local, bool>,
+    agg_logit: Signal<Local, Signed<64>>,
+    agg_neuron: Signal<Local, Bits<ADDR_BITS>>,
+    agg_first: Signal<Local, bool>,
+    agg_last: Signal<Local, bool>,
+    agg_sum: Signal<Local, Signed<64>>,
+    beat_better: Signal<Local, bool>,
+    region: Signal<Local, Bits<4>>,
+    // ---- constants ----
+    row_index: Vec<Constant<Bits<9>>>,
+    row_first: Vec<Constant<bool>>,
+    row_last: Vec<Constant<bool>>,
+    col_index: Vec<Constant<Bits<6>>>,
+    layer_index: Vec<Constant<Bits<8>>>,
+    c_rows: Constant<Bits<ADDR_BITS>>,
+    c_cols_m1: Constant<Bits<6>>,
+    c_groups_m1: Constant<Bits<16>>,
+    c_last_live: Constant<Bits<9>>,
+    c_full_live: Constant<Bits<9>>,
+    c_drain: Constant<Bits<16>>,
+    c_region0: Constant<Bits<ADDR_BITS>>,
+    c_region1: Constant<Bits<ADDR_BITS>>,
+    c_region2: Constant<Bits<ADDR_BITS>>,
+    c_flag_valid: Constant<Bits<64>>,
+    c_flag_first: Constant<Bits<64>>,
+    c_flag_last: Constant<Bits<64>>,
+    c_flag_output: Constant<Bits<64>>,
+    c_idle: Constant<Bits<3>>,
+    c_start: Constant<Bits<3>>,
+    c_run: Constant<Bits<3>>,
+    c_drain_state: Constant<Bits<3>>,
+    c_output: Constant<Bits<3>>,
+    c_reg_weights: Constant<Bits<4>>,
+    c_reg_neurons: Constant<Bits<4>>,
+    c_reg_layers: Constant<Bits<4>>,
+    c_reg_control: Constant<Bits<4>>,
+    _rows: usize,
+    _cols: usize,
+    /// `cols + 1`: the bound of the one-iteration loop that binds `nc = cols` for flat indices.
+    _cols_end: usize,
+}
+
+impl NsmEngine {
+    /// The engine for a configuration (validated first).
+    pub fn new(cfg: &EngineConfig) -> Result<Self, EngineError> {
+        let lay = EngineLayout::new(cfg)?;
+        let spec = cfg.lfsr_spec()?;
+        let seeds = pe_seeds(&spec, cfg.pes());
+        let (rows, cols) = (lay.rows, lay.cols);
+        let k = cfg.blank_out.threshold_bits;
+        let row_spec = RowSpec {
+            frac_bits: cfg.a_frac_bits,
+            saturate_bits: match cfg.accumulator {
+                Accumulator::Exact => None,
+                Accumulator::Saturate { bits } => Some(bits),
+            },
+            act_words: 3 * lay.region_words,
+        };
+        let reg = |n: usize| -> Vec<DFF<Bits<ADDR_BITS>>> {
+            (0..n).map(|_| Default::default()).collect()
+        };
+        let b64 = |v: u64| Constant::new(Bits::<64>::from(v));
+        let b20 = |v: usize| Constant::new(Bits::<ADDR_BITS>::from(v as u64));
+        let b3 = |v: u64| Constant::new(Bits::<3>::from(v));
+        let b4 = |v: u64| Constant::new(Bits::<4>::from(v));
+        Ok(Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            cfg_write: Default::default(),
+            cfg_address: Default::default(),
+            cfg_data: Default::default(),
+            in_valid: Default::default(),
+            in_ready: Default::default(),
+            in_data: Default::default(),
+            in_last: Default::default(),
+            out_valid: Default::default(),
+            out_ready: Default::default(),
+            out_logit: Default::default(),
+            out_index: Default::default(),
+            out_last: Default::default(),
+            out_class: Default::default(),
+            busy: Default::default(),
+            step_issued: Default::default(),
+            pes: seeds
+                .iter()
+                .map(|&seed| Pe::new(spec.width(), spec.taps(), seed, k, cfg.blank_out.threshold))
+                .collect(),
+            row_ends: (0..rows).map(|_| RowEnd::new(&row_spec)).collect(),
+            weights: (0..cols)
+                .map(|_| SyncRam::new(lay.weight_words, true))
+                .collect(),
+            a_ram: SyncRam::new(lay.neuron_words, true),
+            b_ram: SyncRam::new(lay.neuron_words, true),
+            logits: SyncRam::new(lay.logit_words, true),
+            skew: (0..cols).map(ShiftChain::new).collect(),
+            valid_chain: ShiftChain::new(rows + 1),
+            addr_chain: ShiftChain::new(rows),
+            tok_chain: ShiftChain::new(cols + 1 + rows),
+            a_chain: ShiftChain::new(cols + rows),
+            b_chain: ShiftChain::new(cols + rows),
+            tab_steps: reg(lay.max_layers),
+            tab_n_out: reg(lay.max_layers),
+            tab_w_base: reg(lay.max_layers),
+            tab_n_base: reg(lay.max_layers),
+            n_layers: Default::default(),
+            state: Default::default(),
+            g: Default::default(),
+            l: Default::default(),
+            i: Default::default(),
+            s: Default::default(),
+            i_word: Default::default(),
+            i_bit: Default::default(),
+            w_addr: Default::default(),
+            n_addr: Default::default(),
+            drain_cnt: Default::default(),
+            in_cnt: Default::default(),
+            agg_cur: Default::default(),
+            agg_raddr: Default::default(),
+            fin_pending: Default::default(),
+            fin_total: Default::default(),
+            fin_k: Default::default(),
+            fin_g0: Default::default(),
+            out_k: Default::default(),
+            fetch: Default::default(),
+            beat_valid: Default::default(),
+            beat_logit: Default::default(),
+            beat_k: Default::default(),
+            best_val: Default::default(),
+            best_k: Default::default(),
+            cur_steps: Default::default(),
+            cur_n_out: Default::default(),
+            cur_w_base: Default::default(),
+            cur_n_base: Default::default(),
+            is_output: Default::default(),
+            steps_eff: Default::default(),
+            in_base: Default::default(),
+            out_base: Default::default(),
+            live_count: Default::default(),
+            issue: Default::default(),
+            tok_fields: Default::default(),
+            f_valid: Default::default(),
+            f_first: Default::default(),
+            f_last: Default::default(),
+            f_output: Default::default(),
+            agg_valid: Default::default(),
+            agg_logit: Default::default(),
+            agg_neuron: Default::default(),
+            agg_first: Default::default(),
+            agg_last: Default::default(),
+            agg_sum: Default::default(),
+            beat_better: Default::default(),
+            region: Default::default(),
+            row_index: (0..rows)
+                .map(|r| Constant::new(Bits::<9>::from(r as u64)))
+                .collect(),
+            row_first: (0..rows).map(|r| Constant::new(r == 0)).collect(),
+            row_last: (0..rows).map(|r| Constant::new(r + 1 == rows)).collect(),
+            col_index: (0..cols)
+                .map(|c| Constant::new(Bits::<6>::from(c as u64)))
+                .collect(),
+            layer_index: (0..lay.max_layers)
+                .map(|j| Constant::new(Bits::<8>::from(j as u64)))
+                .collect(),
+            c_rows: b20(rows),
+            c_cols_m1: Constant::new(Bits::<6>::from((cols - 1) as u64)),
+            c_groups_m1: Constant::new(Bits::<16>::from((lay.groups - 1) as u64)),
+            c_last_live: Constant::new(Bits::<9>::from(lay.last_live as u64)),
+            c_full_live: Constant::new(Bits::<9>::from(rows as u64)),
+            c_drain: Constant::new(Bits::<16>::from(lay.drain as u64)),
+            c_region0: b20(0),
+            c_region1: b20(lay.region_words),
+            c_region2: b20(2 * lay.region_words),
+            c_flag_valid: b64(1),
+            c_flag_first: b64(2),
+            c_flag_last: b64(4),
+            c_flag_output: b64(8),
+            c_idle: b3(IDLE),
+            c_start: b3(START),
+            c_run: b3(RUN),
+            c_drain_state: b3(DRAIN),
+            c_output: b3(OUTPUT),
+            c_reg_weights: b4(REGION_WEIGHTS),
+            c_reg_neurons: b4(REGION_NEURONS),
+            c_reg_layers: b4(REGION_LAYERS),
+            c_reg_control: b4(REGION_CONTROL),
+            _rows: rows,
+            _cols: cols,
+            _cols_end: cols + 1,
+        })
+    }
+
+    /// Simulation back door: store a weight-memory word directly (what `$readmemh` does).
+    pub fn preload_weight(&mut self, word: usize, column: usize, value: i64) {
+        self.weights[column].preload(word, value.into());
+    }
+
+    /// Simulation back door: store one neuron's `A` and `B`.
+    pub fn preload_neuron(&mut self, index: usize, a: i64, b: i64) {
+        self.a_ram.preload(index, a.into());
+        self.b_ram.preload(index, b.into());
+    }
+}
+
+impl Logic for NsmEngine {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            n_layers,
+            state,
+            g,
+            l,
+            i,
+            s,
+            i_word,
+            i_bit,
+            w_addr,
+            n_addr,
+            drain_cnt,
+            in_cnt,
+            agg_cur,
+            agg_raddr,
+            fin_pending,
+            fin_total,
+            fin_k,
+            fin_g0,
+            out_k,
+            fetch,
+            beat_valid,
+            beat_logit,
+            beat_k,
+            best_val,
+            best_k
+        );
+        for j in 0..self.tab_steps.len() {
+            self.tab_steps[j].clock.next = self.clock.val();
+            self.tab_n_out[j].clock.next = self.clock.val();
+            self.tab_w_base[j].clock.next = self.clock.val();
+            self.tab_n_base[j].clock.next = self.clock.val();
+            self.tab_steps[j].d.next = self.tab_steps[j].q.val();
+            self.tab_n_out[j].d.next = self.tab_n_out[j].q.val();
+            self.tab_w_base[j].d.next = self.tab_w_base[j].q.val();
+            self.tab_n_base[j].d.next = self.tab_n_base[j].q.val();
+        }
+        self.a_ram.clock.next = self.clock.val();
+        self.b_ram.clock.next = self.clock.val();
+        self.logits.clock.next = self.clock.val();
+        self.valid_chain.clock.next = self.clock.val();
+        self.addr_chain.clock.next = self.clock.val();
+        self.tok_chain.clock.next = self.clock.val();
+        self.a_chain.clock.next = self.clock.val();
+        self.b_chain.clock.next = self.clock.val();
+        self.valid_chain.reset.next = self.reset.val();
+        self.addr_chain.reset.next = self.reset.val();
+        self.tok_chain.reset.next = self.reset.val();
+        self.a_chain.reset.next = self.reset.val();
+        self.b_chain.reset.next = self.reset.val();
+
+        // ---- the current layer's table entry ----
+        self.cur_steps.next = 0.into();
+        self.cur_n_out.next = 0.into();
+        self.cur_w_base.next = 0.into();
+        self.cur_n_base.next = 0.into();
+        for j in 0..self.tab_steps.len() {
+            if self.l.q.val() == self.layer_index[j].val() {
+                self.cur_steps.next = self.tab_steps[j].q.val();
+                self.cur_n_out.next = self.tab_n_out[j].q.val();
+                self.cur_w_base.next = self.tab_w_base[j].q.val();
+                self.cur_n_base.next = self.tab_n_base[j].q.val();
+            }
+        }
+        self.is_output.next = (self.l.q.val() + 1) == self.n_layers.q.val();
+        self.steps_eff.next = self.cur_steps.val();
+        if self.is_output.val() & (self.cur_steps.val() < self.c_rows.val()) {
+            self.steps_eff.next = self.c_rows.val();
+        }
+        self.in_base.next = self.c_region2.val();
+        if self.l.q.val().get_bit(0) {
+            self.in_base.next = self.c_region1.val();
+        }
+        if self.l.q.val() == 0 {
+            self.in_base.next = self.c_region0.val();
+        }
+        self.out_base.next = self.c_region1.val();
+        if self.l.q.val().get_bit(0) {
+            self.out_base.next = self.c_region2.val();
+        }
+        self.live_count.next = self.c_full_live.val();
+        if self.g.q.val() == self.c_groups_m1.val() {
+            self.live_count.next = self.c_last_live.val();
+        }
+        self.issue.next =
+            (self.state.q.val() == self.c_run.val()) & (self.s.q.val() < self.cur_steps.val());
+        self.step_issued.next = self.issue.val();
+
+        // ---- the token of this step ----
+        self.tok_fields.next = (bit_cast::<64, ADDR_BITS>(self.i.q.val()) << 30)
+            | (bit_cast::<64, ADDR_BITS>(self.out_base.val() + self.i_word.q.val()) << 10)
+            | (bit_cast::<64, 6>(self.i_bit.q.val()) << 4)
+            | (bit_cast::<64, 9>(self.live_count.val()) << 50);
+        self.f_valid.next = 0.into();
+        self.f_first.next = 0.into();
+        self.f_last.next = 0.into();
+        self.f_output.next = 0.into();
+        if self.issue.val() {
+            self.f_valid.next = self.c_flag_valid.val();
+        }
+        if self.s.q.val() == 0 {
+            self.f_first.next = self.c_flag_first.val();
+        }
+        if (self.s.q.val() + 1) == self.cur_steps.val() {
+            self.f_last.next = self.c_flag_last.val();
+        }
+        if self.is_output.val() {
+            self.f_output.next = self.c_flag_output.val();
+        }
+        self.tok_chain.data_in.next = self.tok_fields.val()
+            | self.f_valid.val()
+            | self.f_first.val()
+            | self.f_last.val()
+            | self.f_output.val();
+        self.valid_chain.data_in.next = self.issue.val();
+        self.addr_chain.data_in.next = self.in_base.val() + self.s.q.val();
+        // ---- memories read at issue ----
+        self.a_ram.read_address.next = self.n_addr.q.val();
+        self.b_ram.read_address.next = self.n_addr.q.val();
+        self.a_chain.data_in.next = self.a_ram.read_data.val();
+        self.b_chain.data_in.next = self.b_ram.read_data.val();
+        self.region.next = self.cfg_address.val().get_bits::<4>(28);
+        for c in 0..self.weights.len() {
+            self.weights[c].clock.next = self.clock.val();
+            self.weights[c].read_address.next = self.w_addr.q.val();
+            self.weights[c].write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(6);
+            self.weights[c].write_data.next = signed_cast(self.cfg_data.val().get_bits::<16>(0));
+            self.weights[c].write_enable.next = self.cfg_write.val()
+                & (self.region.val() == self.c_reg_weights.val())
+                & (self.cfg_address.val().get_bits::<6>(0) == self.col_index[c].val());
+            self.skew[c].clock.next = self.clock.val();
+            self.skew[c].reset.next = self.reset.val();
+            self.skew[c].data_in.next = self.weights[c].read_data.val();
+        }
+        self.a_ram.write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(0);
+        self.b_ram.write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(0);
+        self.a_ram.write_data.next = signed_cast(self.cfg_data.val().get_bits::<32>(32));
+        self.b_ram.write_data.next = signed_cast(self.cfg_data.val().get_bits::<32>(0));
+        self.a_ram.write_enable.next =
+            self.cfg_write.val() & (self.region.val() == self.c_reg_neurons.val());
+        self.b_ram.write_enable.next =
+            self.cfg_write.val() & (self.region.val() == self.c_reg_neurons.val());
+        for j in 0..self.tab_steps.len() {
+            if self.cfg_write.val()
+                & (self.region.val() == self.c_reg_layers.val())
+                & (self.cfg_address.val().get_bits::<8>(3) == self.layer_index[j].val())
+            {
+                if self.cfg_address.val().get_bits::<3>(0) == 0 {
+                    self.tab_steps[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                }
+                if self.cfg_address.val().get_bits::<3>(0) == 1 {
+                    self.tab_n_out[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                }
+                if self.cfg_address.val().get_bits::<3>(0) == 2 {
+                    self.tab_w_base[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                }
+                if self.cfg_address.val().get_bits::<3>(0) == 3 {
+                    self.tab_n_base[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                }
+            }
+        }
+        if self.cfg_write.val() & (self.region.val() == self.c_reg_control.val()) {
+            self.n_layers.d.next = self.cfg_data.val().get_bits::<8>(0);
+        }
+
+        // ---- the array (flat PE list, index r * cols + c) ----
+        for nc in self._cols..self._cols_end {
+            for r in 0..self._rows {
+                for c in 0..self._cols {
+                    self.pes[r * nc + c].clock.next = self.clock.val();
+                    self.pes[r * nc + c].reset.next = self.reset.val();
+                }
+                self.pes[r * nc].valid_in.next = self.valid_chain.taps[r + 1].val();
+                self.pes[r * nc].z_in.next = self.row_ends[r].act_data.val();
+                self.pes[r * nc].s_in.next = 0.into();
+                self.pes[r * nc].t_in.next = 0.into();
+                for c in 1..self._cols {
+                    self.pes[r * nc + c].valid_in.next = self.pes[r * nc + c - 1].valid_out.val();
+                    self.pes[r * nc + c].z_in.next = self.pes[r * nc + c - 1].z_out.val();
+                    self.pes[r * nc + c].s_in.next = self.pes[r * nc + c - 1].s_out.val();
+                    self.pes[r * nc + c].t_in.next = self.pes[r * nc + c - 1].t_out.val();
+                }
+                self.row_ends[r].step_s.next = self.pes[r * nc + nc - 1].s_out.val();
+                self.row_ends[r].step_t.next = self.pes[r * nc + nc - 1].t_out.val();
+            }
+            for c in 0..self._cols {
+                self.pes[c].w_in.next = self.skew[c].out.val();
+            }
+            for r in 1..self._rows {
+                for c in 0..self._cols {
+                    self.pes[r * nc + c].w_in.next = self.pes[(r - 1) * nc + c].w_out.val();
+                }
+            }
+            // ---- row ends ----
+            for r in 0..self._rows {
+                self.row_ends[r].clock.next = self.clock.val();
+                self.row_ends[r].reset.next = self.reset.val();
+                self.row_ends[r].act_read_address.next = self.addr_chain.taps[r].val();
+                self.row_ends[r].tok_valid.next = self.tok_chain.taps[r + nc + 1].val().get_bit(0);
+                self.row_ends[r].tok_first.next = self.tok_chain.taps[r + nc + 1].val().get_bit(1);
+                self.row_ends[r].tok_last.next = self.tok_chain.taps[r + nc + 1].val().get_bit(2);
+                self.row_ends[r].tok_output.next = self.tok_chain.taps[r + nc + 1].val().get_bit(3);
+                self.row_ends[r].tok_bit.next =
+                    self.tok_chain.taps[r + nc + 1].val().get_bits::<6>(4);
+                self.row_ends[r].tok_word.next = self.tok_chain.taps[r + nc + 1]
+                    .val()
+                    .get_bits::<ADDR_BITS>(10);
+                self.row_ends[r].tok_neuron.next = self.tok_chain.taps[r + nc + 1]
+                    .val()
+                    .get_bits::<ADDR_BITS>(30);
+                self.row_ends[r].tok_live.next =
+                    self.tok_chain.taps[r + nc + 1].val().get_bits::<9>(50)
+                        > self.row_index[r].val();
+                self.row_ends[r].tok_a.next =
+                    signed_bit_cast_param(self.a_chain.taps[r + nc].val());
+                self.row_ends[r].tok_b.next =
+                    signed_bit_cast_param(self.b_chain.taps[r + nc].val());
+                self.row_ends[r].image_write.next = false;
+                self.row_ends[r].image_address.next = self.c_region0.val() + self.in_cnt.q.val();
+                self.row_ends[r].image_data.next = self.in_data.val();
+                if (self.state.q.val() == self.c_idle.val()) & self.in_valid.val() {
+                    self.row_ends[r].image_write.next = true;
+                }
+            }
+        }
+
+        // ---- logit aggregation over the rows of a group, then over groups ----
+        self.agg_valid.next = false;
+        self.agg_logit.next = 0.into();
+        self.agg_neuron.next = 0.into();
+        self.agg_first.next = false;
+        self.agg_last.next = false;
+        for r in 0..self.row_ends.len() {
+            if self.row_ends[r].logit_valid.val() {
+                self.agg_valid.next = true;
+                if self.row_ends[r].logit_live.val() {
+                    self.agg_logit.next = self.row_ends[r].logit.val();
+                }
+                self.agg_neuron.next = self.row_ends[r].logit_neuron.val();
+                self.agg_first.next = self.row_first[r].val();
+                self.agg_last.next = self.row_last[r].val();
+            }
+        }
+        self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
+        if self.agg_first.val() {
+            self.agg_sum.next = self.agg_logit.val();
+        }
+        self.logits.read_address.next = self.agg_raddr.q.val();
+        if self.agg_valid.val() {
+            self.agg_cur.d.next = self.agg_sum.val();
+            if self.agg_first.val() {
+                self.agg_raddr.d.next = self.agg_neuron.val();
+                self.logits.read_address.next = self.agg_neuron.val();
+            }
+        }
+        self.fin_pending.d.next = self.agg_valid.val() & self.agg_last.val();
+        self.fin_total.d.next = self.agg_sum.val();
+        self.fin_k.d.next = self.agg_neuron.val();
+        self.fin_g0.d.next = self.g.q.val() == 0;
+        self.logits.write_enable.next = self.fin_pending.q.val();
+        self.logits.write_address.next = self.fin_k.q.val();
+        if self.fin_g0.q.val() {
+            self.logits.write_data.next = self.fin_total.q.val();
+        } else {
+            self.logits.write_data.next = self.logits.read_data.val() + self.fin_total.q.val();
+        }
+
+        // ---- result stream ----
+        self.out_valid.next = self.beat_valid.q.val();
+        self.out_logit.next = self.beat_logit.q.val();
+        self.out_index.next = self.beat_k.q.val();
+        self.out_last.next = (self.beat_k.q.val() + 1) == self.cur_n_out.val();
+        self.beat_better.next = (self.beat_k.q.val() == 0)
+            | (self.best_val.q.val() - self.beat_logit.q.val()).get_bit(63);
+        self.out_class.next = self.best_k.q.val();
+        if self.beat_better.val() {
+            self.out_class.next = self.beat_k.q.val();
+        }
+        self.in_ready.next = self.state.q.val() == self.c_idle.val();
+        self.busy.next = self.state.q.val() != self.c_idle.val();
+
+        // ---- sequencer ----
+        if self.state.q.val() == self.c_idle.val() {
+            if self.in_valid.val() {
+                self.in_cnt.d.next = self.in_cnt.q.val() + 1;
+                if self.in_last.val() {
+                    self.in_cnt.d.next = 0.into();
+                    self.state.d.next = self.c_start.val();
+                    self.g.d.next = 0.into();
+                    self.l.d.next = 0.into();
+                }
+            }
+        }
+        if self.state.q.val() == self.c_start.val() {
+            self.s.d.next = 0.into();
+            self.i.d.next = 0.into();
+            self.i_word.d.next = 0.into();
+            self.i_bit.d.next = 0.into();
+            self.w_addr.d.next = self.cur_w_base.val();
+            self.n_addr.d.next = self.cur_n_base.val();
+            self.state.d.next = self.c_run.val();
+        }
+        if self.state.q.val() == self.c_run.val() {
+            if self.issue.val() {
+                self.w_addr.d.next = self.w_addr.q.val() + 1;
+            }
+            self.s.d.next = self.s.q.val() + 1;
+            if (self.s.q.val() + 1) == self.steps_eff.val() {
+                self.s.d.next = 0.into();
+                self.i.d.next = self.i.q.val() + 1;
+                self.n_addr.d.next = self.n_addr.q.val() + 1;
+                self.i_bit.d.next = self.i_bit.q.val() + 1;
+                if self.i_bit.q.val() == self.c_cols_m1.val() {
+                    self.i_bit.d.next = 0.into();
+                    self.i_word.d.next = self.i_word.q.val() + 1;
+                }
+                if (self.i.q.val() + 1) == self.cur_n_out.val() {
+                    self.state.d.next = self.c_drain_state.val();
+                    self.drain_cnt.d.next = 0.into();
+                }
+            }
+        }
+        if self.state.q.val() == self.c_drain_state.val() {
+            self.drain_cnt.d.next = self.drain_cnt.q.val() + 1;
+            if self.drain_cnt.q.val() == self.c_drain.val() {
+                if self.is_output.val() {
+                    if self.g.q.val() == self.c_groups_m1.val() {
+                        self.state.d.next = self.c_output.val();
+                        self.out_k.d.next = 0.into();
+                        self.fetch.d.next = false;
+                    } else {
+                        self.g.d.next = self.g.q.val() + 1;
+                        self.l.d.next = 0.into();
+                        self.state.d.next = self.c_start.val();
+                    }
+                } else {
+                    self.l.d.next = self.l.q.val() + 1;
+                    self.state.d.next = self.c_start.val();
+                }
+            }
+        }
+        if self.state.q.val() == self.c_output.val() {
+            self.fetch.d.next = false;
+            if self.fetch.q.val() {
+                // the logit RAM answers the address of the previous cycle
+                self.beat_valid.d.next = true;
+                self.beat_logit.d.next = self.logits.read_data.val();
+                self.beat_k.d.next = self.out_k.q.val();
+            }
+            if !self.fetch.q.val() & !self.beat_valid.q.val() {
+                self.logits.read_address.next = self.out_k.q.val();
+                self.fetch.d.next = true;
+            }
+            if self.beat_valid.q.val() & self.out_ready.val() {
+                self.beat_valid.d.next = false;
+                if self.beat_better.val() {
+                    self.best_val.d.next = self.beat_logit.q.val();
+                    self.best_k.d.next = self.beat_k.q.val();
+                }
+                self.out_k.d.next = self.out_k.q.val() + 1;
+                if (self.beat_k.q.val() + 1) == self.cur_n_out.val() {
+                    self.state.d.next = self.c_idle.val();
+                }
+            }
+        }
+        if self.reset.val() {
+            self.state.d.next = self.c_idle.val();
+            self.in_cnt.d.next = 0.into();
+            self.fin_pending.d.next = false;
+            self.beat_valid.d.next = false;
+            self.fetch.d.next = false;
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The end of one array row: accumulators of `S` and `T`, the neuron unit, the output-layer
+//! logit register, and the row's activation buffer. The row's PEs live in the engine's flat PE
+//! list (rust-hdl's Verilog generator resolves only one index per name, so the 2-D array is
+//! wired from one level with flat indices).
+//!
+//! Row `r` runs Monte Carlo pass `g*rows + r` of the current group. Its activation buffer holds
+//! three regions of `region_words` words of `cols` bits: region 0 the input (written by the
+//! host stream), regions 1 and 2 the outputs of alternate layers (`docs/hardware.md`).
+
+use rust_hdl::prelude::*;
+
+use crate::neuron::NeuronUnit;
+use crate::pe::PSUM_BITS;
+use crate::ram::{BitRam, ADDR_BITS};
+
+/// Sign-extends a row's step sum to the accumulator width (`#[hdl_gen]` emits `$signed`).
+pub fn signed_bit_cast_psum(x: Signed<PSUM_BITS>) -> Signed<64> {
+    let v = x.inner().to_u64() as u32 as i32 as i64;
+    v.into()
+}
+
+#[derive(LogicBlock)]
+pub struct RowEnd {
+    pub clock: Signal<In, Clock>,
+    pub reset: Signal<In, bool>,
+    /// Read address of the activation word of this row's next step.
+    pub act_read_address: Signal<In, Bits<ADDR_BITS>>,
+    /// The activation word read (to the row's first PE).
+    pub act_data: Signal<Out, Bits<64>>,
+    /// The step's sums from the row's last PE.
+    pub step_s: Signal<In, Signed<PSUM_BITS>>,
+    pub step_t: Signal<In, Signed<PSUM_BITS>>,
+    // ---- token at the row end (arrives with the step's sums) ----
+    pub tok_valid: Signal<In, bool>,
+    pub tok_first: Signal<In, bool>,
+    pub tok_last: Signal<In, bool>,
+    pub tok_output: Signal<In, bool>,
+    pub tok_neuron: Signal<In, Bits<ADDR_BITS>>,
+    pub tok_word: Signal<In, Bits<ADDR_BITS>>,
+    pub tok_bit: Signal<In, Bits<6>>,
+    /// This row's pass is a real one (`g*rows + r < K`).
+    pub tok_live: Signal<In, bool>,
+    pub tok_a: Signal<In, Signed<64>>,
+    pub tok_b: Signal<In, Signed<64>>,
+    // ---- input image writes (region 0) ----
+    pub image_write: Signal<In, bool>,
+    pub image_address: Signal<In, Bits<ADDR_BITS>>,
+    pub image_data: Signal<In, Bits<64>>,
+    // ---- output-layer results ----
+    pub logit_valid: Signal<Out, bool>,
+    pub logit: Signal<Out, Signed<64>>,
+    pub logit_neuron: Signal<Out, Bits<ADDR_BITS>>,
+    pub logit_live: Signal<Out, bool>,
+    act: BitRam,
+    neuron: NeuronUnit,
+    acc_s: DFF<Signed<64>>,
+    acc_t: DFF<Signed<64>>,
+    fire_pending: DFF<bool>,
+    fire_word: DFF<Bits<ADDR_BITS>>,
+    fire_bit: DFF<Bits<6>>,
+    logit_valid_r: DFF<bool>,
+    logit_r: DFF<Signed<64>>,
+    logit_neuron_r: DFF<Bits<ADDR_BITS>>,
+    logit_live_r: DFF<bool>,
+    raw_s: Signal<Local, Signed<64>>,
+    raw_t: Signal<Local, Signed<64>>,
+    sum_s: Signal<Local, Signed<64>>,
+    sum_t: Signal<Local, Signed<64>>,
+    saturate: Constant<bool>,
+    acc_max: Constant<Signed<64>>,
+    acc_min: Constant<Signed<64>>,
+    one: Constant<Bits<64>>,
+    all_ones: Constant<Bits<64>>,
+}
+
+/// What a row end is built with.
+#[derive(Debug, Clone)]
+pub struct RowSpec {
+    pub frac_bits: u32,
+    /// Saturating accumulator width, or `None` for exact accumulators.
+    pub saturate_bits: Option<u32>,
+    /// Activation buffer depth (all three regions).
+    pub act_words: usize,
+}
+
+impl RowEnd {
+    pub fn new(spec: &RowSpec) -> Self {
+        let (max, min) = match spec.saturate_bits {
+            Some(b) => ((1i64 << (b - 1)) - 1, -(1i64 << (b - 1))),
+            None => (i64::MAX, i64::MIN + 1),
+        };
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            act_read_address: Default::default(),
+            act_data: Default::default(),
+            step_s: Default::default(),
+            step_t: Default::default(),
+            tok_valid: Default::default(),
+            tok_first: Default::default(),
+            tok_last: Default::default(),
+            tok_output: Default::default(),
+            tok_neuron: Default::default(),
+            tok_word: Default::default(),
+            tok_bit: Default::default(),
+            tok_live: Default::default(),
+            tok_a: Default::default(),
+            tok_b: Default::default(),
+            image_write: Default::default(),
+            image_address: Default::default(),
+            image_data: Default::default(),
+            logit_valid: Default::default(),
+            logit: Default::default(),
+            logit_neuron: Default::default(),
+            logit_live: Default::default(),
+            act: BitRam::new(spec.act_words),
+            neuron: NeuronUnit::new(spec.frac_bits),
+            acc_s: Default::default(),
+            acc_t: Default::default(),
+            fire_pending: Default::default(),
+            fire_word: Default::default(),
+            fire_bit: Default::default(),
+            logit_valid_r: Default::default(),
+            logit_r: Default::default(),
+            logit_neuron_r: Default::default(),
+            logit_live_r: Default::default(),
+            raw_s: Default::default(),
+            raw_t: Default::default(),
+            sum_s: Default::default(),
+            sum_t: Default::default(),
+            saturate: Constant::new(spec.saturate_bits.is_some()),
+            acc_max: Constant::new(max.into()),
+            acc_min: Constant::new(min.into()),
+            one: Constant::new(1u64.into()),
+            all_ones: Constant::new(u64::MAX.into()),
+        }
+    }
+}
+
+impl Logic for RowEnd {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            acc_s,
+            acc_t,
+            fire_pending,
+            fire_word,
+            fire_bit,
+            logit_valid_r,
+            logit_r,
+            logit_neuron_r,
+            logit_live_r
+        );
+        self.act.clock.next = self.clock.val();
+        self.neuron.clock.next = self.clock.val();
+        self.act_data.next = self.act.read_data.val();
+        // ---- row end: accumulate the step sums ----
+        // Every signal is written before it is read, and none reads itself: rust-hdl's settle
+        // loop and Verilog's blocking assignments then agree.
+        if self.tok_first.val() {
+            self.raw_s.next = signed_bit_cast_psum(self.step_s.val());
+            self.raw_t.next = signed_bit_cast_psum(self.step_t.val());
+        } else {
+            self.raw_s.next = self.acc_s.q.val() + signed_bit_cast_psum(self.step_s.val());
+            self.raw_t.next = self.acc_t.q.val() + signed_bit_cast_psum(self.step_t.val());
+        }
+        self.sum_s.next = self.raw_s.val();
+        self.sum_t.next = self.raw_t.val();
+        if self.saturate.val() {
+            if (self.acc_max.val() - self.raw_s.val()).get_bit(63) {
+                self.sum_s.next = self.acc_max.val();
+            }
+            if (self.raw_s.val() - self.acc_min.val()).get_bit(63) {
+                self.sum_s.next = self.acc_min.val();
+            }
+            if (self.acc_max.val() - self.raw_t.val()).get_bit(63) {
+                self.sum_t.next = self.acc_max.val();
+            }
+            if (self.raw_t.val() - self.acc_min.val()).get_bit(63) {
+                self.sum_t.next = self.acc_min.val();
+            }
+        }
+        if self.tok_valid.val() {
+            self.acc_s.d.next = self.sum_s.val();
+            self.acc_t.d.next = self.sum_t.val();
+        }
+        // ---- neuron unit (result one clock later) ----
+        self.neuron.s.next = self.sum_s.val();
+        self.neuron.t.next = self.sum_t.val();
+        self.neuron.a.next = self.tok_a.val();
+        self.neuron.b.next = self.tok_b.val();
+        self.fire_pending.d.next =
+            self.tok_valid.val() & self.tok_last.val() & !self.tok_output.val() & !self.reset.val();
+        self.fire_word.d.next = self.tok_word.val();
+        self.fire_bit.d.next = self.tok_bit.val();
+        // ---- output layer: the logit of this pass ----
+        self.logit_valid_r.d.next =
+            self.tok_valid.val() & self.tok_last.val() & self.tok_output.val() & !self.reset.val();
+        self.logit_r.d.next = self.sum_s.val() + self.tok_b.val();
+        self.logit_neuron_r.d.next = self.tok_neuron.val();
+        self.logit_live_r.d.next = self.tok_live.val();
+        self.logit_valid.next = self.logit_valid_r.q.val();
+        self.logit.next = self.logit_r.q.val();
+        self.logit_neuron.next = self.logit_neuron_r.q.val();
+        self.logit_live.next = self.logit_live_r.q.val();
+        // ---- activation buffer: image words or this row's neuron outputs ----
+        self.act.read_address.next = self.act_read_address.val();
+        self.act.write_enable.next = false;
+        self.act.write_address.next = self.fire_word.q.val();
+        self.act.write_mask.next = self.one.val() << self.fire_bit.q.val();
+        self.act.write_data.next = 0.into();
+        if self.neuron.fire.val() {
+            self.act.write_data.next = self.all_ones.val();
+        }
+        if self.fire_pending.q.val() {
+            self.act.write_enable.next = true;
+        }
+        if self.image_write.val() {
+            self.act.write_enable.next = true;
+            self.act.write_address.next = self.image_address.val();
+            self.act.write_mask.next = self.all_ones.val();
+            self.act.write_data.next = self.image_data.val();
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! # nsm-sim: cycle-accurate simulation of the NSM engine
+//!
+//! [`EngineSim`] drives the rust-hdl description ([`nsm_hdl::engine::NsmEngine`]) with
+//! rust-hdl's own simulator in a plain loop: load a quantized network through the
+//! configuration port (or a back door that fills the memories directly), stream inputs, collect
+//! results, count cycles. Every result can be compared with the bit-exact model.
+
+use nsm_hdl::engine::{
+    EngineLayout, NsmEngine, REGION_CONTROL, REGION_LAYERS, REGION_NEURONS, REGION_WEIGHTS,
+};
+use nsm_model::engine::config::{EngineConfig, EngineError};
+use nsm_model::engine::qnet::{QNet, QuantError};
+use nsm_model::engine::Inference;
+use rand::Rng;
+use rust_hdl::prelude::*;
+
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Quant(#[from] QuantError),
+    #[error("the simulation did not settle within {0} passes (a combinational loop?)")]
+    NoSettle(usize),
+    #[error("no result after {0} cycles")]
+    Timeout(u64),
+    #[error("input has {found} values, the network expects {expected}")]
+    InputSize { expected: usize, found: usize },
+}
+
+/// How the network reaches the engine's memories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadPath {
+    /// Word by word through the configuration port, as a host would.
+    Port,
+    /// Weights and neuron parameters written into the memory models directly (what
+    /// `$readmemh` does in Verilog); the layer table still goes through the port.
+    Backdoor,
+}
+
+/// Random back-pressure on the two streams.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stalls {
+    /// Probability that the host withholds `in_valid` in a cycle.
+    pub input_gap: f64,
+    /// Probability that the host withholds `out_ready` in a cycle.
+    pub output_stall: f64,
+}
+
+/// The engine under simulation.
+pub struct EngineSim {
+    pub engine: NsmEngine,
+    pub layout: EngineLayout,
+    pub cfg: EngineConfig,
+    /// Clock cycles since construction.
+    pub cycles: u64,
+    /// Cycles in which an array step was issued.
+    pub steps_issued: u64,
+    n_inputs: usize,
+    max_passes: usize,
+}
+
+const SETTLE_PASSES: usize = 200;
+
+impl EngineSim {
+    /// Builds the engine for `cfg` and applies a reset.
+    pub fn new(cfg: &EngineConfig) -> Result<Self, SimError> {
+        let mut engine = NsmEngine::new(cfg)?;
+        engine.connect_all();
+        let mut sim = Self {
+            engine,
+            layout: EngineLayout::new(cfg)?,
+            cfg: cfg.clone(),
+            cycles: 0,
+            steps_issued: 0,
+            n_inputs: 0,
+            max_passes: SETTLE_PASSES,
+        };
+        sim.reset()?;
+        Ok(sim)
+    }
+
+    fn settle(&mut self) -> Result<(), SimError> {
+        if simulate(&mut self.engine, self.max_passes) {
+            Ok(())
+        } else {
+            Err(SimError::NoSettle(self.max_passes))
+        }
+    }
+
+    /// One clock cycle with the inputs as they are now: settle, rising edge, settle.
+    pub fn cycle(&mut self) -> Result<(), SimError> {
+        self.settle()?;
+        if self.engine.step_issued.val() {
+            self.steps_issued += 1;
+        }
+        self.engine.clock.next = true.into();
+        self.settle()?;
+        self.engine.clock.next = false.into();
+        self.cycles += 1;
+        Ok(())
+    }
+
+    /// Holds `reset` for two cycles.
+    pub fn reset(&mut self) -> Result<(), SimError> {
+        self.engine.reset.next = true;
+        self.cycle()?;
+        self.cycle()?;
+        self.engine.reset.next = false;
+        Ok(())
+    }
+
+    fn cfg_write(&mut self, region: u64, index: u64, data: u64) -> Result<(), SimError> {
+        self.engine.cfg_write.next = true;
+        self.engine.cfg_address.next = ((region << 28) | index).into();
+        self.engine.cfg_data.next = data.into();
+        self.cycle()?;
+        self.engine.cfg_write.next = false;
+        Ok(())
+    }
+
+    /// Loads a quantized network (checked against the configuration).
+    pub fn load(&mut self, qnet: &QNet, path: LoadPath) -> Result<(), SimError> {
+        qnet.check_against(&self.cfg)?;
+        let cols = self.layout.cols;
+        let layers: Vec<(usize, usize, &Vec<i32>, &Vec<i32>, Option<&Vec<i32>>)> = qnet
+            .hidden
+            .iter()
+            .map(|l| (l.n_in, l.n_out, &l.w, &l.b, Some(&l.a)))
+            .chain(std::iter::once((
+                qnet.output.n_in,
+                qnet.output.n_out,
+                &qnet.output.w,
+                &qnet.output.b,
+                None,
+            )))
+            .collect();
+        let (mut w_base, mut n_base) = (0usize, 0usize);
+        for (l, &(n_in, n_out, w, b, a)) in layers.iter().enumerate() {
+            let steps = n_in.div_ceil(cols);
+            for (field, value) in [(0u64, steps), (1, n_out), (2, w_base), (3, n_base)] {
+                self.cfg_write(REGION_LAYERS, ((l as u64) << 3) | field, value as u64)?;
+            }
+            for i in 0..n_out {
+                for s in 0..steps {
+                    let word = w_base + i * steps + s;
+                    for c in 0..cols {
+                        let j = s * cols + c;
+                        let v = if j < n_in {
+                            i64::from(w[i * n_in + j])
+                        } else {
+                            0
+                        };
+                        match path {
+                            LoadPath::Port => {
+                                if v != 0 || j < n_in {
+                                    self.cfg_write(
+                                        REGION_WEIGHTS,
+                                        ((word as u64) << 6) | c as u64,
+                                        v as u16 as u64,
+                                    )?
+                                }
+                            }
+                            LoadPath::Backdoor => self.engine.preload_weight(word, c, v),
+                        }
+                    }
+                }
+                let av = a.map_or(0, |a| i64::from(a[i]));
+                let bv = i64::from(b[i]);
+                match path {
+                    LoadPath::Port => self.cfg_write(
+                        REGION_NEURONS,
+                        (n_base + i) as u64,
+                        ((av as u32 as u64) << 32) | (bv as u32 as u64),
+                    )?,
+                    LoadPath::Backdoor => self.engine.preload_neuron(n_base + i, av, bv),
+                }
+            }
+            w_base += n_out * steps;
+            n_base += n_out;
+        }
+        self.cfg_write(REGION_CONTROL, 0, layers.len() as u64)?;
+        self.n_inputs = qnet.n_inputs();
+        // the engine's passes per input bound the wait for a result
+        Ok(())
+    }
+
+    /// Streams one input (`+1`/`-1` values) and collects its result, with optional random
+    /// stalls on both streams. Returns the result and the cycles from the first input beat to
+    /// the last result beat.
+    pub fn infer<R: Rng>(
+        &mut self,
+        input: &[i8],
+        stalls: Option<(Stalls, &mut R)>,
+        max_cycles: u64,
+    ) -> Result<(Inference, u64), SimError> {
+        if input.len() != self.n_inputs {
+            return Err(SimError::InputSize {
+                expected: self.n_inputs,
+                found: input.len(),
+            });
+        }
+        let cols = self.layout.cols;
+        let words: Vec<u64> = input
+            .chunks(cols)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (c, &v)| if v > 0 { w | (1u64 << c) } else { w })
+            })
+            .collect();
+        let mut stalls = stalls;
+        let start = self.cycles;
+        let mut next_word = 0;
+        let mut logits: Vec<i64> = Vec::new();
+        let mut class = None;
+        while class.is_none() {
+            if self.cycles - start > max_cycles {
+                return Err(SimError::Timeout(max_cycles));
+            }
+            let (gap, hold) = match stalls.as_mut() {
+                Some((s, rng)) => (rng.gen_bool(s.input_gap), rng.gen_bool(s.output_stall)),
+                None => (false, false),
+            };
+            let offer = next_word < words.len() && !gap;
+            self.engine.in_valid.next = offer;
+            self.engine.in_data.next = words.get(next_word).copied().unwrap_or(0).into();
+            self.engine.in_last.next = next_word + 1 == words.len();
+            self.engine.out_ready.next = !hold;
+            self.settle()?;
+            let took_input = offer && self.engine.in_ready.val();
+            let beat = self.engine.out_valid.val() && !hold;
+            let (logit, last, cls) = (
+                self.engine.out_logit.val(),
+                self.engine.out_last.val(),
+                self.engine.out_class.val(),
+            );
+            self.cycle()?;
+            if took_input {
+                next_word += 1;
+            }
+            if beat {
+                logits.push(logit.inner().to_u64() as i64);
+                if last {
+                    class = Some(cls.index());
+                }
+            }
+        }
+        self.engine.in_valid.next = false;
+        self.engine.out_ready.next = false;
+        let inference = Inference::from_logit_sums(logits);
+        Ok((
+            Inference {
+                class: class.unwrap_or(inference.class),
+                ..inference
+            },
+            self.cycles - start,
+        ))
+    }
+}
