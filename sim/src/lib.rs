@@ -186,6 +186,37 @@ impl EngineSim {
         Ok(())
     }
 
+    /// Streams `input` and runs `cycles` clock cycles without collecting anything (to abort
+    /// a run with [`Self::reset`] in the middle).
+    pub fn start_and_run(&mut self, input: &[i8], cycles: u64) -> Result<(), SimError> {
+        let cols = self.layout.cols;
+        let words: Vec<u64> = input
+            .chunks(cols)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (c, &v)| if v > 0 { w | (1u64 << c) } else { w })
+            })
+            .collect();
+        let mut next_word = 0;
+        for _ in 0..cycles {
+            let offer = next_word < words.len();
+            self.engine.in_valid.next = offer;
+            self.engine.in_data.next = words.get(next_word).copied().unwrap_or(0).into();
+            self.engine.in_last.next = next_word + 1 == words.len();
+            self.engine.out_ready.next = true;
+            self.settle()?;
+            let took = offer && self.engine.in_ready.val();
+            self.cycle()?;
+            if took {
+                next_word += 1;
+            }
+        }
+        self.engine.in_valid.next = false;
+        Ok(())
+    }
+
     /// Streams one input (`+1`/`-1` values) and collects its result, with optional random
     /// stalls on both streams. Returns the result and the cycles from the first input beat to
     /// the last result beat.
