@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::plot::Chart;
+use nsm_sim::{CycleModel, EngineSim, LoadPath};
 
 use nsm_model::data::{Dataset, MnistPaths, Split};
 use nsm_model::engine::config::{EngineConfig, LfsrConfig};
@@ -54,6 +55,31 @@ enum Command {
     /// Accuracy of the bit-exact model over weight bits 2..=8 and LFSR widths 8/16/32
     /// (a markdown table and JSON).
     Sweep(SweepArgs),
+    /// Run test images through the cycle-accurate rust-hdl engine and compare every result
+    /// with the bit-exact model.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+struct SimArgs {
+    #[arg(long, value_name = "QNET.json")]
+    qnet: PathBuf,
+    #[arg(long, value_name = "ENGINE.json")]
+    config: PathBuf,
+    /// Test images to run.
+    #[arg(long, default_value_t = 20)]
+    images: usize,
+    /// Write a VCD trace of every signal (opens in GTKWave; large for long runs).
+    #[arg(long, value_name = "FILE")]
+    vcd: Option<PathBuf>,
+    /// Load the network through the configuration port (as a host would) instead of the
+    /// memory back door.
+    #[arg(long)]
+    load_through_port: bool,
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -145,10 +171,10 @@ struct DataArgs {
     data_dir: Option<PathBuf>,
     /// Override the images file of the split used by this command.
     #[arg(long, value_name = "IDX")]
-    images: Option<PathBuf>,
+    image_file: Option<PathBuf>,
     /// Override the labels file of the split used by this command.
     #[arg(long, value_name = "IDX")]
-    labels: Option<PathBuf>,
+    label_file: Option<PathBuf>,
     /// Use only the first N examples of the split.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -165,8 +191,8 @@ impl DataArgs {
             Split::Train => (paths.train_images, paths.train_labels),
             Split::Test => (paths.test_images, paths.test_labels),
         };
-        let images = self.images.clone().unwrap_or(images);
-        let labels = self.labels.clone().unwrap_or(labels);
+        let images = self.image_file.clone().unwrap_or(images);
+        let labels = self.label_file.clone().unwrap_or(labels);
         let data = Dataset::load(&images, &labels)
             .with_context(|| format!("loading the {split:?} split"))?;
         Ok(match self.limit {
@@ -257,6 +283,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gates(a) => gates(a),
         Command::PlotFiring(a) => plot_firing(a),
         Command::Sweep(a) => sweep(a),
+        Command::Sim(a) => sim(a),
     }
 }
 
@@ -702,6 +729,94 @@ fn sweep(a: SweepArgs) -> Result<()> {
     )?;
     atomic_write(&a.out, md.as_bytes())?;
     print!("{md}");
+    Ok(())
+}
+
+fn sim(a: SimArgs) -> Result<()> {
+    if a.images == 0 {
+        bail!("--images must be at least 1");
+    }
+    let cfg = EngineConfig::load(&a.config)?;
+    let q = QNet::load(&a.qnet, &cfg)?;
+    let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
+    let images = a.images.min(data.len());
+    let model = BitExact::new(&cfg, &q)?;
+    let mut states = model.seeds().to_vec();
+    let mut engine = EngineSim::new(&cfg)?;
+    engine.load(
+        &q,
+        if a.load_through_port {
+            LoadPath::Port
+        } else {
+            LoadPath::Backdoor
+        },
+    )?;
+    if let Some(path) = &a.vcd {
+        check_output_path(path)?;
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        engine.trace_to(Box::new(file))?;
+    }
+    let cycle_model = CycleModel::new(&cfg, &q);
+    let limit = cycle_model.total() * 4 + 10_000;
+    let start = std::time::Instant::now();
+    let first_cycle = engine.cycles;
+    let (mut mismatches, mut errors, mut cycles) = (0usize, 0usize, 0u64);
+    for n in 0..images {
+        let x: Vec<i8> = data
+            .row(n)
+            .iter()
+            .map(|&v| if v > 0.0 { 1 } else { -1 })
+            .collect();
+        let expect = model.infer(&x, &mut states)?;
+        let (got, c) = engine.infer::<rand_xoshiro::Xoshiro256PlusPlus>(&x, None, limit)?;
+        cycles += c;
+        if got != expect {
+            mismatches += 1;
+            eprintln!(
+                "image {n}: engine {:?} != bit-exact model {:?}",
+                got, expect
+            );
+        }
+        if got.class != data.labels[n] as usize {
+            errors += 1;
+        }
+        if !a.json {
+            eprint!("\rimage {}/{images}", n + 1);
+        }
+    }
+    engine.finish_trace()?;
+    let seconds = start.elapsed().as_secs_f64();
+    let total_cycles = engine.cycles - first_cycle;
+    let per_inference = cycles as f64 / images as f64;
+    let utilization = cycle_model.ideal_cycles / per_inference;
+    let report = json!({
+        "images": images,
+        "mismatches_vs_golden": mismatches,
+        "test_error_pct": 100.0 * errors as f64 / images as f64,
+        "cycles_per_inference": per_inference,
+        "predicted_cycles_per_inference": cycle_model.total(),
+        "ideal_cycles_per_inference": cycle_model.ideal_cycles,
+        "utilization": utilization,
+        "cycles_per_second": total_cycles as f64 / seconds,
+        "seconds": seconds,
+        "rows": cfg.rows, "cols": cfg.cols, "mc_samples": cfg.mc_samples,
+        "network": q.widths(),
+    });
+    if a.json {
+        println!("{report}");
+    } else {
+        eprintln!();
+        println!(
+            "{images} images: {mismatches} mismatches vs the bit-exact model, {:.2}% test error, {per_inference:.0} cycles per inference (utilization {:.1}%), {:.0} simulated cycles/s",
+            100.0 * errors as f64 / images as f64,
+            100.0 * utilization,
+            total_cycles as f64 / seconds
+        );
+    }
+    if mismatches > 0 {
+        bail!("{mismatches} of {images} results differ from the bit-exact model");
+    }
     Ok(())
 }
 

@@ -161,6 +161,7 @@ pub struct NsmEngine {
     agg_last: Signal<Local, bool>,
     agg_sum: Signal<Local, Signed<64>>,
     beat_better: Signal<Local, bool>,
+    best_minus_beat: Signal<Local, Signed<64>>,
     region: Signal<Local, Bits<4>>,
     // ---- constants ----
     row_index: Vec<Constant<Bits<9>>>,
@@ -305,6 +306,7 @@ impl NsmEngine {
             agg_last: Default::default(),
             agg_sum: Default::default(),
             beat_better: Default::default(),
+            best_minus_beat: Default::default(),
             region: Default::default(),
             row_index: (0..rows)
                 .map(|r| Constant::new(Bits::<9>::from(r as u64)))
@@ -634,8 +636,8 @@ impl Logic for NsmEngine {
         self.out_logit.next = self.beat_logit.q.val();
         self.out_index.next = self.beat_k.q.val();
         self.out_last.next = (self.beat_k.q.val() + 1) == self.cur_n_out.val();
-        self.beat_better.next = (self.beat_k.q.val() == 0)
-            | (self.best_val.q.val() - self.beat_logit.q.val()).get_bit(63);
+        self.best_minus_beat.next = self.best_val.q.val() - self.beat_logit.q.val();
+        self.beat_better.next = (self.beat_k.q.val() == 0) | self.best_minus_beat.val().get_bit(63);
         self.out_class.next = self.best_k.q.val();
         if self.beat_better.val() {
             self.out_class.next = self.beat_k.q.val();
@@ -644,15 +646,13 @@ impl Logic for NsmEngine {
         self.busy.next = self.state.q.val() != self.c_idle.val();
 
         // ---- sequencer ----
-        if self.state.q.val() == self.c_idle.val() {
-            if self.in_valid.val() {
-                self.in_cnt.d.next = self.in_cnt.q.val() + 1;
-                if self.in_last.val() {
-                    self.in_cnt.d.next = 0.into();
-                    self.state.d.next = self.c_start.val();
-                    self.g.d.next = 0.into();
-                    self.l.d.next = 0.into();
-                }
+        if (self.state.q.val() == self.c_idle.val()) & self.in_valid.val() {
+            self.in_cnt.d.next = self.in_cnt.q.val() + 1;
+            if self.in_last.val() {
+                self.in_cnt.d.next = 0.into();
+                self.state.d.next = self.c_start.val();
+                self.g.d.next = 0.into();
+                self.l.d.next = 0.into();
             }
         }
         if self.state.q.val() == self.c_start.val() {
@@ -734,5 +734,29 @@ impl Logic for NsmEngine {
             self.beat_valid.d.next = false;
             self.fetch.d.next = false;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[ignore = "writes /tmp/nsm_engine_small.v for manual inspection"]
+    fn dump_small_engine() {
+        let cfg = EngineConfig {
+            rows: 2,
+            cols: 2,
+            max_fan_in: 16,
+            max_neurons: 16,
+            max_layers: 2,
+            weight_memory_words: 64,
+            neuron_memory_words: 32,
+            mc_samples: 4,
+            ..EngineConfig::default_config()
+        };
+        let mut e = NsmEngine::new(&cfg).unwrap();
+        e.connect_all();
+        std::fs::write("/tmp/nsm_engine_small.v", generate_verilog(&e)).unwrap();
     }
 }

@@ -43,7 +43,7 @@ pub struct SyncRam<D: Synth> {
 impl<D: Synth> SyncRam<D> {
     /// `depth` words, all zero (`signed` selects the Verilog declaration).
     pub fn new(depth: usize, signed: bool) -> Self {
-        assert!(depth >= 1 && depth <= 1 << ADDR_BITS);
+        assert!((1..=1 << ADDR_BITS).contains(&depth));
         Self {
             clock: Default::default(),
             read_address: Default::default(),
@@ -110,7 +110,7 @@ pub struct BitRam {
 
 impl BitRam {
     pub fn new(depth: usize) -> Self {
-        assert!(depth >= 1 && depth <= 1 << ADDR_BITS);
+        assert!((1..=1 << ADDR_BITS).contains(&depth));
         Self {
             clock: Default::default(),
             read_address: Default::default(),

@@ -66,6 +66,11 @@ pub struct RowEnd {
     raw_t: Signal<Local, Signed<64>>,
     sum_s: Signal<Local, Signed<64>>,
     sum_t: Signal<Local, Signed<64>>,
+    // differences whose sign bits detect saturation (Verilog cannot bit-select an expression)
+    above_s: Signal<Local, Signed<64>>,
+    below_s: Signal<Local, Signed<64>>,
+    above_t: Signal<Local, Signed<64>>,
+    below_t: Signal<Local, Signed<64>>,
     saturate: Constant<bool>,
     acc_max: Constant<Signed<64>>,
     acc_min: Constant<Signed<64>>,
@@ -128,6 +133,10 @@ impl RowEnd {
             raw_t: Default::default(),
             sum_s: Default::default(),
             sum_t: Default::default(),
+            above_s: Default::default(),
+            below_s: Default::default(),
+            above_t: Default::default(),
+            below_t: Default::default(),
             saturate: Constant::new(spec.saturate_bits.is_some()),
             acc_max: Constant::new(max.into()),
             acc_min: Constant::new(min.into()),
@@ -168,17 +177,21 @@ impl Logic for RowEnd {
         }
         self.sum_s.next = self.raw_s.val();
         self.sum_t.next = self.raw_t.val();
+        self.above_s.next = self.acc_max.val() - self.raw_s.val();
+        self.below_s.next = self.raw_s.val() - self.acc_min.val();
+        self.above_t.next = self.acc_max.val() - self.raw_t.val();
+        self.below_t.next = self.raw_t.val() - self.acc_min.val();
         if self.saturate.val() {
-            if (self.acc_max.val() - self.raw_s.val()).get_bit(63) {
+            if self.above_s.val().get_bit(63) {
                 self.sum_s.next = self.acc_max.val();
             }
-            if (self.raw_s.val() - self.acc_min.val()).get_bit(63) {
+            if self.below_s.val().get_bit(63) {
                 self.sum_s.next = self.acc_min.val();
             }
-            if (self.acc_max.val() - self.raw_t.val()).get_bit(63) {
+            if self.above_t.val().get_bit(63) {
                 self.sum_t.next = self.acc_max.val();
             }
-            if (self.raw_t.val() - self.acc_min.val()).get_bit(63) {
+            if self.below_t.val().get_bit(63) {
                 self.sum_t.next = self.acc_min.val();
             }
         }

@@ -9,10 +9,12 @@ use nsm_hdl::engine::{
     EngineLayout, NsmEngine, REGION_CONTROL, REGION_LAYERS, REGION_NEURONS, REGION_WEIGHTS,
 };
 use nsm_model::engine::config::{EngineConfig, EngineError};
-use nsm_model::engine::qnet::{QNet, QuantError};
+use nsm_model::engine::qnet::{LayerView, QNet, QuantError};
 use nsm_model::engine::Inference;
 use rand::Rng;
+use rust_hdl::core::vcd_probe::{write_vcd_change, write_vcd_dump, write_vcd_header, VCDProbe};
 use rust_hdl::prelude::*;
+use std::io::{BufWriter, Write};
 
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,64 @@ pub enum SimError {
     Timeout(u64),
     #[error("input has {found} values, the network expects {expected}")]
     InputSize { expected: usize, found: usize },
+    #[error("writing the VCD trace: {0}")]
+    Vcd(#[from] std::io::Error),
+}
+
+/// Where a VCD trace goes.
+type Trace = VCDProbe<BufWriter<Box<dyn Write>>>;
+
+/// Clock cycles of one input, predicted from the fold and the sequencer's fixed costs
+/// (`docs/hardware.md`): streaming the input words, then per group and layer one start cycle,
+/// `n_out * max(steps, rows if output layer)` issue cycles and `drain + 1` drain cycles, then
+/// three cycles per result beat.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CycleModel {
+    pub input_cycles: u64,
+    pub compute_cycles: u64,
+    pub output_cycles: u64,
+    /// Cycles the array would need at one useful synapse per PE per cycle.
+    pub ideal_cycles: f64,
+}
+
+impl CycleModel {
+    pub fn new(cfg: &EngineConfig, qnet: &QNet) -> Self {
+        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
+        let widths = qnet.widths();
+        let layers = widths.len() - 1;
+        let drain = cols + rows + 8;
+        let groups = cfg.mc_samples.div_ceil(cfg.rows) as u64;
+        let per_group: u64 = widths
+            .windows(2)
+            .enumerate()
+            .map(|(l, w)| {
+                let steps = (w[0] as u64).div_ceil(cols);
+                let eff = if l + 1 == layers {
+                    steps.max(rows)
+                } else {
+                    steps
+                };
+                1 + w[1] as u64 * eff + drain + 1
+            })
+            .sum();
+        let synapses: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
+        Self {
+            input_cycles: (widths[0] as u64).div_ceil(cols),
+            compute_cycles: groups * per_group,
+            output_cycles: 3 * *widths.last().expect("a network has an output layer") as u64,
+            ideal_cycles: (cfg.mc_samples as u64 * synapses) as f64 / (rows * cols) as f64,
+        }
+    }
+
+    /// All cycles of one input.
+    pub fn total(&self) -> u64 {
+        self.input_cycles + self.compute_cycles + self.output_cycles
+    }
+
+    /// Ideal over actual cycles.
+    pub fn utilization(&self) -> f64 {
+        self.ideal_cycles / self.total() as f64
+    }
 }
 
 /// How the network reaches the engine's memories.
@@ -57,8 +117,11 @@ pub struct EngineSim {
     pub cycles: u64,
     /// Cycles in which an array step was issued.
     pub steps_issued: u64,
+    /// Settle passes so far (each re-evaluates the whole design; simulation cost).
+    pub passes: u64,
     n_inputs: usize,
     max_passes: usize,
+    trace: Option<Trace>,
 }
 
 const SETTLE_PASSES: usize = 200;
@@ -74,19 +137,48 @@ impl EngineSim {
             cfg: cfg.clone(),
             cycles: 0,
             steps_issued: 0,
+            passes: 0,
             n_inputs: 0,
             max_passes: SETTLE_PASSES,
+            trace: None,
         };
         sim.reset()?;
         Ok(sim)
     }
 
     fn settle(&mut self) -> Result<(), SimError> {
-        if simulate(&mut self.engine, self.max_passes) {
-            Ok(())
-        } else {
-            Err(SimError::NoSettle(self.max_passes))
+        for pass in 0..self.max_passes {
+            self.engine.update_all();
+            if !self.engine.has_changed() {
+                self.passes += pass as u64 + 1;
+                return Ok(());
+            }
         }
+        Err(SimError::NoSettle(self.max_passes))
+    }
+
+    /// Starts writing every signal of the engine as a VCD trace (GTKWave reads it): one
+    /// timestamp per clock edge, 10 time units per cycle.
+    pub fn trace_to(&mut self, writer: Box<dyn Write>) -> Result<(), SimError> {
+        let vcd = write_vcd_header(BufWriter::new(writer), &self.engine);
+        self.trace = Some(write_vcd_dump(vcd, &self.engine));
+        Ok(())
+    }
+
+    /// Flushes and closes the trace.
+    pub fn finish_trace(&mut self) -> Result<(), SimError> {
+        if let Some(t) = self.trace.take() {
+            drop(t);
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, time: u64) -> Result<(), SimError> {
+        if let Some(mut t) = self.trace.take() {
+            t.timestamp(time)?;
+            self.trace = Some(write_vcd_change(t, &self.engine));
+        }
+        Ok(())
     }
 
     /// One clock cycle with the inputs as they are now: settle, rising edge, settle.
@@ -97,7 +189,12 @@ impl EngineSim {
         }
         self.engine.clock.next = true.into();
         self.settle()?;
+        self.record(self.cycles * 10)?;
         self.engine.clock.next = false.into();
+        if self.trace.is_some() {
+            self.settle()?;
+            self.record(self.cycles * 10 + 5)?;
+        }
         self.cycles += 1;
         Ok(())
     }
@@ -124,20 +221,19 @@ impl EngineSim {
     pub fn load(&mut self, qnet: &QNet, path: LoadPath) -> Result<(), SimError> {
         qnet.check_against(&self.cfg)?;
         let cols = self.layout.cols;
-        let layers: Vec<(usize, usize, &Vec<i32>, &Vec<i32>, Option<&Vec<i32>>)> = qnet
-            .hidden
-            .iter()
-            .map(|l| (l.n_in, l.n_out, &l.w, &l.b, Some(&l.a)))
-            .chain(std::iter::once((
-                qnet.output.n_in,
-                qnet.output.n_out,
-                &qnet.output.w,
-                &qnet.output.b,
-                None,
-            )))
-            .collect();
+        let layers = qnet.layers();
         let (mut w_base, mut n_base) = (0usize, 0usize);
-        for (l, &(n_in, n_out, w, b, a)) in layers.iter().enumerate() {
+        for (
+            l,
+            &LayerView {
+                n_in,
+                n_out,
+                w,
+                b,
+                a,
+            },
+        ) in layers.iter().enumerate()
+        {
             let steps = n_in.div_ceil(cols);
             for (field, value) in [(0u64, steps), (1, n_out), (2, w_base), (3, n_base)] {
                 self.cfg_write(REGION_LAYERS, ((l as u64) << 3) | field, value as u64)?;
@@ -153,15 +249,12 @@ impl EngineSim {
                             0
                         };
                         match path {
-                            LoadPath::Port => {
-                                if v != 0 || j < n_in {
-                                    self.cfg_write(
-                                        REGION_WEIGHTS,
-                                        ((word as u64) << 6) | c as u64,
-                                        v as u16 as u64,
-                                    )?
-                                }
-                            }
+                            // padding slots too: a real memory holds no zeros until written
+                            LoadPath::Port => self.cfg_write(
+                                REGION_WEIGHTS,
+                                ((word as u64) << 6) | c as u64,
+                                v as u16 as u64,
+                            )?,
                             LoadPath::Backdoor => self.engine.preload_weight(word, c, v),
                         }
                     }

@@ -124,7 +124,7 @@ fn missing_idx_file_is_named() {
         "eval",
         "--net",
         "whatever.json",
-        "--images",
+        "--image-file",
         "/nonexistent/imgs.idx",
     ]);
     // the network is read first; give it a valid one
@@ -135,7 +135,7 @@ fn missing_idx_file_is_named() {
         "eval",
         "--net",
         net.to_str().unwrap(),
-        "--images",
+        "--image-file",
         "/nonexistent/imgs.idx",
     ]);
     assert!(e.contains("/nonexistent/imgs.idx"), "{e}");
@@ -162,9 +162,9 @@ fn truncated_and_wrong_magic_idx_are_refused() {
         "--epochs",
         "1",
         "--quiet",
-        "--images",
+        "--image-file",
         truncated.to_str().unwrap(),
-        "--labels",
+        "--label-file",
         data_dir()
             .join("test-labels-idx1-ubyte.gz")
             .to_str()
@@ -186,7 +186,7 @@ fn truncated_and_wrong_magic_idx_are_refused() {
         "--epochs",
         "1",
         "--quiet",
-        "--images",
+        "--image-file",
         wrong.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
@@ -203,7 +203,7 @@ fn truncated_and_wrong_magic_idx_are_refused() {
         "--epochs",
         "1",
         "--quiet",
-        "--images",
+        "--image-file",
         wrong.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
@@ -443,4 +443,58 @@ fn plot_firing_writes_svg_and_bins() {
         serde_json::from_str(&std::fs::read_to_string(svg.with_extension("json")).unwrap())
             .unwrap();
     assert!(!bins["bins"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn sim_runs_the_rust_hdl_engine_and_reports_zero_mismatches() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = tiny_net(dir.path());
+    // a small engine keeps the cycle-accurate run short: 2x8 array, 2 passes
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
+    cfg["rows"] = serde_json::json!(2);
+    cfg["mc_samples"] = serde_json::json!(2);
+    let cfg_path = dir.path().join("small.json");
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    let q = dir.path().join("q.json");
+    let o = nsm(&[
+        "quantize",
+        "--net",
+        net.to_str().unwrap(),
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out",
+        q.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let vcd = dir.path().join("trace.vcd");
+    let o = nsm(&[
+        "sim",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--images",
+        "2",
+        "--json",
+        "--load-through-port",
+        "--vcd",
+        vcd.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["images"], 2);
+    assert_eq!(v["mismatches_vs_golden"], 0);
+    assert_eq!(
+        v["cycles_per_inference"].as_f64().unwrap(),
+        v["predicted_cycles_per_inference"].as_f64().unwrap()
+    );
+    let u = v["utilization"].as_f64().unwrap();
+    assert!(u > 0.5 && u <= 1.0, "utilization {u}");
+    assert!(v["cycles_per_second"].as_f64().unwrap() > 0.0);
+    let trace = std::fs::read_to_string(&vcd).unwrap();
+    assert!(
+        trace.contains("$enddefinitions") && trace.contains("\n#"),
+        "not a VCD"
+    );
 }

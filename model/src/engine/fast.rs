@@ -3,7 +3,7 @@
 //! on every output (tested on random configurations).
 
 use super::config::{Accumulator, EngineConfig};
-use super::qnet::QNet;
+use super::qnet::{LayerView, QNet};
 use super::reference::saturate;
 use super::schedule::Schedule;
 use super::Inference;
@@ -87,18 +87,14 @@ impl FastModel {
     pub fn new(cfg: &EngineConfig, spec: &LfsrSpec, qnet: &QNet) -> Self {
         let sched = Schedule::new(cfg, qnet);
         let mut layers = Vec::new();
-        let hidden = qnet
-            .hidden
-            .iter()
-            .map(|l| (l.n_in, l.n_out, &l.w, &l.b, Some(&l.a)));
-        let out = std::iter::once((
-            qnet.output.n_in,
-            qnet.output.n_out,
-            &qnet.output.w,
-            &qnet.output.b,
-            None,
-        ));
-        for (n_in, n_out, w, b, a) in hidden.chain(out) {
+        for LayerView {
+            n_in,
+            n_out,
+            w,
+            b,
+            a,
+        } in qnet.layers()
+        {
             let steps = sched.steps_per_neuron(n_in);
             let stride = (steps * cfg.cols).div_ceil(64) * 64 + 64;
             let mut wp = vec![0i32; n_out * stride];

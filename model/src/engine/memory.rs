@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::config::EngineConfig;
-use super::qnet::QNet;
+use super::qnet::{LayerView, QNet};
 
 /// Where each layer starts in the two memories.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -66,18 +66,14 @@ pub fn memory_images(qnet: &QNet, cfg: &EngineConfig) -> MemoryImages {
     let mut neurons_hex = String::new();
     let (mut wbase, mut nbase) = (0, 0);
     let mut word = vec![0u64; (weight_word_bits as usize).div_ceil(64) + 1];
-    let all = qnet
-        .hidden
-        .iter()
-        .map(|l| (l.n_in, l.n_out, &l.w, &l.b, Some(&l.a)))
-        .chain(std::iter::once((
-            qnet.output.n_in,
-            qnet.output.n_out,
-            &qnet.output.w,
-            &qnet.output.b,
-            None,
-        )));
-    for (n_in, n_out, w, b, a) in all {
+    for LayerView {
+        n_in,
+        n_out,
+        w,
+        b,
+        a,
+    } in qnet.layers()
+    {
         let steps = n_in.div_ceil(cols);
         layers.push(LayerMap {
             n_in,

@@ -224,7 +224,40 @@ fn in_range(v: i32, bits: u32) -> bool {
     v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))
 }
 
+/// One layer of a quantized network as the engine sees it: stochastic layers carry `a`, the
+/// output layer does not.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerView<'a> {
+    pub n_in: usize,
+    pub n_out: usize,
+    /// Row-major `n_out x n_in`.
+    pub w: &'a [i32],
+    pub b: &'a [i32],
+    pub a: Option<&'a [i32]>,
+}
+
 impl QNet {
+    /// Every layer in engine order: the stochastic layers, then the output layer.
+    pub fn layers(&self) -> Vec<LayerView<'_>> {
+        self.hidden
+            .iter()
+            .map(|l| LayerView {
+                n_in: l.n_in,
+                n_out: l.n_out,
+                w: &l.w,
+                b: &l.b,
+                a: Some(&l.a),
+            })
+            .chain(std::iter::once(LayerView {
+                n_in: self.output.n_in,
+                n_out: self.output.n_out,
+                w: &self.output.w,
+                b: &self.output.b,
+                a: None,
+            }))
+            .collect()
+    }
+
     /// Layer widths from input to output.
     pub fn widths(&self) -> Vec<usize> {
         let mut v = vec![self.hidden.first().map_or(self.output.n_in, |l| l.n_in)];
@@ -305,18 +338,17 @@ impl QNet {
         }
         let wmax = (1i32 << (cfg.weight_bits - 1)) - 1;
         let mut prev = None;
-        let all = self
-            .hidden
-            .iter()
-            .map(|l| (l.n_in, l.n_out, &l.w, &l.b, Some(&l.a)))
-            .chain(std::iter::once((
-                self.output.n_in,
-                self.output.n_out,
-                &self.output.w,
-                &self.output.b,
-                None,
-            )));
-        for (k, (n_in, n_out, w, b, a)) in all.enumerate() {
+        for (
+            k,
+            LayerView {
+                n_in,
+                n_out,
+                w,
+                b,
+                a,
+            },
+        ) in self.layers().into_iter().enumerate()
+        {
             if n_in == 0 || n_out == 0 {
                 return Err(QuantError::Invalid(format!("layer {k} has a zero size")));
             }

@@ -193,3 +193,27 @@ fn lfsr_spec_is_the_one_the_engine_uses() {
     let cfg = EngineConfig::default_config();
     assert_eq!(cfg.lfsr_spec().unwrap(), LfsrSpec::standard(16).unwrap());
 }
+
+#[test]
+fn cycle_model_predicts_simulated_cycles_exactly() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(99);
+    for _ in 0..8 {
+        let cfg = random_config(&mut rng);
+        let q = random_qnet(&mut rng, &cfg, Weights::Random);
+        let mut sim = EngineSim::new(&cfg).unwrap();
+        sim.load(&q, LoadPath::Backdoor).unwrap();
+        let x = random_input(&mut rng, q.n_inputs());
+        let (_, cycles) = sim
+            .infer::<Xoshiro256PlusPlus>(&x, None, 1_000_000)
+            .unwrap();
+        let model = nsm_sim::CycleModel::new(&cfg, &q);
+        assert_eq!(
+            cycles,
+            model.total(),
+            "{model:?} for {:?} on {}x{}",
+            q.widths(),
+            cfg.rows,
+            cfg.cols
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! `gen-verilog`: writes the NSM engine's Verilog, memory images and manifest.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use nsm_model::engine::config::EngineConfig;
+use nsm_model::engine::qnet::QNet;
+
+/// Generate the Verilog of an NSM engine (top module `nsm_engine`), its manifest.json and,
+/// with --qnet, the $readmemh memory images of a quantized network.
+#[derive(Debug, Parser)]
+#[command(name = "gen-verilog", version)]
+struct Args {
+    /// Engine configuration (nsm-engine/1 JSON).
+    #[arg(long, value_name = "ENGINE.json")]
+    config: PathBuf,
+    /// Quantized network whose memory images to write too.
+    #[arg(long, value_name = "QNET.json")]
+    qnet: Option<PathBuf>,
+    /// Folder to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out_dir: PathBuf,
+}
+
+fn run(args: Args) -> Result<()> {
+    let cfg = EngineConfig::load(&args.config)?;
+    let qnet = match &args.qnet {
+        Some(p) => Some(QNet::load(p, &cfg)?),
+        None => None,
+    };
+    let generated = nsm_codegen::generate(&cfg, qnet.as_ref())?;
+    nsm_codegen::write(&generated, &args.out_dir)
+        .with_context(|| format!("writing into {}", args.out_dir.display()))?;
+    for (name, text) in &generated.files {
+        eprintln!(
+            "wrote {} ({} bytes)",
+            args.out_dir.join(name).display(),
+            text.len()
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

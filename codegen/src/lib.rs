@@ -1,0 +1,304 @@
+//! # nsm-codegen: Verilog, memory images and manifest of an NSM engine
+//!
+//! [`generate`] turns an engine configuration (and optionally a quantized network) into the
+//! files a hardware flow needs; `gen-verilog` writes them. Output is deterministic: the same
+//! inputs give the same bytes.
+
+use std::path::{Path, PathBuf};
+
+use nsm_hdl::engine::{EngineLayout, NsmEngine};
+use nsm_model::engine::config::{EngineConfig, EngineError};
+use nsm_model::engine::memory::memory_images;
+use nsm_model::engine::qnet::{QNet, QuantError};
+use rust_hdl::prelude::*;
+use serde::Serialize;
+
+/// Name of the generated top module.
+pub const TOP: &str = "nsm_engine";
+/// File of the generated Verilog.
+pub const VERILOG_FILE: &str = "nsm_engine.v";
+
+/// Why generation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CodegenError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Quant(#[from] QuantError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("output folder {0} exists and is not a folder")]
+    NotAFolder(PathBuf),
+}
+
+/// One port of the top module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Port {
+    pub name: &'static str,
+    pub direction: &'static str,
+    pub bits: usize,
+    pub signed: bool,
+    pub description: &'static str,
+}
+
+/// The ports of [`TOP`] (`docs/hardware.md` describes the protocol).
+pub fn ports() -> Vec<Port> {
+    let p = |name, direction, bits, signed, description| Port {
+        name,
+        direction,
+        bits,
+        signed,
+        description,
+    };
+    vec![
+        p(
+            "clock",
+            "input",
+            1,
+            false,
+            "clock; everything is synchronous to its rising edge",
+        ),
+        p(
+            "reset",
+            "input",
+            1,
+            false,
+            "synchronous reset, active high: idle, LFSRs to seeds",
+        ),
+        p("cfg_write", "input", 1, false, "configuration write strobe"),
+        p(
+            "cfg_address",
+            "input",
+            32,
+            false,
+            "[31:28] region (0 weights, 1 neurons, 2 layer table, 3 control), [27:0] index",
+        ),
+        p("cfg_data", "input", 64, false, "configuration write data"),
+        p(
+            "in_valid",
+            "input",
+            1,
+            false,
+            "input stream: a word of cols binarized inputs is offered",
+        ),
+        p(
+            "in_ready",
+            "output",
+            1,
+            false,
+            "input stream: the engine takes the word (idle)",
+        ),
+        p(
+            "in_data",
+            "input",
+            64,
+            false,
+            "input stream: bit c = input s*cols + c (1 for +1)",
+        ),
+        p(
+            "in_last",
+            "input",
+            1,
+            false,
+            "input stream: last word of an input; starts the inference",
+        ),
+        p(
+            "out_valid",
+            "output",
+            1,
+            false,
+            "result stream: a class's Monte Carlo logit sum is offered",
+        ),
+        p(
+            "out_ready",
+            "input",
+            1,
+            false,
+            "result stream: the host takes the beat",
+        ),
+        p(
+            "out_logit",
+            "output",
+            64,
+            true,
+            "result stream: sum over passes of the class's logit",
+        ),
+        p(
+            "out_index",
+            "output",
+            20,
+            false,
+            "result stream: the class of this beat",
+        ),
+        p(
+            "out_last",
+            "output",
+            1,
+            false,
+            "result stream: last class of this input",
+        ),
+        p(
+            "out_class",
+            "output",
+            20,
+            false,
+            "result stream: argmax of the logit sums (valid with out_last)",
+        ),
+        p("busy", "output", 1, false, "an inference is in progress"),
+        p(
+            "step_issued",
+            "output",
+            1,
+            false,
+            "an array step was issued this cycle",
+        ),
+    ]
+}
+
+/// Everything `gen-verilog` writes, in memory.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// (file name, contents), in a fixed order.
+    pub files: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    schema: &'static str,
+    top: &'static str,
+    files: Vec<&'a str>,
+    ports: Vec<Port>,
+    parameters: &'a EngineConfig,
+    derived_widths: nsm_model::engine::config::DerivedWidths,
+    layout: LayoutJson,
+    generator: Generator,
+    network: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct LayoutJson {
+    rows: usize,
+    cols: usize,
+    groups: usize,
+    region_words: usize,
+    weight_words: usize,
+    neuron_words: usize,
+    drain_cycles: usize,
+}
+
+#[derive(Serialize)]
+struct Generator {
+    nsm_hdl: &'static str,
+    rust_hdl: &'static str,
+}
+
+/// Renames rust-hdl's `top` module (and its `top$...` children) to [`TOP`].
+fn rename_top(v: &str) -> String {
+    v.lines()
+        .map(|line| {
+            let t = line.trim_start();
+            if t.starts_with("module top")
+                || t.starts_with("endmodule // top")
+                || t.starts_with("top$")
+            {
+                line.replacen("top", TOP, 1)
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// The Verilog of the engine for `cfg`.
+pub fn verilog(cfg: &EngineConfig) -> Result<String, CodegenError> {
+    let mut engine = NsmEngine::new(cfg)?;
+    engine.connect_all();
+    let header = format!(
+        "// NSM engine generated by nsm-hdl {} (rust-hdl 0.46) from an nsm-engine/1 configuration:\n// {}x{} array, {}-bit weights, LFSR width {}, p = {}/2^{}, {} Monte Carlo passes.\n// Do not edit: regenerate with gen-verilog.\n",
+        env!("CARGO_PKG_VERSION"),
+        cfg.rows,
+        cfg.cols,
+        cfg.weight_bits,
+        cfg.lfsr.width,
+        cfg.blank_out.threshold,
+        cfg.blank_out.threshold_bits,
+        cfg.mc_samples
+    );
+    Ok(header + &rename_top(&generate_verilog(&engine)))
+}
+
+/// All files for `cfg` (and `qnet`, whose memory images are added when given).
+pub fn generate(cfg: &EngineConfig, qnet: Option<&QNet>) -> Result<Generated, CodegenError> {
+    cfg.validate()?;
+    if let Some(q) = qnet {
+        q.check_against(cfg)?;
+    }
+    let layout = EngineLayout::new(cfg)?;
+    let mut files = vec![(VERILOG_FILE.to_string(), verilog(cfg)?)];
+    let mut network = None;
+    if let Some(q) = qnet {
+        let mem = memory_images(q, cfg);
+        files.push(("weights.hex".into(), mem.weights_hex.clone()));
+        files.push(("neurons.hex".into(), mem.neurons_hex.clone()));
+        network = Some(serde_json::json!({
+            "widths": q.widths(),
+            "memories": mem,
+        }));
+    }
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let manifest = Manifest {
+        schema: "nsm-manifest/1",
+        top: TOP,
+        files: names
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once("manifest.json"))
+            .collect(),
+        ports: ports(),
+        parameters: cfg,
+        derived_widths: cfg.widths(),
+        layout: LayoutJson {
+            rows: layout.rows,
+            cols: layout.cols,
+            groups: layout.groups,
+            region_words: layout.region_words,
+            weight_words: layout.weight_words,
+            neuron_words: layout.neuron_words,
+            drain_cycles: layout.drain,
+        },
+        generator: Generator {
+            nsm_hdl: env!("CARGO_PKG_VERSION"),
+            rust_hdl: "0.46.0",
+        },
+        network,
+    };
+    let text = serde_json::to_string_pretty(&manifest).expect("the manifest serializes") + "\n";
+    files.push(("manifest.json".into(), text));
+    Ok(Generated { files })
+}
+
+/// Writes `generated` into `dir` (created if missing). Each file is written to a temporary
+/// name and renamed, so a file is either absent, the old one, or complete.
+pub fn write(generated: &Generated, dir: &Path) -> Result<(), CodegenError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(CodegenError::NotAFolder(dir.to_path_buf()));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (name, text) in &generated.files {
+        let path = dir.join(name);
+        nsm_model::fsutil::atomic_write(&path, text.as_bytes()).map_err(|e| CodegenError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    }
+    Ok(())
+}

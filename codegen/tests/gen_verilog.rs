@@ -1,0 +1,109 @@
+//! gen-verilog end to end: determinism, the files and manifest it writes, named errors with
+//! nothing written, and the reviewed snapshot of a small configuration.
+
+use std::process::Command;
+
+use nsm_model::engine::config::EngineConfig;
+
+fn tiny() -> EngineConfig {
+    EngineConfig {
+        rows: 1,
+        cols: 2,
+        max_fan_in: 8,
+        max_neurons: 8,
+        max_layers: 2,
+        weight_memory_words: 16,
+        neuron_memory_words: 16,
+        mc_samples: 2,
+        lfsr: nsm_model::engine::config::LfsrConfig {
+            width: 8,
+            taps: None,
+        },
+        ..EngineConfig::default_config()
+    }
+}
+
+fn gen(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gen-verilog"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn output_is_deterministic_and_complete() {
+    let a = nsm_codegen::generate(&tiny(), None).unwrap();
+    let b = nsm_codegen::generate(&tiny(), None).unwrap();
+    assert_eq!(a.files, b.files);
+    let names: Vec<&str> = a.files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["nsm_engine.v", "manifest.json"]);
+    let v = &a.files[0].1;
+    assert!(v.contains("module nsm_engine("));
+    assert!(!v.contains("module top("));
+    for port in nsm_codegen::ports() {
+        assert!(
+            v.contains(&format!(" {};", port.name)) || v.contains(&format!("] {};", port.name)),
+            "port {} missing",
+            port.name
+        );
+    }
+    let m: serde_json::Value = serde_json::from_str(&a.files[1].1).unwrap();
+    assert_eq!(m["top"], "nsm_engine");
+    assert_eq!(m["parameters"]["cols"], 2);
+    assert_eq!(m["files"][0], "nsm_engine.v");
+}
+
+#[test]
+fn tiny_engine_verilog_snapshot() {
+    let g = nsm_codegen::generate(&tiny(), None).unwrap();
+    insta::assert_snapshot!("tiny_1x2_engine", g.files[0].1);
+}
+
+#[test]
+fn cli_writes_files_and_refuses_invalid_configs_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("engine.json");
+    std::fs::write(&cfg_path, tiny().to_json()).unwrap();
+    let out = dir.path().join("out");
+    let o = gen(&[
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("nsm_engine.v").exists() && out.join("manifest.json").exists());
+
+    let mut bad = tiny();
+    bad.blank_out.threshold = 2; // k = 1: threshold must be below 2
+    std::fs::write(&cfg_path, serde_json::to_string(&bad).unwrap()).unwrap();
+    let out2 = dir.path().join("out2");
+    let o = gen(&[
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out-dir",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("threshold = 2 must be below 2^1"), "{e}");
+    assert!(
+        !out2.exists(),
+        "nothing may be written for an invalid configuration"
+    );
+
+    std::fs::write(&cfg_path, "{").unwrap();
+    let o = gen(&[
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out-dir",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid engine configuration JSON"));
+    assert!(!out2.exists());
+
+    let help = gen(&["--help"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--out-dir"));
+}

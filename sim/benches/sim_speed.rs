@@ -1,0 +1,83 @@
+//! Simulation speed of the rust-hdl engine in clock cycles per second, at 4x4, 8x8 and 16x16,
+//! running a 64-32-10 network with one group of Monte Carlo passes (`mc_samples = rows`).
+//!
+//! `cargo bench -p nsm-sim --bench sim_speed` (env `NSM_BENCH_SECONDS`, default 3 per size).
+
+use std::time::Instant;
+
+use nsm_model::engine::config::EngineConfig;
+use nsm_model::engine::qnet::{QLayer, QNet, QOutput, QuantReport, QNET_SCHEMA};
+use nsm_sim::{EngineSim, LoadPath};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+fn qnet(cfg: &EngineConfig, rng: &mut Xoshiro256PlusPlus) -> QNet {
+    let layer = |rng: &mut Xoshiro256PlusPlus, n_in: usize, n_out: usize| QLayer {
+        n_in,
+        n_out,
+        w: (0..n_in * n_out)
+            .map(|_| rng.gen_range(-127..=127))
+            .collect(),
+        a: (0..n_out).map(|_| rng.gen_range(-900..900)).collect(),
+        b: (0..n_out).map(|_| rng.gen_range(-100..100)).collect(),
+    };
+    let h = layer(rng, 64, 32);
+    let o = layer(rng, 32, 10);
+    QNet {
+        schema: QNET_SCHEMA.into(),
+        weight_bits: cfg.weight_bits,
+        a_bits: cfg.a_bits,
+        a_frac_bits: cfg.a_frac_bits,
+        bias_bits: cfg.bias_bits,
+        threshold_bits: cfg.blank_out.threshold_bits,
+        threshold: cfg.blank_out.threshold,
+        hidden: vec![h],
+        output: QOutput {
+            n_in: 32,
+            n_out: 10,
+            w: o.w,
+            b: o.b,
+        },
+        report: QuantReport::default(),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let seconds: f64 = std::env::var("NSM_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3.0);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    for n in [4usize, 8, 16] {
+        let cfg = EngineConfig {
+            rows: n,
+            cols: n,
+            mc_samples: n,
+            max_fan_in: 64,
+            max_neurons: 64,
+            weight_memory_words: 1024,
+            neuron_memory_words: 128,
+            ..EngineConfig::default_config()
+        };
+        let q = qnet(&cfg, &mut rng);
+        let mut sim = EngineSim::new(&cfg)?;
+        sim.load(&q, LoadPath::Backdoor)?;
+        let x: Vec<i8> = (0..64).map(|_| if rng.gen() { 1 } else { -1 }).collect();
+        let c0 = sim.cycles;
+        let p0 = sim.passes;
+        let t = Instant::now();
+        let mut inferences = 0;
+        while t.elapsed().as_secs_f64() < seconds {
+            sim.infer::<Xoshiro256PlusPlus>(&x, None, 1_000_000)?;
+            inferences += 1;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "sim_speed rust-hdl {n}x{n}: {:.0} cycles/s ({} cycles, {inferences} inferences in {secs:.2} s, {:.1} settle passes per cycle)",
+            (sim.cycles - c0) as f64 / secs,
+            sim.cycles - c0,
+            (sim.passes - p0) as f64 / (sim.cycles - c0) as f64
+        );
+    }
+    Ok(())
+}
