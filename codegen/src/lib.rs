@@ -24,6 +24,8 @@ pub enum CodegenError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
+    Hdl(#[from] nsm_hdl::HdlError),
+    #[error(transparent)]
     Quant(#[from] QuantError),
     #[error("{path}: {source}")]
     Io {
@@ -77,7 +79,7 @@ pub fn ports() -> Vec<Port> {
             false,
             "[31:28] region (0 weights, 1 neurons, 2 layer table, 3 control), [27:0] index",
         ),
-        p("cfg_data", "input", 64, false, "configuration write data"),
+        p("cfg_data", "input", 32, false, "configuration write data"),
         p(
             "in_valid",
             "input",
@@ -235,7 +237,7 @@ pub fn verilog(cfg: &EngineConfig) -> Result<String, CodegenError> {
 
 /// All files for `cfg` (and `qnet`, whose memory images are added when given).
 pub fn generate(cfg: &EngineConfig, qnet: Option<&QNet>) -> Result<Generated, CodegenError> {
-    cfg.validate()?;
+    nsm_hdl::check_supported(cfg)?;
     if let Some(q) = qnet {
         q.check_against(cfg)?;
     }

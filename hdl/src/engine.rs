@@ -1,7 +1,7 @@
 //! The NSM engine: the whole array with its memories, sequencer and host interface. Ports and
 //! protocol: `docs/hardware.md`.
 
-use nsm_model::engine::config::{Accumulator, EngineConfig, EngineError};
+use nsm_model::engine::config::{Accumulator, EngineConfig};
 use nsm_model::engine::schedule::pe_seeds;
 use rust_hdl::prelude::*;
 
@@ -9,6 +9,7 @@ use crate::chain::ShiftChain;
 use crate::pe::Pe;
 use crate::ram::{SyncRam, ADDR_BITS};
 use crate::row::{RowEnd, RowSpec};
+use crate::{check_supported, HdlError};
 
 /// Sequencer states.
 pub const IDLE: u64 = 0;
@@ -23,8 +24,9 @@ pub const REGION_NEURONS: u64 = 1;
 pub const REGION_LAYERS: u64 = 2;
 pub const REGION_CONTROL: u64 = 3;
 
-/// Sign-extends a 32-bit neuron parameter (`#[hdl_gen]` emits `$signed`).
-pub fn signed_bit_cast_param(x: Signed<32>) -> Signed<64> {
+/// Sign-extends a row's 32-bit logit for the 64-bit Monte Carlo sums (`#[hdl_gen]` emits
+/// `$signed`).
+pub fn signed_bit_cast_logit(x: Signed<32>) -> Signed<64> {
     let v = x.inner().to_u64() as u32 as i32 as i64;
     v.into()
 }
@@ -47,8 +49,8 @@ pub struct EngineLayout {
 }
 
 impl EngineLayout {
-    pub fn new(cfg: &EngineConfig) -> Result<Self, EngineError> {
-        cfg.validate()?;
+    pub fn new(cfg: &EngineConfig) -> Result<Self, HdlError> {
+        check_supported(cfg)?;
         let (rows, cols) = (cfg.rows, cfg.cols);
         let groups = cfg.mc_samples.div_ceil(rows);
         Ok(Self {
@@ -75,11 +77,11 @@ pub struct NsmEngine {
     // ---- memory-mapped configuration port (write only) ----
     pub cfg_write: Signal<In, bool>,
     pub cfg_address: Signal<In, Bits<32>>,
-    pub cfg_data: Signal<In, Bits<64>>,
+    pub cfg_data: Signal<In, Bits<32>>,
     // ---- input stream: one word of `cols` binarized inputs per beat ----
     pub in_valid: Signal<In, bool>,
     pub in_ready: Signal<Out, bool>,
-    pub in_data: Signal<In, Bits<64>>,
+    pub in_data: Signal<In, Bits<32>>,
     pub in_last: Signal<In, bool>,
     // ---- result stream: one beat per class ----
     pub out_valid: Signal<Out, bool>,
@@ -102,7 +104,13 @@ pub struct NsmEngine {
     skew: Vec<ShiftChain<Signed<16>>>,
     valid_chain: ShiftChain<bool>,
     addr_chain: ShiftChain<Bits<ADDR_BITS>>,
-    tok_chain: ShiftChain<Bits<64>>,
+    /// The control token, one chain per field: flags (bit 0 valid, 1 first, 2 last, 3 output),
+    /// the neuron's activation word and bit, the neuron, and the group's live rows.
+    tok_flags: ShiftChain<Bits<4>>,
+    tok_word: ShiftChain<Bits<ADDR_BITS>>,
+    tok_bit: ShiftChain<Bits<5>>,
+    tok_neuron: ShiftChain<Bits<ADDR_BITS>>,
+    tok_live: ShiftChain<Bits<9>>,
     a_chain: ShiftChain<Signed<32>>,
     b_chain: ShiftChain<Signed<32>>,
     // ---- layer table ----
@@ -118,7 +126,7 @@ pub struct NsmEngine {
     i: DFF<Bits<ADDR_BITS>>,
     s: DFF<Bits<ADDR_BITS>>,
     i_word: DFF<Bits<ADDR_BITS>>,
-    i_bit: DFF<Bits<6>>,
+    i_bit: DFF<Bits<5>>,
     w_addr: DFF<Bits<ADDR_BITS>>,
     n_addr: DFF<Bits<ADDR_BITS>>,
     drain_cnt: DFF<Bits<16>>,
@@ -149,11 +157,10 @@ pub struct NsmEngine {
     out_base: Signal<Local, Bits<ADDR_BITS>>,
     live_count: Signal<Local, Bits<9>>,
     issue: Signal<Local, bool>,
-    tok_fields: Signal<Local, Bits<64>>,
-    f_valid: Signal<Local, Bits<64>>,
-    f_first: Signal<Local, Bits<64>>,
-    f_last: Signal<Local, Bits<64>>,
-    f_output: Signal<Local, Bits<64>>,
+    f_valid: Signal<Local, Bits<4>>,
+    f_first: Signal<Local, Bits<4>>,
+    f_last: Signal<Local, Bits<4>>,
+    f_output: Signal<Local, Bits<4>>,
     agg_valid: Signal<Local, bool>,
     agg_logit: Signal<Local, Signed<64>>,
     agg_neuron: Signal<Local, Bits<ADDR_BITS>>,
@@ -170,7 +177,7 @@ pub struct NsmEngine {
     col_index: Vec<Constant<Bits<6>>>,
     layer_index: Vec<Constant<Bits<8>>>,
     c_rows: Constant<Bits<ADDR_BITS>>,
-    c_cols_m1: Constant<Bits<6>>,
+    c_cols_m1: Constant<Bits<5>>,
     c_groups_m1: Constant<Bits<16>>,
     c_last_live: Constant<Bits<9>>,
     c_full_live: Constant<Bits<9>>,
@@ -178,10 +185,10 @@ pub struct NsmEngine {
     c_region0: Constant<Bits<ADDR_BITS>>,
     c_region1: Constant<Bits<ADDR_BITS>>,
     c_region2: Constant<Bits<ADDR_BITS>>,
-    c_flag_valid: Constant<Bits<64>>,
-    c_flag_first: Constant<Bits<64>>,
-    c_flag_last: Constant<Bits<64>>,
-    c_flag_output: Constant<Bits<64>>,
+    c_flag_valid: Constant<Bits<4>>,
+    c_flag_first: Constant<Bits<4>>,
+    c_flag_last: Constant<Bits<4>>,
+    c_flag_output: Constant<Bits<4>>,
     c_idle: Constant<Bits<3>>,
     c_start: Constant<Bits<3>>,
     c_run: Constant<Bits<3>>,
@@ -199,7 +206,7 @@ pub struct NsmEngine {
 
 impl NsmEngine {
     /// The engine for a configuration (validated first).
-    pub fn new(cfg: &EngineConfig) -> Result<Self, EngineError> {
+    pub fn new(cfg: &EngineConfig) -> Result<Self, HdlError> {
         let lay = EngineLayout::new(cfg)?;
         let spec = cfg.lfsr_spec()?;
         let seeds = pe_seeds(&spec, cfg.pes());
@@ -216,7 +223,7 @@ impl NsmEngine {
         let reg = |n: usize| -> Vec<DFF<Bits<ADDR_BITS>>> {
             (0..n).map(|_| Default::default()).collect()
         };
-        let b64 = |v: u64| Constant::new(Bits::<64>::from(v));
+        let b4f = |v: u64| Constant::new(Bits::<4>::from(v));
         let b20 = |v: usize| Constant::new(Bits::<ADDR_BITS>::from(v as u64));
         let b3 = |v: u64| Constant::new(Bits::<3>::from(v));
         let b4 = |v: u64| Constant::new(Bits::<4>::from(v));
@@ -240,7 +247,8 @@ impl NsmEngine {
             step_issued: Default::default(),
             pes: seeds
                 .iter()
-                .map(|&seed| Pe::new(spec.width(), spec.taps(), seed, k, cfg.blank_out.threshold))
+                .enumerate()
+                .map(|(q, &seed)| Pe::new(&spec, seed, k, cfg.blank_out.threshold, q % cols))
                 .collect(),
             row_ends: (0..rows).map(|_| RowEnd::new(&row_spec)).collect(),
             weights: (0..cols)
@@ -252,7 +260,11 @@ impl NsmEngine {
             skew: (0..cols).map(ShiftChain::new).collect(),
             valid_chain: ShiftChain::new(rows + 1),
             addr_chain: ShiftChain::new(rows),
-            tok_chain: ShiftChain::new(cols + 1 + rows),
+            tok_flags: ShiftChain::new(cols + 1 + rows),
+            tok_word: ShiftChain::new(cols + 1 + rows),
+            tok_bit: ShiftChain::new(cols + 1 + rows),
+            tok_neuron: ShiftChain::new(cols + 1 + rows),
+            tok_live: ShiftChain::new(cols + 1 + rows),
             a_chain: ShiftChain::new(cols + rows),
             b_chain: ShiftChain::new(cols + rows),
             tab_steps: reg(lay.max_layers),
@@ -294,7 +306,6 @@ impl NsmEngine {
             out_base: Default::default(),
             live_count: Default::default(),
             issue: Default::default(),
-            tok_fields: Default::default(),
             f_valid: Default::default(),
             f_first: Default::default(),
             f_last: Default::default(),
@@ -320,7 +331,7 @@ impl NsmEngine {
                 .map(|j| Constant::new(Bits::<8>::from(j as u64)))
                 .collect(),
             c_rows: b20(rows),
-            c_cols_m1: Constant::new(Bits::<6>::from((cols - 1) as u64)),
+            c_cols_m1: Constant::new(Bits::<5>::from((cols - 1) as u64)),
             c_groups_m1: Constant::new(Bits::<16>::from((lay.groups - 1) as u64)),
             c_last_live: Constant::new(Bits::<9>::from(lay.last_live as u64)),
             c_full_live: Constant::new(Bits::<9>::from(rows as u64)),
@@ -328,10 +339,10 @@ impl NsmEngine {
             c_region0: b20(0),
             c_region1: b20(lay.region_words),
             c_region2: b20(2 * lay.region_words),
-            c_flag_valid: b64(1),
-            c_flag_first: b64(2),
-            c_flag_last: b64(4),
-            c_flag_output: b64(8),
+            c_flag_valid: b4f(1),
+            c_flag_first: b4f(2),
+            c_flag_last: b4f(4),
+            c_flag_output: b4f(8),
             c_idle: b3(IDLE),
             c_start: b3(START),
             c_run: b3(RUN),
@@ -406,12 +417,20 @@ impl Logic for NsmEngine {
         self.logits.clock.next = self.clock.val();
         self.valid_chain.clock.next = self.clock.val();
         self.addr_chain.clock.next = self.clock.val();
-        self.tok_chain.clock.next = self.clock.val();
+        self.tok_flags.clock.next = self.clock.val();
+        self.tok_word.clock.next = self.clock.val();
+        self.tok_bit.clock.next = self.clock.val();
+        self.tok_neuron.clock.next = self.clock.val();
+        self.tok_live.clock.next = self.clock.val();
         self.a_chain.clock.next = self.clock.val();
         self.b_chain.clock.next = self.clock.val();
         self.valid_chain.reset.next = self.reset.val();
         self.addr_chain.reset.next = self.reset.val();
-        self.tok_chain.reset.next = self.reset.val();
+        self.tok_flags.reset.next = self.reset.val();
+        self.tok_word.reset.next = self.reset.val();
+        self.tok_bit.reset.next = self.reset.val();
+        self.tok_neuron.reset.next = self.reset.val();
+        self.tok_live.reset.next = self.reset.val();
         self.a_chain.reset.next = self.reset.val();
         self.b_chain.reset.next = self.reset.val();
 
@@ -453,10 +472,10 @@ impl Logic for NsmEngine {
         self.step_issued.next = self.issue.val();
 
         // ---- the token of this step ----
-        self.tok_fields.next = (bit_cast::<64, ADDR_BITS>(self.i.q.val()) << 30)
-            | (bit_cast::<64, ADDR_BITS>(self.out_base.val() + self.i_word.q.val()) << 10)
-            | (bit_cast::<64, 6>(self.i_bit.q.val()) << 4)
-            | (bit_cast::<64, 9>(self.live_count.val()) << 50);
+        self.tok_word.data_in.next = self.out_base.val() + self.i_word.q.val();
+        self.tok_bit.data_in.next = self.i_bit.q.val();
+        self.tok_neuron.data_in.next = self.i.q.val();
+        self.tok_live.data_in.next = self.live_count.val();
         self.f_valid.next = 0.into();
         self.f_first.next = 0.into();
         self.f_last.next = 0.into();
@@ -473,11 +492,8 @@ impl Logic for NsmEngine {
         if self.is_output.val() {
             self.f_output.next = self.c_flag_output.val();
         }
-        self.tok_chain.data_in.next = self.tok_fields.val()
-            | self.f_valid.val()
-            | self.f_first.val()
-            | self.f_last.val()
-            | self.f_output.val();
+        self.tok_flags.data_in.next =
+            self.f_valid.val() | self.f_first.val() | self.f_last.val() | self.f_output.val();
         self.valid_chain.data_in.next = self.issue.val();
         self.addr_chain.data_in.next = self.in_base.val() + self.s.q.val();
         // ---- memories read at issue ----
@@ -485,48 +501,65 @@ impl Logic for NsmEngine {
         self.b_ram.read_address.next = self.n_addr.q.val();
         self.a_chain.data_in.next = self.a_ram.read_data.val();
         self.b_chain.data_in.next = self.b_ram.read_data.val();
-        self.region.next = self.cfg_address.val().get_bits::<4>(28);
+        // Configuration writes. Decoded only in write cycles: rust-hdl evaluates `get_bits`
+        // through arbitrary-precision shifts, too slow for every settle pass.
+        self.region.next = 0.into();
         for c in 0..self.weights.len() {
             self.weights[c].clock.next = self.clock.val();
             self.weights[c].read_address.next = self.w_addr.q.val();
-            self.weights[c].write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(6);
-            self.weights[c].write_data.next = signed_cast(self.cfg_data.val().get_bits::<16>(0));
-            self.weights[c].write_enable.next = self.cfg_write.val()
-                & (self.region.val() == self.c_reg_weights.val())
-                & (self.cfg_address.val().get_bits::<6>(0) == self.col_index[c].val());
+            self.weights[c].write_address.next = 0.into();
+            self.weights[c].write_data.next = 0.into();
+            self.weights[c].write_enable.next = false;
             self.skew[c].clock.next = self.clock.val();
             self.skew[c].reset.next = self.reset.val();
             self.skew[c].data_in.next = self.weights[c].read_data.val();
         }
-        self.a_ram.write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(0);
-        self.b_ram.write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(0);
-        self.a_ram.write_data.next = signed_cast(self.cfg_data.val().get_bits::<32>(32));
-        self.b_ram.write_data.next = signed_cast(self.cfg_data.val().get_bits::<32>(0));
-        self.a_ram.write_enable.next =
-            self.cfg_write.val() & (self.region.val() == self.c_reg_neurons.val());
-        self.b_ram.write_enable.next =
-            self.cfg_write.val() & (self.region.val() == self.c_reg_neurons.val());
-        for j in 0..self.tab_steps.len() {
-            if self.cfg_write.val()
-                & (self.region.val() == self.c_reg_layers.val())
-                & (self.cfg_address.val().get_bits::<8>(3) == self.layer_index[j].val())
-            {
-                if self.cfg_address.val().get_bits::<3>(0) == 0 {
-                    self.tab_steps[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
-                }
-                if self.cfg_address.val().get_bits::<3>(0) == 1 {
-                    self.tab_n_out[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
-                }
-                if self.cfg_address.val().get_bits::<3>(0) == 2 {
-                    self.tab_w_base[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
-                }
-                if self.cfg_address.val().get_bits::<3>(0) == 3 {
-                    self.tab_n_base[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+        self.a_ram.write_address.next = 0.into();
+        self.b_ram.write_address.next = 0.into();
+        self.a_ram.write_data.next = 0.into();
+        self.b_ram.write_data.next = 0.into();
+        self.a_ram.write_enable.next = false;
+        self.b_ram.write_enable.next = false;
+        if self.cfg_write.val() {
+            self.region.next = self.cfg_address.val().get_bits::<4>(28);
+            for c in 0..self.weights.len() {
+                self.weights[c].write_address.next =
+                    self.cfg_address.val().get_bits::<ADDR_BITS>(6);
+                self.weights[c].write_data.next =
+                    signed_cast(self.cfg_data.val().get_bits::<16>(0));
+                self.weights[c].write_enable.next = (self.region.val() == self.c_reg_weights.val())
+                    & (self.cfg_address.val().get_bits::<6>(0) == self.col_index[c].val());
+            }
+            // neuron region: index = neuron << 1 | 0 for A, 1 for B
+            self.a_ram.write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(1);
+            self.b_ram.write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(1);
+            self.a_ram.write_data.next = signed_cast(self.cfg_data.val());
+            self.b_ram.write_data.next = signed_cast(self.cfg_data.val());
+            self.a_ram.write_enable.next = (self.region.val() == self.c_reg_neurons.val())
+                & !self.cfg_address.val().get_bit(0);
+            self.b_ram.write_enable.next =
+                (self.region.val() == self.c_reg_neurons.val()) & self.cfg_address.val().get_bit(0);
+            for j in 0..self.tab_steps.len() {
+                if (self.region.val() == self.c_reg_layers.val())
+                    & (self.cfg_address.val().get_bits::<8>(3) == self.layer_index[j].val())
+                {
+                    if self.cfg_address.val().get_bits::<3>(0) == 0 {
+                        self.tab_steps[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                    }
+                    if self.cfg_address.val().get_bits::<3>(0) == 1 {
+                        self.tab_n_out[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                    }
+                    if self.cfg_address.val().get_bits::<3>(0) == 2 {
+                        self.tab_w_base[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                    }
+                    if self.cfg_address.val().get_bits::<3>(0) == 3 {
+                        self.tab_n_base[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                    }
                 }
             }
-        }
-        if self.cfg_write.val() & (self.region.val() == self.c_reg_control.val()) {
-            self.n_layers.d.next = self.cfg_data.val().get_bits::<8>(0);
+            if self.region.val() == self.c_reg_control.val() {
+                self.n_layers.d.next = self.cfg_data.val().get_bits::<8>(0);
+            }
         }
 
         // ---- the array (flat PE list, index r * cols + c) ----
@@ -562,25 +595,17 @@ impl Logic for NsmEngine {
                 self.row_ends[r].clock.next = self.clock.val();
                 self.row_ends[r].reset.next = self.reset.val();
                 self.row_ends[r].act_read_address.next = self.addr_chain.taps[r].val();
-                self.row_ends[r].tok_valid.next = self.tok_chain.taps[r + nc + 1].val().get_bit(0);
-                self.row_ends[r].tok_first.next = self.tok_chain.taps[r + nc + 1].val().get_bit(1);
-                self.row_ends[r].tok_last.next = self.tok_chain.taps[r + nc + 1].val().get_bit(2);
-                self.row_ends[r].tok_output.next = self.tok_chain.taps[r + nc + 1].val().get_bit(3);
-                self.row_ends[r].tok_bit.next =
-                    self.tok_chain.taps[r + nc + 1].val().get_bits::<6>(4);
-                self.row_ends[r].tok_word.next = self.tok_chain.taps[r + nc + 1]
-                    .val()
-                    .get_bits::<ADDR_BITS>(10);
-                self.row_ends[r].tok_neuron.next = self.tok_chain.taps[r + nc + 1]
-                    .val()
-                    .get_bits::<ADDR_BITS>(30);
+                self.row_ends[r].tok_valid.next = self.tok_flags.taps[r + nc + 1].val().get_bit(0);
+                self.row_ends[r].tok_first.next = self.tok_flags.taps[r + nc + 1].val().get_bit(1);
+                self.row_ends[r].tok_last.next = self.tok_flags.taps[r + nc + 1].val().get_bit(2);
+                self.row_ends[r].tok_output.next = self.tok_flags.taps[r + nc + 1].val().get_bit(3);
+                self.row_ends[r].tok_bit.next = self.tok_bit.taps[r + nc + 1].val();
+                self.row_ends[r].tok_word.next = self.tok_word.taps[r + nc + 1].val();
+                self.row_ends[r].tok_neuron.next = self.tok_neuron.taps[r + nc + 1].val();
                 self.row_ends[r].tok_live.next =
-                    self.tok_chain.taps[r + nc + 1].val().get_bits::<9>(50)
-                        > self.row_index[r].val();
-                self.row_ends[r].tok_a.next =
-                    signed_bit_cast_param(self.a_chain.taps[r + nc].val());
-                self.row_ends[r].tok_b.next =
-                    signed_bit_cast_param(self.b_chain.taps[r + nc].val());
+                    self.tok_live.taps[r + nc + 1].val() > self.row_index[r].val();
+                self.row_ends[r].tok_a.next = self.a_chain.taps[r + nc].val();
+                self.row_ends[r].tok_b.next = self.b_chain.taps[r + nc].val();
                 self.row_ends[r].image_write.next = false;
                 self.row_ends[r].image_address.next = self.c_region0.val() + self.in_cnt.q.val();
                 self.row_ends[r].image_data.next = self.in_data.val();
@@ -600,7 +625,7 @@ impl Logic for NsmEngine {
             if self.row_ends[r].logit_valid.val() {
                 self.agg_valid.next = true;
                 if self.row_ends[r].logit_live.val() {
-                    self.agg_logit.next = self.row_ends[r].logit.val();
+                    self.agg_logit.next = signed_bit_cast_logit(self.row_ends[r].logit.val());
                 }
                 self.agg_neuron.next = self.row_ends[r].logit_neuron.val();
                 self.agg_first.next = self.row_first[r].val();

@@ -1,17 +1,18 @@
 //! The neuron unit of one row: eq. 5 in integers, `u' = 2^F (T + B) + A S`, and the sign unit
 //! of eq. 1, `z = +1` iff `u' >= 0`, registered. A leaf block with its own Verilog because
-//! rust-hdl multiplies only 16 x 16 bits; the widths of the engine contract keep `u'` within
-//! 62 bits, so the 64-bit product is exact.
+//! rust-hdl multiplies only 16 x 16 bits. Inputs are 32-bit (the engine refuses wider
+//! accumulators and parameters); `u'` is formed in 64 bits, where the widths of the engine
+//! contract keep it exact.
 
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
 pub struct NeuronUnit {
     pub clock: Signal<In, Clock>,
-    pub s: Signal<In, Signed<64>>,
-    pub t: Signal<In, Signed<64>>,
-    pub a: Signal<In, Signed<64>>,
-    pub b: Signal<In, Signed<64>>,
+    pub s: Signal<In, Signed<32>>,
+    pub t: Signal<In, Signed<32>>,
+    pub a: Signal<In, Signed<32>>,
+    pub b: Signal<In, Signed<32>>,
     /// `u' >= 0`, one clock after the inputs.
     pub fire: Signal<Out, bool>,
     _frac_bits: u32,
@@ -33,8 +34,8 @@ impl NeuronUnit {
     }
 }
 
-fn to_i64(x: Signed<64>) -> i64 {
-    x.inner().to_u64() as i64
+fn to_i64(x: Signed<32>) -> i64 {
+    i64::from(x.inner().to_u64() as u32 as i32)
 }
 
 impl Logic for NeuronUnit {
@@ -52,7 +53,7 @@ impl Logic for NeuronUnit {
 
     fn hdl(&self) -> Verilog {
         Verilog::Custom(format!(
-            "wire signed [63:0] u = ((t + b) <<< {f}) + a * s;\n\nalways @(posedge clock) begin\n   fire <= ~u[63];\nend\n",
+            "wire signed [63:0] s64 = s;\nwire signed [63:0] t64 = t;\nwire signed [63:0] a64 = a;\nwire signed [63:0] b64 = b;\nwire signed [63:0] u = ((t64 + b64) <<< {f}) + a64 * s64;\n\nalways @(posedge clock) begin\n   fire <= ~u[63];\nend\n",
             f = self._frac_bits
         ))
     }

@@ -8,10 +8,13 @@
 //!   negation, no multiplier;
 //! * adds `term` to the row's partial sum `S` and, if the gate is open, to `T`.
 //!
-//! Weights move down the column, activation bits and partial sums move right along the row,
-//! each through one register per PE.
+//! Weights move down the column, the activation word and partial sums move right along the
+//! row, each through one register per PE.
 
+use nsm_model::lfsr::LfsrSpec;
 use rust_hdl::prelude::*;
+
+use crate::lfsr_gate::LfsrGate;
 
 /// Width of the partial sums that flow along a row (one step's sum of `cols` weights).
 pub const PSUM_BITS: usize = 32;
@@ -20,8 +23,8 @@ pub const PSUM_BITS: usize = 32;
 /// emits `$signed(x)`; written out here because rust-hdl's own cast recurses forever on the
 /// most negative value.
 pub fn signed_bit_cast_weight(x: Signed<16>) -> Signed<PSUM_BITS> {
-    let v = x.inner().to_u64() as u16 as i16 as i64;
-    v.into()
+    let v = x.inner().to_u64() as u16 as i16 as i32 as u32;
+    signed_cast(Bits::<PSUM_BITS>::from(u64::from(v)))
 }
 
 #[derive(LogicBlock)]
@@ -32,49 +35,33 @@ pub struct Pe {
     /// A valid array step reaches this PE in this cycle.
     pub valid_in: Signal<In, bool>,
     pub w_in: Signal<In, Signed<16>>,
-    /// Activation bits of this and the following columns of the row; bit 0 is this PE's.
-    pub z_in: Signal<In, Bits<64>>,
+    /// The row's activation word of this step; bit `c` is PE `(r, c)`'s.
+    pub z_in: Signal<In, Bits<32>>,
     pub s_in: Signal<In, Signed<PSUM_BITS>>,
     pub t_in: Signal<In, Signed<PSUM_BITS>>,
     pub valid_out: Signal<Out, bool>,
     pub w_out: Signal<Out, Signed<16>>,
-    pub z_out: Signal<Out, Bits<64>>,
+    pub z_out: Signal<Out, Bits<32>>,
     pub s_out: Signal<Out, Signed<PSUM_BITS>>,
     pub t_out: Signal<Out, Signed<PSUM_BITS>>,
     /// This cycle's gate (valid only with `valid_in`), for inspection.
     pub gate: Signal<Out, bool>,
     valid_r: DFF<bool>,
     w_r: DFF<Signed<16>>,
-    z_r: DFF<Bits<64>>,
+    z_r: DFF<Bits<32>>,
     s_r: DFF<Signed<PSUM_BITS>>,
     t_r: DFF<Signed<PSUM_BITS>>,
-    lfsr: DFF<Bits<32>>,
-    seed: Constant<Bits<32>>,
-    taps: Constant<Bits<32>>,
-    width_mask: Constant<Bits<32>>,
-    k_mask: Constant<Bits<32>>,
-    threshold: Constant<Bits<32>>,
-    /// `stage[i]`: the LFSR state after `i` of this cycle's `k` steps (`stage[0]` = register).
-    stage: Vec<Signal<Local, Bits<32>>>,
-    /// One entry per step: the step's output, copied to `stage[i + 1]`.
-    step_out: Vec<Signal<Local, Bits<32>>>,
-    leaped: Signal<Local, Bits<32>>,
+    lfsr: LfsrGate,
+    /// One-hot mask of this PE's column in the activation word.
+    col_mask: Constant<Bits<32>>,
     term: Signal<Local, Signed<PSUM_BITS>>,
 }
 
 impl Pe {
-    /// A PE whose LFSR has the given width, taps (Fibonacci, `docs/engine-spec.md`) and reset
-    /// state, drawing gates of `k` bits against `threshold`.
-    pub fn new(width: u32, taps: &[u32], seed: u32, k: u32, threshold: u32) -> Self {
-        assert!((1..=width).contains(&k) && width <= 32);
-        let tap_mask = taps.iter().fold(0u64, |m, &t| m | (1u64 << (t - 1)));
-        let mask = |bits: u32| {
-            if bits >= 32 {
-                u32::MAX as u64
-            } else {
-                (1u64 << bits) - 1
-            }
-        };
+    /// The PE of column `col` whose LFSR (`spec`) starts at `seed` and draws gates of `k`
+    /// bits against `threshold`.
+    pub fn new(spec: &LfsrSpec, seed: u32, k: u32, threshold: u32, col: usize) -> Self {
+        assert!(col < 32);
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -94,15 +81,8 @@ impl Pe {
             z_r: Default::default(),
             s_r: Default::default(),
             t_r: Default::default(),
-            lfsr: DFF::default(),
-            seed: Constant::new(u64::from(seed).into()),
-            taps: Constant::new(tap_mask.into()),
-            width_mask: Constant::new(mask(width).into()),
-            k_mask: Constant::new(mask(k).into()),
-            threshold: Constant::new(u64::from(threshold).into()),
-            stage: (0..=k).map(|_| Default::default()).collect(),
-            step_out: (0..k).map(|_| Default::default()).collect(),
-            leaped: Default::default(),
+            lfsr: LfsrGate::new(spec, seed, k, threshold),
+            col_mask: Constant::new((1u64 << col).into()),
             term: Default::default(),
         }
     }
@@ -111,38 +91,26 @@ impl Pe {
 impl Logic for Pe {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, valid_r, w_r, z_r, s_r, t_r, lfsr);
-        // k single LFSR steps in one cycle (an unrolled chain)
-        self.stage[0].next = self.lfsr.q.val();
-        for i in 0..self.step_out.len() {
-            if (self.stage[i].val() & self.taps.val()).xor() {
-                self.step_out[i].next = ((self.stage[i].val() << 1) | 1) & self.width_mask.val();
-            } else {
-                self.step_out[i].next = (self.stage[i].val() << 1) & self.width_mask.val();
-            }
-            self.stage[i + 1].next = self.step_out[i].val();
-            self.leaped.next = self.step_out[i].val();
-        }
-        self.gate.next = (self.leaped.val() & self.k_mask.val()) < self.threshold.val();
-        if self.z_in.val().get_bit(0) {
+        dff_setup!(self, clock, valid_r, w_r, z_r, s_r, t_r);
+        self.lfsr.clock.next = self.clock.val();
+        self.lfsr.reset.next = self.reset.val();
+        self.lfsr.step.next = self.valid_in.val();
+        self.gate.next = self.lfsr.gate.val();
+        if (self.z_in.val() & self.col_mask.val()).any() {
             self.term.next = signed_bit_cast_weight(self.w_in.val());
         } else {
             self.term.next = -signed_bit_cast_weight(self.w_in.val());
         }
         self.valid_r.d.next = self.valid_in.val();
         self.w_r.d.next = self.w_in.val();
-        self.z_r.d.next = self.z_in.val() >> 1;
+        self.z_r.d.next = self.z_in.val();
         self.s_r.d.next = self.s_in.val() + self.term.val();
         if self.gate.val() {
             self.t_r.d.next = self.t_in.val() + self.term.val();
         } else {
             self.t_r.d.next = self.t_in.val();
         }
-        if self.valid_in.val() {
-            self.lfsr.d.next = self.leaped.val();
-        }
         if self.reset.val() {
-            self.lfsr.d.next = self.seed.val();
             self.valid_r.d.next = false;
         }
         self.valid_out.next = self.valid_r.q.val();
@@ -170,7 +138,7 @@ mod tests {
         for (width, k, threshold) in [(16u32, 1u32, 1u32), (16, 8, 77), (32, 5, 0), (8, 3, 7)] {
             let spec = LfsrSpec::standard(width).unwrap();
             let seed = spec.jump(1, 12345);
-            let mut pe = Pe::new(width, spec.taps(), seed, k, threshold);
+            let mut pe = Pe::new(&spec, seed, k, threshold, 2);
             pe.connect_all();
             pe.reset.next = true;
             tick(&mut pe);
@@ -182,7 +150,7 @@ mod tests {
                 let z = n % 5 < 2;
                 pe.valid_in.next = valid;
                 pe.w_in.next = w.into();
-                pe.z_in.next = (if z { 0b101u64 } else { 0b100u64 }).into();
+                pe.z_in.next = (if z { 0b101u64 } else { 0b001u64 }).into();
                 pe.s_in.next = 1000i64.into();
                 pe.t_in.next = (-7i64).into();
                 assert!(simulate(&mut pe, 100));
@@ -196,7 +164,10 @@ mod tests {
                 assert_eq!(pe.s_out.val(), (1000 + term).into());
                 assert_eq!(pe.t_out.val(), (if gate { -7 + term } else { -7 }).into());
                 assert_eq!(pe.valid_out.val(), valid);
-                assert_eq!(pe.z_out.val(), Bits::<64>::from(0b10u64));
+                assert_eq!(
+                    pe.z_out.val(),
+                    Bits::<32>::from(if z { 0b101u64 } else { 0b001u64 })
+                );
             }
         }
     }
@@ -204,7 +175,7 @@ mod tests {
     #[test]
     fn verilog_is_generated() {
         let spec = LfsrSpec::standard(16).unwrap();
-        let mut pe = Pe::new(16, spec.taps(), 1, 2, 1);
+        let mut pe = Pe::new(&spec, 1, 2, 1, 0);
         pe.connect_all();
         let v = generate_verilog(&pe);
         assert!(v.contains("module top"), "{v}");
@@ -217,7 +188,7 @@ mod dump {
     fn dump_verilog() {
         use super::*;
         let spec = nsm_model::lfsr::LfsrSpec::standard(16).unwrap();
-        let mut pe = Pe::new(16, spec.taps(), 1, 2, 1);
+        let mut pe = Pe::new(&spec, 1, 2, 1, 0);
         pe.connect_all();
         println!("{}", generate_verilog(&pe));
     }

@@ -11,15 +11,12 @@ pub const ADDR_BITS: usize = 20;
 fn verilog_ram(width: usize, depth: usize, signed: bool, bit_write: bool) -> String {
     let sig = if signed { "signed " } else { "" };
     let write = if bit_write {
-        format!(
-            "   for (i = 0; i < {width}; i = i + 1) begin\n      if (write_enable && write_mask[i]) mem[write_address][i] <= write_data[i];\n   end"
-        )
+        "   if (write_enable) begin\n      if (write_word) mem[write_address] <= write_data;\n      else mem[write_address][write_bit] <= write_data[0];\n   end".to_string()
     } else {
         "   if (write_enable) mem[write_address] <= write_data;".to_string()
     };
-    let int_decl = if bit_write { "integer i;\n" } else { "" };
     format!(
-        "reg {sig}[{w}:0] mem[0:{d}];\n{int_decl}\nalways @(posedge clock) begin\n   read_data <= mem[read_address];\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
+        "reg {sig}[{w}:0] mem[0:{d}];\n\nalways @(posedge clock) begin\n   read_data <= mem[read_address];\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
         w = width - 1,
         d = depth - 1,
     )
@@ -94,17 +91,19 @@ impl<D: Synth> Logic for SyncRam<D> {
     }
 }
 
-/// A RAM of `depth` words of up to 64 bits whose writes set only the bits selected by
-/// `write_mask` (the activation buffers: a whole word of inputs at once, or one neuron's bit).
+/// A RAM of `depth` words of 32 bits that writes either a whole word (`write_word`: a word of
+/// inputs) or the one bit `write_bit` of a word (a neuron's output, `write_data[0]`): the
+/// activation buffers.
 #[derive(LogicBlock)]
 pub struct BitRam {
     pub clock: Signal<In, Clock>,
     pub read_address: Signal<In, Bits<ADDR_BITS>>,
-    pub read_data: Signal<Out, Bits<64>>,
+    pub read_data: Signal<Out, Bits<32>>,
     pub write_enable: Signal<In, bool>,
     pub write_address: Signal<In, Bits<ADDR_BITS>>,
-    pub write_mask: Signal<In, Bits<64>>,
-    pub write_data: Signal<In, Bits<64>>,
+    pub write_word: Signal<In, bool>,
+    pub write_bit: Signal<In, Bits<5>>,
+    pub write_data: Signal<In, Bits<32>>,
     _mem: Vec<u64>,
 }
 
@@ -117,7 +116,8 @@ impl BitRam {
             read_data: Default::default(),
             write_enable: Default::default(),
             write_address: Default::default(),
-            write_mask: Default::default(),
+            write_word: Default::default(),
+            write_bit: Default::default(),
             write_data: Default::default(),
             _mem: vec![0; depth],
         }
@@ -132,9 +132,13 @@ impl Logic for BitRam {
             if self.write_enable.val() {
                 let wa = self.write_address.val().index();
                 if wa < self._mem.len() {
-                    let m = self.write_mask.val().to_u64();
                     let d = self.write_data.val().to_u64();
-                    self._mem[wa] = (self._mem[wa] & !m) | (d & m);
+                    if self.write_word.val() {
+                        self._mem[wa] = d;
+                    } else {
+                        let m = 1u64 << self.write_bit.val().index();
+                        self._mem[wa] = (self._mem[wa] & !m) | if d & 1 == 1 { m } else { 0 };
+                    }
                 }
             }
         }
@@ -145,6 +149,6 @@ impl Logic for BitRam {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_ram(64, self._mem.len(), false, true))
+        Verilog::Custom(verilog_ram(32, self._mem.len(), false, true))
     }
 }

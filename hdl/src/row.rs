@@ -13,12 +13,6 @@ use crate::neuron::NeuronUnit;
 use crate::pe::PSUM_BITS;
 use crate::ram::{BitRam, ADDR_BITS};
 
-/// Sign-extends a row's step sum to the accumulator width (`#[hdl_gen]` emits `$signed`).
-pub fn signed_bit_cast_psum(x: Signed<PSUM_BITS>) -> Signed<64> {
-    let v = x.inner().to_u64() as u32 as i32 as i64;
-    v.into()
-}
-
 #[derive(LogicBlock)]
 pub struct RowEnd {
     pub clock: Signal<In, Clock>,
@@ -26,7 +20,7 @@ pub struct RowEnd {
     /// Read address of the activation word of this row's next step.
     pub act_read_address: Signal<In, Bits<ADDR_BITS>>,
     /// The activation word read (to the row's first PE).
-    pub act_data: Signal<Out, Bits<64>>,
+    pub act_data: Signal<Out, Bits<32>>,
     /// The step's sums from the row's last PE.
     pub step_s: Signal<In, Signed<PSUM_BITS>>,
     pub step_t: Signal<In, Signed<PSUM_BITS>>,
@@ -37,45 +31,43 @@ pub struct RowEnd {
     pub tok_output: Signal<In, bool>,
     pub tok_neuron: Signal<In, Bits<ADDR_BITS>>,
     pub tok_word: Signal<In, Bits<ADDR_BITS>>,
-    pub tok_bit: Signal<In, Bits<6>>,
+    pub tok_bit: Signal<In, Bits<5>>,
     /// This row's pass is a real one (`g*rows + r < K`).
     pub tok_live: Signal<In, bool>,
-    pub tok_a: Signal<In, Signed<64>>,
-    pub tok_b: Signal<In, Signed<64>>,
+    pub tok_a: Signal<In, Signed<32>>,
+    pub tok_b: Signal<In, Signed<32>>,
     // ---- input image writes (region 0) ----
     pub image_write: Signal<In, bool>,
     pub image_address: Signal<In, Bits<ADDR_BITS>>,
-    pub image_data: Signal<In, Bits<64>>,
+    pub image_data: Signal<In, Bits<32>>,
     // ---- output-layer results ----
     pub logit_valid: Signal<Out, bool>,
-    pub logit: Signal<Out, Signed<64>>,
+    pub logit: Signal<Out, Signed<32>>,
     pub logit_neuron: Signal<Out, Bits<ADDR_BITS>>,
     pub logit_live: Signal<Out, bool>,
     act: BitRam,
     neuron: NeuronUnit,
-    acc_s: DFF<Signed<64>>,
-    acc_t: DFF<Signed<64>>,
+    acc_s: DFF<Signed<32>>,
+    acc_t: DFF<Signed<32>>,
     fire_pending: DFF<bool>,
     fire_word: DFF<Bits<ADDR_BITS>>,
-    fire_bit: DFF<Bits<6>>,
+    fire_bit: DFF<Bits<5>>,
     logit_valid_r: DFF<bool>,
-    logit_r: DFF<Signed<64>>,
+    logit_r: DFF<Signed<32>>,
     logit_neuron_r: DFF<Bits<ADDR_BITS>>,
     logit_live_r: DFF<bool>,
-    raw_s: Signal<Local, Signed<64>>,
-    raw_t: Signal<Local, Signed<64>>,
-    sum_s: Signal<Local, Signed<64>>,
-    sum_t: Signal<Local, Signed<64>>,
+    raw_s: Signal<Local, Signed<32>>,
+    raw_t: Signal<Local, Signed<32>>,
+    sum_s: Signal<Local, Signed<32>>,
+    sum_t: Signal<Local, Signed<32>>,
     // differences whose sign bits detect saturation (Verilog cannot bit-select an expression)
-    above_s: Signal<Local, Signed<64>>,
-    below_s: Signal<Local, Signed<64>>,
-    above_t: Signal<Local, Signed<64>>,
-    below_t: Signal<Local, Signed<64>>,
+    above_s: Signal<Local, Signed<32>>,
+    below_s: Signal<Local, Signed<32>>,
+    above_t: Signal<Local, Signed<32>>,
+    below_t: Signal<Local, Signed<32>>,
     saturate: Constant<bool>,
-    acc_max: Constant<Signed<64>>,
-    acc_min: Constant<Signed<64>>,
-    one: Constant<Bits<64>>,
-    all_ones: Constant<Bits<64>>,
+    acc_max: Constant<Signed<32>>,
+    acc_min: Constant<Signed<32>>,
 }
 
 /// What a row end is built with.
@@ -92,7 +84,7 @@ impl RowEnd {
     pub fn new(spec: &RowSpec) -> Self {
         let (max, min) = match spec.saturate_bits {
             Some(b) => ((1i64 << (b - 1)) - 1, -(1i64 << (b - 1))),
-            None => (i64::MAX, i64::MIN + 1),
+            None => (i64::from(i32::MAX), i64::from(i32::MIN) + 1),
         };
         Self {
             clock: Default::default(),
@@ -140,8 +132,6 @@ impl RowEnd {
             saturate: Constant::new(spec.saturate_bits.is_some()),
             acc_max: Constant::new(max.into()),
             acc_min: Constant::new(min.into()),
-            one: Constant::new(1u64.into()),
-            all_ones: Constant::new(u64::MAX.into()),
         }
     }
 }
@@ -169,11 +159,11 @@ impl Logic for RowEnd {
         // Every signal is written before it is read, and none reads itself: rust-hdl's settle
         // loop and Verilog's blocking assignments then agree.
         if self.tok_first.val() {
-            self.raw_s.next = signed_bit_cast_psum(self.step_s.val());
-            self.raw_t.next = signed_bit_cast_psum(self.step_t.val());
+            self.raw_s.next = self.step_s.val();
+            self.raw_t.next = self.step_t.val();
         } else {
-            self.raw_s.next = self.acc_s.q.val() + signed_bit_cast_psum(self.step_s.val());
-            self.raw_t.next = self.acc_t.q.val() + signed_bit_cast_psum(self.step_t.val());
+            self.raw_s.next = self.acc_s.q.val() + self.step_s.val();
+            self.raw_t.next = self.acc_t.q.val() + self.step_t.val();
         }
         self.sum_s.next = self.raw_s.val();
         self.sum_t.next = self.raw_t.val();
@@ -182,16 +172,16 @@ impl Logic for RowEnd {
         self.above_t.next = self.acc_max.val() - self.raw_t.val();
         self.below_t.next = self.raw_t.val() - self.acc_min.val();
         if self.saturate.val() {
-            if self.above_s.val().get_bit(63) {
+            if self.above_s.val().get_bit(31) {
                 self.sum_s.next = self.acc_max.val();
             }
-            if self.below_s.val().get_bit(63) {
+            if self.below_s.val().get_bit(31) {
                 self.sum_s.next = self.acc_min.val();
             }
-            if self.above_t.val().get_bit(63) {
+            if self.above_t.val().get_bit(31) {
                 self.sum_t.next = self.acc_max.val();
             }
-            if self.below_t.val().get_bit(63) {
+            if self.below_t.val().get_bit(31) {
                 self.sum_t.next = self.acc_min.val();
             }
         }
@@ -222,10 +212,11 @@ impl Logic for RowEnd {
         self.act.read_address.next = self.act_read_address.val();
         self.act.write_enable.next = false;
         self.act.write_address.next = self.fire_word.q.val();
-        self.act.write_mask.next = self.one.val() << self.fire_bit.q.val();
+        self.act.write_word.next = false;
+        self.act.write_bit.next = self.fire_bit.q.val();
         self.act.write_data.next = 0.into();
         if self.neuron.fire.val() {
-            self.act.write_data.next = self.all_ones.val();
+            self.act.write_data.next = 1.into();
         }
         if self.fire_pending.q.val() {
             self.act.write_enable.next = true;
@@ -233,7 +224,7 @@ impl Logic for RowEnd {
         if self.image_write.val() {
             self.act.write_enable.next = true;
             self.act.write_address.next = self.image_address.val();
-            self.act.write_mask.next = self.all_ones.val();
+            self.act.write_word.next = true;
             self.act.write_data.next = self.image_data.val();
         }
     }

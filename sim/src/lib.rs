@@ -22,6 +22,8 @@ pub enum SimError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
+    Hdl(#[from] nsm_hdl::HdlError),
+    #[error(transparent)]
     Quant(#[from] QuantError),
     #[error("the simulation did not settle within {0} passes (a combinational loop?)")]
     NoSettle(usize),
@@ -262,11 +264,11 @@ impl EngineSim {
                 let av = a.map_or(0, |a| i64::from(a[i]));
                 let bv = i64::from(b[i]);
                 match path {
-                    LoadPath::Port => self.cfg_write(
-                        REGION_NEURONS,
-                        (n_base + i) as u64,
-                        ((av as u32 as u64) << 32) | (bv as u32 as u64),
-                    )?,
+                    LoadPath::Port => {
+                        let index = ((n_base + i) as u64) << 1;
+                        self.cfg_write(REGION_NEURONS, index, av as u32 as u64)?;
+                        self.cfg_write(REGION_NEURONS, index | 1, bv as u32 as u64)?;
+                    }
                     LoadPath::Backdoor => self.engine.preload_neuron(n_base + i, av, bv),
                 }
             }

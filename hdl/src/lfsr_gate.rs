@@ -1,0 +1,158 @@
+//! The random source of one PE: a Fibonacci LFSR that leaps `k` steps per gate and the
+//! Bernoulli gate `r < threshold` on the `k` fresh bits (`docs/engine-spec.md`, section 3).
+//!
+//! A leaf block in the style of rust-hdl's `DFF` and `RAM`: a native Rust model for
+//! simulation (rust-hdl's shift operators go through arbitrary-precision integers on every
+//! evaluation, which made this the hot spot of the simulation) and a generated Verilog body with
+//! the `k` steps unrolled. The Rust model is checked against `nsm_model::lfsr` here and in the
+//! engine equivalence tests; the Verilog, by the co-simulation of the emitted design.
+
+use nsm_model::lfsr::LfsrSpec;
+use rust_hdl::prelude::*;
+
+#[derive(LogicBlock)]
+pub struct LfsrGate {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: the register returns to the seed.
+    pub reset: Signal<In, bool>,
+    /// Take this cycle's gate: the register leaps `k` steps at the clock edge.
+    pub step: Signal<In, bool>,
+    /// The gate of the leap from the current register value (combinational).
+    pub gate: Signal<Out, bool>,
+    _spec: LfsrSpec,
+    _seed: u32,
+    _k: u32,
+    _threshold: u32,
+    _state: u32,
+}
+
+impl LfsrGate {
+    pub fn new(spec: &LfsrSpec, seed: u32, k: u32, threshold: u32) -> Self {
+        assert!((1..=spec.width()).contains(&k));
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            step: Default::default(),
+            gate: Default::default(),
+            _spec: spec.clone(),
+            _seed: seed,
+            _k: k,
+            _threshold: threshold,
+            _state: 0,
+        }
+    }
+
+    fn gate_of(&self, state: u32) -> bool {
+        let mut s = state;
+        self._spec.gate(&mut s, self._k, self._threshold)
+    }
+}
+
+impl Logic for LfsrGate {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            if self.reset.val() {
+                self._state = self._seed;
+            } else if self.step.val() {
+                self._state = self._spec.leap(self._state, self._k);
+            }
+        }
+        self.gate.next = self.gate_of(self._state);
+    }
+
+    fn connect(&mut self) {
+        self.gate.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let w = self._spec.width();
+        let taps = self
+            ._spec
+            .taps()
+            .iter()
+            .fold(0u64, |m, &t| m | (1u64 << (t - 1)));
+        let mask = self._spec.mask();
+        let k = self._k;
+        let k_mask = if k >= 32 { u32::MAX } else { (1u32 << k) - 1 };
+        let mut v = format!("reg [{hi}:0] state;\n", hi = w - 1);
+        v.push_str(&format!("wire [{hi}:0] s0 = state;\n", hi = w - 1));
+        for i in 0..k {
+            v.push_str(&format!(
+                "wire [{hi}:0] s{n} = {{s{i}[{hi1}:0], ^(s{i} & {w}'h{taps:x})}};\n",
+                hi = w - 1,
+                n = i + 1,
+                hi1 = w.saturating_sub(2),
+                w = w,
+                taps = taps & u64::from(mask),
+            ));
+        }
+        if w == 1 {
+            unreachable!("LFSR widths start at 2");
+        }
+        v.push_str(&format!(
+            "\nalways @(*) begin\n   gate = ({{{pad}'d0, s{k}}} & 32'h{k_mask:x}) < 32'd{t};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if (step) state <= s{k};\nend\n",
+            pad = 32 - w,
+            t = self._threshold,
+            seed = self._seed,
+        ));
+        Verilog::Custom(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_follow_the_model_and_reset_returns_to_the_seed() {
+        for (width, k, threshold) in [
+            (16u32, 1u32, 1u32),
+            (16, 8, 77),
+            (32, 5, 0),
+            (8, 8, 255),
+            (20, 3, 5),
+        ] {
+            let spec = LfsrSpec::standard(width).unwrap();
+            let seed = spec.jump(1, 999);
+            let mut g = LfsrGate::new(&spec, seed, k, threshold);
+            g.connect_all();
+            let tick = |g: &mut LfsrGate| {
+                g.clock.next = true.into();
+                assert!(simulate(g, 10));
+                g.clock.next = false.into();
+                assert!(simulate(g, 10));
+            };
+            g.reset.next = true;
+            tick(&mut g);
+            g.reset.next = false;
+            let mut state = seed;
+            for n in 0..500 {
+                let step = n % 4 != 3;
+                g.step.next = step;
+                assert!(simulate(&mut g, 10));
+                if step {
+                    assert_eq!(
+                        g.gate.val(),
+                        spec.gate(&mut state, k, threshold),
+                        "width {width} k {k} gate {n}"
+                    );
+                }
+                tick(&mut g);
+            }
+        }
+    }
+
+    #[test]
+    fn verilog_unrolls_k_steps() {
+        let spec = LfsrSpec::standard(16).unwrap();
+        let g = LfsrGate::new(&spec, 1, 3, 5);
+        let Verilog::Custom(v) = g.hdl() else {
+            panic!("custom Verilog expected")
+        };
+        assert!(
+            v.contains("wire [15:0] s3 = {s2[14:0], ^(s2 & 16'hd008)};"),
+            "{v}"
+        );
+        assert!(v.contains("else if (step) state <= s3;"));
+    }
+}
