@@ -54,7 +54,6 @@ pub struct Pe {
     lfsr: LfsrGate,
     /// One-hot mask of this PE's column in the activation word.
     col_mask: Constant<Bits<32>>,
-    term: Signal<Local, Signed<PSUM_BITS>>,
 }
 
 impl Pe {
@@ -83,7 +82,6 @@ impl Pe {
             t_r: Default::default(),
             lfsr: LfsrGate::new(spec, seed, k, threshold),
             col_mask: Constant::new((1u64 << col).into()),
-            term: Default::default(),
         }
     }
 }
@@ -96,19 +94,23 @@ impl Logic for Pe {
         self.lfsr.reset.next = self.reset.val();
         self.lfsr.step.next = self.valid_in.val();
         self.gate.next = self.lfsr.gate.val();
-        if (self.z_in.val() & self.col_mask.val()).any() {
-            self.term.next = signed_bit_cast_weight(self.w_in.val());
-        } else {
-            self.term.next = -signed_bit_cast_weight(self.w_in.val());
-        }
+        // No local carries the term: each local read in the same update costs rust-hdl's
+        // settle loop one more pass.
         self.valid_r.d.next = self.valid_in.val();
         self.w_r.d.next = self.w_in.val();
         self.z_r.d.next = self.z_in.val();
-        self.s_r.d.next = self.s_in.val() + self.term.val();
-        if self.gate.val() {
-            self.t_r.d.next = self.t_in.val() + self.term.val();
-        } else {
+        if (self.z_in.val() & self.col_mask.val()).any() {
+            self.s_r.d.next = self.s_in.val() + signed_bit_cast_weight(self.w_in.val());
             self.t_r.d.next = self.t_in.val();
+            if self.lfsr.gate.val() {
+                self.t_r.d.next = self.t_in.val() + signed_bit_cast_weight(self.w_in.val());
+            }
+        } else {
+            self.s_r.d.next = self.s_in.val() - signed_bit_cast_weight(self.w_in.val());
+            self.t_r.d.next = self.t_in.val();
+            if self.lfsr.gate.val() {
+                self.t_r.d.next = self.t_in.val() - signed_bit_cast_weight(self.w_in.val());
+            }
         }
         if self.reset.val() {
             self.valid_r.d.next = false;

@@ -156,21 +156,27 @@ impl Logic for RowEnd {
         self.neuron.clock.next = self.clock.val();
         self.act_data.next = self.act.read_data.val();
         // ---- row end: accumulate the step sums ----
-        // Every signal is written before it is read, and none reads itself: rust-hdl's settle
-        // loop and Verilog's blocking assignments then agree.
+        // Every signal is written before it is read and none reads itself, so rust-hdl's
+        // settle loop and Verilog's blocking assignments agree. The saturation tests are
+        // computed from the inputs, not from `raw_*`, to keep the chain of locals short: each
+        // level costs the simulation one settle pass.
         if self.tok_first.val() {
             self.raw_s.next = self.step_s.val();
             self.raw_t.next = self.step_t.val();
+            self.above_s.next = self.acc_max.val() - self.step_s.val();
+            self.below_s.next = self.step_s.val() - self.acc_min.val();
+            self.above_t.next = self.acc_max.val() - self.step_t.val();
+            self.below_t.next = self.step_t.val() - self.acc_min.val();
         } else {
             self.raw_s.next = self.acc_s.q.val() + self.step_s.val();
             self.raw_t.next = self.acc_t.q.val() + self.step_t.val();
+            self.above_s.next = (self.acc_max.val() - self.acc_s.q.val()) - self.step_s.val();
+            self.below_s.next = (self.acc_s.q.val() + self.step_s.val()) - self.acc_min.val();
+            self.above_t.next = (self.acc_max.val() - self.acc_t.q.val()) - self.step_t.val();
+            self.below_t.next = (self.acc_t.q.val() + self.step_t.val()) - self.acc_min.val();
         }
         self.sum_s.next = self.raw_s.val();
         self.sum_t.next = self.raw_t.val();
-        self.above_s.next = self.acc_max.val() - self.raw_s.val();
-        self.below_s.next = self.raw_s.val() - self.acc_min.val();
-        self.above_t.next = self.acc_max.val() - self.raw_t.val();
-        self.below_t.next = self.raw_t.val() - self.acc_min.val();
         if self.saturate.val() {
             if self.above_s.val().get_bit(31) {
                 self.sum_s.next = self.acc_max.val();
@@ -185,6 +191,8 @@ impl Logic for RowEnd {
                 self.sum_t.next = self.acc_min.val();
             }
         }
+        self.acc_s.d.next = self.acc_s.q.val();
+        self.acc_t.d.next = self.acc_t.q.val();
         if self.tok_valid.val() {
             self.acc_s.d.next = self.sum_s.val();
             self.acc_t.d.next = self.sum_t.val();

@@ -65,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let x: Vec<i8> = (0..64).map(|_| if rng.gen() { 1 } else { -1 }).collect();
         let c0 = sim.cycles;
         let p0 = sim.passes;
+        let f0 = sim.falling_passes;
         let t = Instant::now();
         let mut inferences = 0;
         while t.elapsed().as_secs_f64() < seconds {
@@ -73,10 +74,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let secs = t.elapsed().as_secs_f64();
         println!(
-            "sim_speed rust-hdl {n}x{n}: {:.0} cycles/s ({} cycles, {inferences} inferences in {secs:.2} s, {:.1} settle passes per cycle)",
+            "sim_speed rust-hdl {n}x{n}: {:.0} cycles/s ({} cycles, {inferences} inferences in {secs:.2} s, {:.1} settle passes per cycle, {:.1} of them before the rising edge)",
             (sim.cycles - c0) as f64 / secs,
             sim.cycles - c0,
-            (sim.passes - p0) as f64 / (sim.cycles - c0) as f64
+            (sim.passes - p0) as f64 / (sim.cycles - c0) as f64,
+            (sim.falling_passes - f0) as f64 / (sim.cycles - c0) as f64
         );
     }
     Ok(())
