@@ -217,3 +217,46 @@ fn cycle_model_predicts_simulated_cycles_exactly() {
         );
     }
 }
+
+/// A quantized network of the given shape (all weights zero: only the shape matters here).
+fn shaped_qnet(cfg: &EngineConfig, widths: &[usize]) -> QNet {
+    let mut q = random_qnet(
+        &mut Xoshiro256PlusPlus::seed_from_u64(0),
+        cfg,
+        Weights::Zero,
+    );
+    q.hidden = widths[..widths.len() - 1]
+        .windows(2)
+        .map(|p| QLayer {
+            n_in: p[0],
+            n_out: p[1],
+            w: vec![0; p[0] * p[1]],
+            a: vec![0; p[1]],
+            b: vec![0; p[1]],
+        })
+        .collect();
+    let n = widths.len();
+    q.output = QOutput {
+        n_in: widths[n - 2],
+        n_out: widths[n - 1],
+        w: vec![0; widths[n - 2] * widths[n - 1]],
+        b: vec![0; widths[n - 1]],
+    };
+    q
+}
+
+#[test]
+fn paper_network_uses_the_default_array_at_least_85_percent() {
+    // The cycle model is exact (cycle_model_predicts_simulated_cycles_exactly above, and
+    // `nsm sim` on a 784-64-10 network); here it is applied to the paper's network.
+    let cfg = EngineConfig::default_config();
+    let q = shaped_qnet(&cfg, &[784, 300, 300, 300, 10]);
+    let m = nsm_sim::CycleModel::new(&cfg, &q);
+    eprintln!(
+        "784-300-300-300-10 on 8x8, K = 100: {} cycles per input, ideal {:.0}, utilization {:.1}%",
+        m.total(),
+        m.ideal_cycles,
+        100.0 * m.utilization()
+    );
+    assert!(m.utilization() >= 0.85, "utilization {}", m.utilization());
+}
