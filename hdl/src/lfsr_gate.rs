@@ -89,9 +89,13 @@ impl Logic for LfsrGate {
         if w == 1 {
             unreachable!("LFSR widths start at 2");
         }
+        let widened = if w == 32 {
+            format!("s{k}")
+        } else {
+            format!("{{{}'d0, s{k}}}", 32 - w)
+        };
         v.push_str(&format!(
-            "\nalways @(*) begin\n   gate = ({{{pad}'d0, s{k}}} & 32'h{k_mask:x}) < 32'd{t};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if (step) state <= s{k};\nend\n",
-            pad = 32 - w,
+            "\nalways @(*) begin\n   gate = ({widened} & 32'h{k_mask:x}) < 32'd{t};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if (step) state <= s{k};\nend\n",
             t = self._threshold,
             seed = self._seed,
         ));
@@ -154,5 +158,10 @@ mod tests {
             "{v}"
         );
         assert!(v.contains("else if (step) state <= s3;"));
+        let g32 = LfsrGate::new(&LfsrSpec::standard(32).unwrap(), 1, 2, 1);
+        let Verilog::Custom(v32) = g32.hdl() else {
+            panic!("custom Verilog expected")
+        };
+        assert!(v32.contains("gate = (s2 & 32'h3) < 32'd1;"), "{v32}");
     }
 }

@@ -16,6 +16,97 @@ use rust_hdl::core::vcd_probe::{write_vcd_change, write_vcd_dump, write_vcd_head
 use rust_hdl::prelude::*;
 use std::io::{BufWriter, Write};
 
+/// One write on the engine's configuration port (`docs/hardware.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigWrite {
+    pub region: u64,
+    pub index: u64,
+    pub data: u32,
+}
+
+impl ConfigWrite {
+    /// The `cfg_address` of this write.
+    pub fn address(&self) -> u32 {
+        ((self.region << 28) | self.index) as u32
+    }
+}
+
+/// The configuration-port writes that load `qnet` on an engine with `cols` columns, in order:
+/// per layer its table entry, every weight slot (padding included: a real memory holds no
+/// zeros until written), every neuron's `A` then `B`; last, the layer count.
+pub fn config_writes(qnet: &QNet, cols: usize) -> Vec<ConfigWrite> {
+    let mut out = Vec::new();
+    let layers = qnet.layers();
+    let (mut w_base, mut n_base) = (0usize, 0usize);
+    for (
+        l,
+        &LayerView {
+            n_in,
+            n_out,
+            w,
+            b,
+            a,
+        },
+    ) in layers.iter().enumerate()
+    {
+        let steps = n_in.div_ceil(cols);
+        for (field, value) in [(0u64, steps), (1, n_out), (2, w_base), (3, n_base)] {
+            out.push(ConfigWrite {
+                region: REGION_LAYERS,
+                index: ((l as u64) << 3) | field,
+                data: value as u32,
+            });
+        }
+        for i in 0..n_out {
+            for s in 0..steps {
+                let word = w_base + i * steps + s;
+                for c in 0..cols {
+                    let j = s * cols + c;
+                    let v = if j < n_in { w[i * n_in + j] } else { 0 };
+                    out.push(ConfigWrite {
+                        region: REGION_WEIGHTS,
+                        index: ((word as u64) << 6) | c as u64,
+                        data: u32::from(v as i16 as u16),
+                    });
+                }
+            }
+            let index = ((n_base + i) as u64) << 1;
+            out.push(ConfigWrite {
+                region: REGION_NEURONS,
+                index,
+                data: a.map_or(0, |a| a[i]) as u32,
+            });
+            out.push(ConfigWrite {
+                region: REGION_NEURONS,
+                index: index | 1,
+                data: b[i] as u32,
+            });
+        }
+        w_base += n_out * steps;
+        n_base += n_out;
+    }
+    out.push(ConfigWrite {
+        region: REGION_CONTROL,
+        index: 0,
+        data: layers.len() as u32,
+    });
+    out
+}
+
+/// The input words of one input (`+1`/`-1` values) on an engine with `cols` columns: bit `c`
+/// of word `w` is input `w * cols + c`, 1 for +1.
+pub fn input_words(input: &[i8], cols: usize) -> Vec<u32> {
+    input
+        .chunks(cols)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |w, (c, &v)| if v > 0 { w | (1u32 << c) } else { w })
+        })
+        .collect()
+}
+
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -238,83 +329,42 @@ impl EngineSim {
     /// Loads a quantized network (checked against the configuration).
     pub fn load(&mut self, qnet: &QNet, path: LoadPath) -> Result<(), SimError> {
         qnet.check_against(&self.cfg)?;
-        let cols = self.layout.cols;
-        let layers = qnet.layers();
-        let (mut w_base, mut n_base) = (0usize, 0usize);
-        for (
-            l,
-            &LayerView {
-                n_in,
-                n_out,
-                w,
-                b,
-                a,
-            },
-        ) in layers.iter().enumerate()
-        {
-            let steps = n_in.div_ceil(cols);
-            for (field, value) in [(0u64, steps), (1, n_out), (2, w_base), (3, n_base)] {
-                self.cfg_write(REGION_LAYERS, ((l as u64) << 3) | field, value as u64)?;
-            }
-            for i in 0..n_out {
-                for s in 0..steps {
-                    let word = w_base + i * steps + s;
-                    for c in 0..cols {
-                        let j = s * cols + c;
-                        let v = if j < n_in {
-                            i64::from(w[i * n_in + j])
-                        } else {
-                            0
-                        };
-                        match path {
-                            // padding slots too: a real memory holds no zeros until written
-                            LoadPath::Port => self.cfg_write(
-                                REGION_WEIGHTS,
-                                ((word as u64) << 6) | c as u64,
-                                v as u16 as u64,
-                            )?,
-                            LoadPath::Backdoor => self.engine.preload_weight(word, c, v),
-                        }
-                    }
+        let backdoor = path == LoadPath::Backdoor;
+        let mut pending_a = 0i64;
+        for w in config_writes(qnet, self.layout.cols) {
+            match w.region {
+                REGION_WEIGHTS if backdoor => {
+                    let (word, column) = ((w.index >> 6) as usize, (w.index & 63) as usize);
+                    self.engine
+                        .preload_weight(word, column, i64::from(w.data as u16 as i16));
                 }
-                let av = a.map_or(0, |a| i64::from(a[i]));
-                let bv = i64::from(b[i]);
-                match path {
-                    LoadPath::Port => {
-                        let index = ((n_base + i) as u64) << 1;
-                        self.cfg_write(REGION_NEURONS, index, av as u32 as u64)?;
-                        self.cfg_write(REGION_NEURONS, index | 1, bv as u32 as u64)?;
-                    }
-                    LoadPath::Backdoor => self.engine.preload_neuron(n_base + i, av, bv),
+                // `A` (index bit 0 clear) always comes right before its `B`
+                REGION_NEURONS if backdoor && w.index & 1 == 0 => {
+                    pending_a = i64::from(w.data as i32)
                 }
+                REGION_NEURONS if backdoor => {
+                    self.engine.preload_neuron(
+                        (w.index >> 1) as usize,
+                        pending_a,
+                        i64::from(w.data as i32),
+                    );
+                }
+                _ => self.cfg_write(w.region, w.index, u64::from(w.data))?,
             }
-            w_base += n_out * steps;
-            n_base += n_out;
         }
-        self.cfg_write(REGION_CONTROL, 0, layers.len() as u64)?;
         self.n_inputs = qnet.n_inputs();
-        // the engine's passes per input bound the wait for a result
         Ok(())
     }
 
     /// Streams `input` and runs `cycles` clock cycles without collecting anything (to abort
     /// a run with [`Self::reset`] in the middle).
     pub fn start_and_run(&mut self, input: &[i8], cycles: u64) -> Result<(), SimError> {
-        let cols = self.layout.cols;
-        let words: Vec<u64> = input
-            .chunks(cols)
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |w, (c, &v)| if v > 0 { w | (1u64 << c) } else { w })
-            })
-            .collect();
+        let words = input_words(input, self.layout.cols);
         let mut next_word = 0;
         for _ in 0..cycles {
             let offer = next_word < words.len();
             self.engine.in_valid.next = offer;
-            self.engine.in_data.next = words.get(next_word).copied().unwrap_or(0).into();
+            self.engine.in_data.next = u64::from(words.get(next_word).copied().unwrap_or(0)).into();
             self.engine.in_last.next = next_word + 1 == words.len();
             self.engine.out_ready.next = true;
             // in_ready and the result outputs come from registers: settled since the last edge
@@ -343,16 +393,7 @@ impl EngineSim {
                 found: input.len(),
             });
         }
-        let cols = self.layout.cols;
-        let words: Vec<u64> = input
-            .chunks(cols)
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |w, (c, &v)| if v > 0 { w | (1u64 << c) } else { w })
-            })
-            .collect();
+        let words = input_words(input, self.layout.cols);
         let mut stalls = stalls;
         let start = self.cycles;
         let mut next_word = 0;
@@ -368,7 +409,7 @@ impl EngineSim {
             };
             let offer = next_word < words.len() && !gap;
             self.engine.in_valid.next = offer;
-            self.engine.in_data.next = words.get(next_word).copied().unwrap_or(0).into();
+            self.engine.in_data.next = u64::from(words.get(next_word).copied().unwrap_or(0)).into();
             self.engine.in_last.next = next_word + 1 == words.len();
             self.engine.out_ready.next = !hold;
             // in_ready and the result outputs come from registers: settled since the last edge

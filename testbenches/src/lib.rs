@@ -1,0 +1,241 @@
+//! # nsm-testbenches: the emitted Verilog under Icarus and Verilator
+//!
+//! [`prepare`] writes one run folder: the engine's Verilog (from `gen-verilog`'s generator),
+//! the self-checking testbench `verilog/nsm_tb.v`, and vectors from the bit-exact model (the
+//! configuration-port writes that load the network, every input word, every expected result
+//! beat). [`run`] simulates the folder with Icarus Verilog or Verilator; the testbench compares
+//! every beat and prints `NSM_TB PASS` or `NSM_TB FAIL`. The folder stays behind, so a failing
+//! run can be replayed by hand (`run.sh` in it repeats the last command).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nsm_model::engine::config::EngineConfig;
+use nsm_model::engine::qnet::QNet;
+use nsm_model::engine::{BitExact, BitExactError, Inference};
+use nsm_sim::{config_writes, input_words, CycleModel};
+
+/// The testbench source.
+pub const TESTBENCH: &str = include_str!("../verilog/nsm_tb.v");
+
+/// A Verilog simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simulator {
+    Icarus,
+    Verilator,
+}
+
+impl std::fmt::Display for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Simulator::Icarus => "icarus",
+            Simulator::Verilator => "verilator",
+        })
+    }
+}
+
+/// Why a co-simulation could not run or did not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum CosimError {
+    #[error("{tool} not found (set {env} to its path, or install the tools with scripts/install-tools.sh)")]
+    ToolMissing {
+        tool: &'static str,
+        env: &'static str,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Model(#[from] BitExactError),
+    #[error("{0}")]
+    Codegen(#[from] nsm_codegen::CodegenError),
+    #[error("{simulator} failed in {dir} (replay: sh {dir}/run.sh):\n{log}")]
+    Failed {
+        simulator: Simulator,
+        dir: PathBuf,
+        log: String,
+    },
+}
+
+/// A tool from its environment override or the `PATH`.
+pub fn find_tool(tool: &'static str, env: &'static str) -> Result<PathBuf, CosimError> {
+    if let Some(p) = std::env::var_os(env) {
+        return Ok(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .ok_or(CosimError::ToolMissing { tool, env })
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<(), CosimError> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|source| CosimError::Io { path, source })
+}
+
+/// What the golden model expects from one run.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub dir: PathBuf,
+    pub expected: Vec<Inference>,
+}
+
+/// Writes a run folder for `inputs` (`+1`/`-1` values) on `cfg` with `qnet`. With `stalls`,
+/// the testbench inserts pseudo-random gaps and stalls on both streams.
+pub fn prepare(
+    dir: &Path,
+    cfg: &EngineConfig,
+    qnet: &QNet,
+    inputs: &[Vec<i8>],
+    stalls: bool,
+) -> Result<Prepared, CosimError> {
+    std::fs::create_dir_all(dir).map_err(|source| CosimError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let model = BitExact::new(cfg, qnet)?;
+    let mut states = model.seeds().to_vec();
+    let mut expected = Vec::new();
+    let mut out = String::new();
+    for x in inputs {
+        let inf = model.infer_reference(x, &mut states)?;
+        let n = inf.logit_sums.len();
+        for (k, &logit) in inf.logit_sums.iter().enumerate() {
+            let last = k + 1 == n;
+            let class = if last { inf.class as u128 } else { 0 };
+            let word = (u128::from(last) << 104)
+                | (class << 84)
+                | ((k as u128) << 64)
+                | u128::from(logit as u64);
+            out.push_str(&format!("{word:027x}\n"));
+        }
+        expected.push(inf);
+    }
+    let cfg_hex: String = config_writes(qnet, cfg.cols)
+        .iter()
+        .map(|w| format!("{:08x}{:08x}\n", w.address(), w.data))
+        .collect();
+    let mut in_hex = String::new();
+    for x in inputs {
+        let words = input_words(x, cfg.cols);
+        for (i, w) in words.iter().enumerate() {
+            let last = u64::from(i + 1 == words.len());
+            in_hex.push_str(&format!("{:09x}\n", (last << 32) | u64::from(*w)));
+        }
+    }
+    let per_input = CycleModel::new(cfg, qnet).total();
+    let max_cycles =
+        (cfg_hex.lines().count() as u64 + 100) + 4 * per_input * inputs.len() as u64 + 1000;
+    let vh = format!(
+        "localparam N_CFG = {};\nlocalparam N_IN = {};\nlocalparam N_OUT = {};\nlocalparam MAX_CYCLES = {};\nlocalparam STALLS = {};\n",
+        cfg_hex.lines().count(),
+        in_hex.lines().count(),
+        out.lines().count(),
+        max_cycles,
+        u8::from(stalls)
+    );
+    write(dir, "cfg.hex", &cfg_hex)?;
+    write(dir, "in.hex", &in_hex)?;
+    write(dir, "out.hex", &out)?;
+    write(dir, "vectors.vh", &vh)?;
+    write(dir, "nsm_tb.v", TESTBENCH)?;
+    write(dir, "nsm_engine.v", &nsm_codegen::verilog(cfg)?)?;
+    write(dir, "engine.json", &cfg.to_json())?;
+    Ok(Prepared {
+        dir: dir.to_path_buf(),
+        expected,
+    })
+}
+
+fn exec(dir: &Path, simulator: Simulator, cmds: &[Vec<String>]) -> Result<String, CosimError> {
+    let script: String = cmds.iter().map(|c| c.join(" ") + "\n").collect();
+    write(
+        dir,
+        "run.sh",
+        &format!("#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")\"\n{script}"),
+    )?;
+    let mut log = String::new();
+    for c in cmds {
+        let out = Command::new(&c[0])
+            .args(&c[1..])
+            .current_dir(dir)
+            .output()
+            .map_err(|source| CosimError::Io {
+                path: PathBuf::from(&c[0]),
+                source,
+            })?;
+        log.push_str(&String::from_utf8_lossy(&out.stdout));
+        log.push_str(&String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            return Err(CosimError::Failed {
+                simulator,
+                dir: dir.to_path_buf(),
+                log,
+            });
+        }
+    }
+    write(dir, &format!("{simulator}.log"), &log)?;
+    Ok(log)
+}
+
+/// Simulates a prepared folder; `Ok` only if the testbench printed `NSM_TB PASS`.
+pub fn run(dir: &Path, simulator: Simulator) -> Result<String, CosimError> {
+    let s = |x: &str| x.to_string();
+    let cmds = match simulator {
+        Simulator::Icarus => {
+            let iverilog = find_tool("iverilog", "NSM_IVERILOG")?;
+            let vvp = find_tool("vvp", "NSM_VVP")?;
+            vec![
+                vec![
+                    iverilog.display().to_string(),
+                    s("-g2012"),
+                    s("-I."),
+                    s("-o"),
+                    s("tb.vvp"),
+                    s("nsm_tb.v"),
+                    s("nsm_engine.v"),
+                ],
+                vec![vvp.display().to_string(), s("-n"), s("tb.vvp")],
+            ]
+        }
+        Simulator::Verilator => {
+            let verilator = find_tool("verilator", "NSM_VERILATOR")?;
+            vec![
+                vec![
+                    verilator.display().to_string(),
+                    s("--binary"),
+                    s("--timing"),
+                    s("-Wno-fatal"),
+                    s("-Wno-lint"),
+                    s("-Wno-style"),
+                    s("-Wno-UNOPTFLAT"),
+                    s("-O1"),
+                    s("-j"),
+                    s("2"),
+                    s("--top-module"),
+                    s("nsm_tb"),
+                    s("-I."),
+                    s("-Mdir"),
+                    s("obj_verilator"),
+                    s("nsm_tb.v"),
+                    s("nsm_engine.v"),
+                ],
+                vec![s("./obj_verilator/Vnsm_tb")],
+            ]
+        }
+    };
+    let log = exec(dir, simulator, &cmds)?;
+    if log.lines().any(|l| l.starts_with("NSM_TB PASS")) {
+        Ok(log)
+    } else {
+        Err(CosimError::Failed {
+            simulator,
+            dir: dir.to_path_buf(),
+            log,
+        })
+    }
+}
