@@ -60,8 +60,23 @@ enum Command {
     Sim(SimArgs),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SimEngine {
+    /// rust-hdl's own simulator (cycle by cycle, in process).
+    RustHdl,
+    /// The emitted Verilog, compiled by Verilator, driven by the self-checking testbench.
+    Verilator,
+}
+
 #[derive(Debug, Args)]
 struct SimArgs {
+    /// Which simulator runs the engine.
+    #[arg(long, value_enum, default_value_t = SimEngine::RustHdl)]
+    engine: SimEngine,
+    /// Folder for the Verilator run (Verilog, vectors, build, logs); default: a fresh
+    /// temporary folder, removed afterwards.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
     #[arg(long, value_name = "QNET.json")]
     qnet: PathBuf,
     #[arg(long, value_name = "ENGINE.json")]
@@ -740,6 +755,9 @@ fn sim(a: SimArgs) -> Result<()> {
     let q = QNet::load(&a.qnet, &cfg)?;
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
     let images = a.images.min(data.len());
+    if a.engine == SimEngine::Verilator {
+        return sim_verilator(&a, &cfg, &q, &data, images);
+    }
     let model = BitExact::new(&cfg, &q)?;
     let mut states = model.seeds().to_vec();
     let mut engine = EngineSim::new(&cfg)?;
@@ -827,4 +845,75 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+}
+
+fn sim_verilator(
+    a: &SimArgs,
+    cfg: &EngineConfig,
+    q: &QNet,
+    data: &BinarizedSet,
+    images: usize,
+) -> Result<()> {
+    if a.vcd.is_some() {
+        bail!("--vcd traces the rust-hdl engine; for Verilator, add --trace to the run.sh in --work-dir");
+    }
+    let temp;
+    let dir = match &a.work_dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = std::env::temp_dir().join(format!("nsm-verilator-{}", std::process::id()));
+            temp.clone()
+        }
+    };
+    let inputs: Vec<Vec<i8>> = (0..images)
+        .map(|n| {
+            data.row(n)
+                .iter()
+                .map(|&v| if v > 0.0 { 1 } else { -1 })
+                .collect()
+        })
+        .collect();
+    let prepared = nsm_testbenches::prepare(&dir, cfg, q, &inputs, false)?;
+    let (summary, seconds) = nsm_testbenches::run_verilator_timed(&dir)?;
+    let errors = prepared
+        .expected
+        .iter()
+        .zip(&data.labels)
+        .filter(|(inf, &l)| inf.class != l as usize)
+        .count();
+    if a.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let cycle_model = CycleModel::new(cfg, q);
+    let per_inference = summary.compute_cycles as f64 / images as f64;
+    let report = json!({
+        "engine": "verilator",
+        "images": images,
+        "mismatches_vs_golden": summary.bad_images,
+        "test_error_pct": 100.0 * errors as f64 / images as f64,
+        "cycles_per_inference": per_inference,
+        "predicted_cycles_per_inference": cycle_model.total(),
+        "ideal_cycles_per_inference": cycle_model.ideal_cycles,
+        "utilization": cycle_model.ideal_cycles / per_inference,
+        "cycles_per_second": summary.cycles as f64 / seconds,
+        "seconds": seconds,
+        "rows": cfg.rows, "cols": cfg.cols, "mc_samples": cfg.mc_samples,
+        "network": q.widths(),
+    });
+    if a.json {
+        println!("{report}");
+    } else {
+        println!(
+            "{images} images on Verilator: {} mismatches vs the bit-exact model, {per_inference:.0} cycles per inference, {:.0} simulated cycles/s",
+            summary.bad_images,
+            summary.cycles as f64 / seconds
+        );
+    }
+    if summary.bad_images > 0 || !summary.pass {
+        bail!(
+            "{} of {images} results differ from the bit-exact model",
+            summary.bad_images
+        );
+    }
+    Ok(())
 }

@@ -182,6 +182,84 @@ fn exec(dir: &Path, simulator: Simulator, cmds: &[Vec<String>]) -> Result<String
     Ok(log)
 }
 
+/// The testbench's closing line, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TbSummary {
+    pub pass: bool,
+    pub beats: u64,
+    pub cycles: u64,
+    /// From the first input word taken to the last result beat.
+    pub compute_cycles: u64,
+    /// Inputs with at least one wrong result beat.
+    pub bad_images: u64,
+}
+
+/// Finds and parses the testbench's `NSM_TB PASS|FAIL ...` line in a log.
+pub fn summary(log: &str) -> Option<TbSummary> {
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("NSM_TB PASS") || l.starts_with("NSM_TB FAIL"))?;
+    let field = |name: &str| -> Option<u64> {
+        line.split_whitespace()
+            .find_map(|t| t.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .and_then(|v| v.parse().ok())
+    };
+    Some(TbSummary {
+        pass: line.starts_with("NSM_TB PASS"),
+        beats: field("beats")?,
+        cycles: field("cycles")?,
+        compute_cycles: field("compute_cycles")?,
+        bad_images: field("bad_images")?,
+    })
+}
+
+/// Compiles a prepared folder with Verilator (optimized for speed) and runs it, timing the
+/// run alone. Returns the summary and the seconds the simulation took.
+pub fn run_verilator_timed(dir: &Path) -> Result<(TbSummary, f64), CosimError> {
+    let verilator = find_tool("verilator", "NSM_VERILATOR")?;
+    let s = |x: &str| x.to_string();
+    let compile = vec![
+        verilator.display().to_string(),
+        s("--binary"),
+        s("--timing"),
+        s("-Wno-fatal"),
+        s("-Wno-lint"),
+        s("-Wno-style"),
+        s("-Wno-UNOPTFLAT"),
+        s("-O3"),
+        s("-j"),
+        s("2"),
+        s("--top-module"),
+        s("nsm_tb"),
+        s("-I."),
+        s("-Mdir"),
+        s("obj_fast"),
+        s("nsm_tb.v"),
+        s("nsm_engine.v"),
+    ];
+    exec(dir, Simulator::Verilator, &[compile])?;
+    let start = std::time::Instant::now();
+    let out = Command::new(dir.join("obj_fast/Vnsm_tb"))
+        .current_dir(dir)
+        .output()
+        .map_err(|source| CosimError::Io {
+            path: dir.join("obj_fast/Vnsm_tb"),
+            source,
+        })?;
+    let seconds = start.elapsed().as_secs_f64();
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    write(dir, "verilator-fast.log", &log)?;
+    match summary(&log) {
+        Some(s) => Ok((s, seconds)),
+        None => Err(CosimError::Failed {
+            simulator: Simulator::Verilator,
+            dir: dir.to_path_buf(),
+            log,
+        }),
+    }
+}
+
 /// Simulates a prepared folder; `Ok` only if the testbench printed `NSM_TB PASS`.
 pub fn run(dir: &Path, simulator: Simulator) -> Result<String, CosimError> {
     let s = |x: &str| x.to_string();
@@ -229,7 +307,7 @@ pub fn run(dir: &Path, simulator: Simulator) -> Result<String, CosimError> {
         }
     };
     let log = exec(dir, simulator, &cmds)?;
-    if log.lines().any(|l| l.starts_with("NSM_TB PASS")) {
+    if summary(&log).is_some_and(|s| s.pass) {
         Ok(log)
     } else {
         Err(CosimError::Failed {

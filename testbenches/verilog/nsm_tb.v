@@ -4,6 +4,8 @@
 // that load a quantized network, the input words of every input, and the result beats the
 // bit-exact model expects. Every beat is compared as it arrives; the run ends with one line
 //   NSM_TB PASS beats=<n> cycles=<c>      or      NSM_TB FAIL errors=<e> ...
+// The PASS/FAIL line also gives bad_images (inputs with any wrong beat) and compute_cycles
+// (from the first input word taken to the last result beat).
 // Files, read from the working directory: vectors.vh (counts), cfg.hex, in.hex, out.hex.
 // Inputs change on the falling edge, outputs are sampled on the rising edge. Deterministic
 // pseudo-random gaps on in_valid and stalls on out_ready exercise the handshakes.
@@ -49,6 +51,9 @@ module nsm_tb;
     integer oi = 0;
     integer errors = 0;
     integer cycles = 0;
+    integer first_input = -1;
+    integer bad_images = 0;
+    reg image_bad = 1'b0;
     reg [15:0] noise = 16'hace1;
     reg gap = 1'b0;
     reg hold = 1'b0;
@@ -89,6 +94,7 @@ module nsm_tb;
     always @(posedge clock) begin
         cycles <= cycles + 1;
         if (in_valid && in_ready) begin
+            if (first_input < 0) first_input = cycles;
             ii = ii + 1;
         end
         if (out_valid && out_ready) begin
@@ -96,15 +102,24 @@ module nsm_tb;
                 || out_last !== out_mem[oi][104]
                 || (out_last && out_class !== out_mem[oi][103:84])) begin
                 errors = errors + 1;
+                image_bad = 1'b1;
                 if (errors <= 10)
                     $display("NSM_TB MISMATCH beat %0d: got index %0d logit %0d last %0d class %0d, expected index %0d logit %0d last %0d class %0d",
                         oi, out_index, out_logit, out_last, out_class, out_mem[oi][83:64],
                         $signed(out_mem[oi][63:0]), out_mem[oi][104], out_mem[oi][103:84]);
             end
+            if (out_mem[oi][104]) begin
+                if (image_bad) bad_images = bad_images + 1;
+                image_bad = 1'b0;
+            end
             oi = oi + 1;
             if (oi == N_OUT) begin
-                if (errors == 0) $display("NSM_TB PASS beats=%0d cycles=%0d", oi, cycles);
-                else $display("NSM_TB FAIL errors=%0d beats=%0d cycles=%0d", errors, oi, cycles);
+                if (errors == 0)
+                    $display("NSM_TB PASS beats=%0d cycles=%0d compute_cycles=%0d bad_images=0",
+                        oi, cycles, cycles + 1 - first_input);
+                else
+                    $display("NSM_TB FAIL errors=%0d beats=%0d cycles=%0d compute_cycles=%0d bad_images=%0d",
+                        errors, oi, cycles, cycles + 1 - first_input, bad_images);
                 $finish;
             end
         end

@@ -1,0 +1,84 @@
+//! Simulation speed of both engines on the same design: rust-hdl's simulator and Verilator on
+//! the emitted Verilog, at 4x4, 8x8 and 16x16, running a 64-32-10 network (one group of
+//! Monte Carlo passes, `mc_samples = rows`). Prints clock cycles per second.
+//!
+//! `cargo bench -p nsm-testbenches --bench engine_speed` (Verilator builds take a minute or two).
+
+use std::time::Instant;
+
+use nsm_model::engine::config::EngineConfig;
+use nsm_model::engine::qnet::{QLayer, QNet, QOutput, QuantReport, QNET_SCHEMA};
+use nsm_sim::{EngineSim, LoadPath};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+fn layer(rng: &mut Xoshiro256PlusPlus, n_in: usize, n_out: usize) -> QLayer {
+    QLayer {
+        n_in,
+        n_out,
+        w: (0..n_in * n_out)
+            .map(|_| rng.gen_range(-127..=127))
+            .collect(),
+        a: (0..n_out).map(|_| rng.gen_range(-900..900)).collect(),
+        b: (0..n_out).map(|_| rng.gen_range(-100..100)).collect(),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    let root = std::env::temp_dir().join(format!("nsm-engine-speed-{}", std::process::id()));
+    for n in [4usize, 8, 16] {
+        let cfg = EngineConfig {
+            rows: n,
+            cols: n,
+            mc_samples: n,
+            max_fan_in: 64,
+            max_neurons: 64,
+            weight_memory_words: 1024,
+            neuron_memory_words: 128,
+            ..EngineConfig::default_config()
+        };
+        let h = layer(&mut rng, 64, 32);
+        let o = layer(&mut rng, 32, 10);
+        let q = QNet {
+            schema: QNET_SCHEMA.into(),
+            weight_bits: cfg.weight_bits,
+            a_bits: cfg.a_bits,
+            a_frac_bits: cfg.a_frac_bits,
+            bias_bits: cfg.bias_bits,
+            threshold_bits: cfg.blank_out.threshold_bits,
+            threshold: cfg.blank_out.threshold,
+            hidden: vec![h],
+            output: QOutput {
+                n_in: 32,
+                n_out: 10,
+                w: o.w,
+                b: o.b,
+            },
+            report: QuantReport::default(),
+        };
+        let inputs: Vec<Vec<i8>> = (0..400)
+            .map(|_| (0..64).map(|_| if rng.gen() { 1 } else { -1 }).collect())
+            .collect();
+
+        let mut sim = EngineSim::new(&cfg)?;
+        sim.load(&q, LoadPath::Backdoor)?;
+        let (c0, t) = (sim.cycles, Instant::now());
+        for x in inputs.iter().take(if n == 16 { 10 } else { 40 }) {
+            sim.infer::<Xoshiro256PlusPlus>(x, None, 1_000_000)?;
+        }
+        let rust_hdl = (sim.cycles - c0) as f64 / t.elapsed().as_secs_f64();
+
+        let dir = root.join(format!("{n}x{n}"));
+        nsm_testbenches::prepare(&dir, &cfg, &q, &inputs, false)?;
+        let (summary, seconds) = nsm_testbenches::run_verilator_timed(&dir)?;
+        assert!(summary.pass, "Verilator run disagrees with the model");
+        println!(
+            "engine_speed {n}x{n}: rust-hdl {rust_hdl:.0} cycles/s, Verilator {:.0} cycles/s ({} cycles in {seconds:.2} s)",
+            summary.cycles as f64 / seconds,
+            summary.cycles
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    Ok(())
+}
