@@ -498,3 +498,70 @@ fn sim_runs_the_rust_hdl_engine_and_reports_zero_mismatches() {
         "not a VCD"
     );
 }
+
+#[test]
+fn sim_on_verilator_reports_the_same_fields_and_zero_mismatches() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = tiny_net(dir.path());
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
+    cfg["rows"] = serde_json::json!(2);
+    cfg["cols"] = serde_json::json!(4);
+    cfg["mc_samples"] = serde_json::json!(2);
+    cfg["max_fan_in"] = serde_json::json!(784);
+    cfg["max_neurons"] = serde_json::json!(64);
+    cfg["weight_memory_words"] = serde_json::json!(8192);
+    let cfg_path = dir.path().join("small.json");
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    let q = dir.path().join("q.json");
+    let o = nsm(&[
+        "quantize",
+        "--net",
+        net.to_str().unwrap(),
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out",
+        q.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let work = dir.path().join("verilator");
+    let o = nsm(&[
+        "sim",
+        "--engine",
+        "verilator",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--images",
+        "3",
+        "--json",
+        "--work-dir",
+        work.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["engine"], "verilator");
+    assert_eq!(v["images"], 3);
+    assert_eq!(v["mismatches_vs_golden"], 0);
+    assert_eq!(
+        v["cycles_per_inference"].as_f64().unwrap(),
+        v["predicted_cycles_per_inference"].as_f64().unwrap()
+    );
+    assert!(
+        work.join("run.sh").exists(),
+        "the run folder is kept for replay"
+    );
+    let e = fails(&[
+        "sim",
+        "--engine",
+        "verilator",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--vcd",
+        "x.vcd",
+    ]);
+    assert!(e.contains("--vcd"), "{e}");
+}
