@@ -196,6 +196,35 @@ struct LayoutJson {
 struct Generator {
     nsm_hdl: &'static str,
     rust_hdl: &'static str,
+    /// First line of `--version` (`-V` for iverilog) of the open tools found on the `PATH`
+    /// when generating, `null` where missing: what this output was meant to run with.
+    tools: std::collections::BTreeMap<&'static str, Option<String>>,
+}
+
+fn tool_versions() -> std::collections::BTreeMap<&'static str, Option<String>> {
+    [
+        ("yosys", "--version"),
+        ("verilator", "--version"),
+        ("iverilog", "-V"),
+        ("nextpnr-ice40", "--version"),
+    ]
+    .into_iter()
+    .map(|(tool, flag)| {
+        let v = std::process::Command::new(tool)
+            .arg(flag)
+            .output()
+            .ok()
+            .and_then(|o| {
+                let text = String::from_utf8_lossy(&o.stdout).into_owned()
+                    + &String::from_utf8_lossy(&o.stderr);
+                text.lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .map(str::to_string)
+            });
+        (tool, v)
+    })
+    .collect()
 }
 
 /// Renames rust-hdl's `top` module (and its `top$...` children) to [`TOP`].
@@ -277,6 +306,7 @@ pub fn generate(cfg: &EngineConfig, qnet: Option<&QNet>) -> Result<Generated, Co
         generator: Generator {
             nsm_hdl: env!("CARGO_PKG_VERSION"),
             rust_hdl: "0.46.0",
+            tools: tool_versions(),
         },
         network,
     };

@@ -51,6 +51,11 @@ fn output_is_deterministic_and_complete() {
     assert_eq!(m["top"], "nsm_engine");
     assert_eq!(m["parameters"]["cols"], 2);
     assert_eq!(m["files"][0], "nsm_engine.v");
+    assert_eq!(m["generator"]["rust_hdl"], "0.46.0");
+    assert!(m["generator"]["tools"]
+        .as_object()
+        .unwrap()
+        .contains_key("yosys"));
 }
 
 #[test]

@@ -212,8 +212,13 @@ impl NsmEngine {
         let seeds = pe_seeds(&spec, cfg.pes());
         let (rows, cols) = (lay.rows, lay.cols);
         let k = cfg.blank_out.threshold_bits;
+        let widths = cfg.widths();
         let row_spec = RowSpec {
             frac_bits: cfg.a_frac_bits,
+            a_bits: cfg.a_bits,
+            acc_bits: widths.acc_bits,
+            bias_bits: cfg.bias_bits,
+            u_bits: widths.u_bits,
             saturate_bits: match cfg.accumulator {
                 Accumulator::Exact => None,
                 Accumulator::Saturate { bits } => Some(bits),

@@ -16,12 +16,21 @@ pub struct NeuronUnit {
     /// `u' >= 0`, one clock after the inputs.
     pub fire: Signal<Out, bool>,
     _frac_bits: u32,
+    /// Verilog widths: `a_i`, the accumulators, the bias, and `u'` (the contract's derived
+    /// widths; the Rust model computes in 64 bits, where the same values are exact).
+    _a_bits: u32,
+    _acc_bits: u32,
+    _bias_bits: u32,
+    _u_bits: u32,
 }
 
 impl NeuronUnit {
-    /// A unit for `a_i` with `frac_bits` fractional bits.
-    pub fn new(frac_bits: u32) -> Self {
-        assert!(frac_bits < 62);
+    /// A unit for `a_i` of `a_bits` bits with `frac_bits` fractional bits, accumulators of
+    /// `acc_bits`, biases of `bias_bits`, and `u'` of `u_bits` bits.
+    pub fn new(frac_bits: u32, a_bits: u32, acc_bits: u32, bias_bits: u32, u_bits: u32) -> Self {
+        assert!(
+            frac_bits < 62 && u_bits <= 64 && a_bits <= 32 && acc_bits <= 32 && bias_bits <= 32
+        );
         Self {
             clock: Default::default(),
             s: Default::default(),
@@ -30,6 +39,10 @@ impl NeuronUnit {
             b: Default::default(),
             fire: Default::default(),
             _frac_bits: frac_bits,
+            _a_bits: a_bits,
+            _acc_bits: acc_bits,
+            _bias_bits: bias_bits,
+            _u_bits: u_bits,
         }
     }
 }
@@ -52,9 +65,23 @@ impl Logic for NeuronUnit {
     }
 
     fn hdl(&self) -> Verilog {
+        // Each operand is cut to its contract width (the engine never drives more) and the
+        // arithmetic is done at the width of u', which the contract derives so that u' is exact.
+        let (a, s, b, u, f) = (
+            self._a_bits,
+            self._acc_bits,
+            self._bias_bits,
+            self._u_bits,
+            self._frac_bits,
+        );
+        let tb = (s.max(b) + 1).min(u);
         Verilog::Custom(format!(
-            "wire signed [63:0] s64 = s;\nwire signed [63:0] t64 = t;\nwire signed [63:0] a64 = a;\nwire signed [63:0] b64 = b;\nwire signed [63:0] u = ((t64 + b64) <<< {f}) + a64 * s64;\n\nalways @(posedge clock) begin\n   fire <= ~u[63];\nend\n",
-            f = self._frac_bits
+            "wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\nwire signed [{tbm}:0] tb = t_n + b_n;\nwire signed [{um}:0] tb_u = tb;\nwire signed [{um}:0] a_u = a_n;\nwire signed [{um}:0] s_u = s_n;\nwire signed [{um}:0] u = (tb_u <<< {f}) + a_u * s_u;\n\nalways @(posedge clock) begin\n   fire <= ~u[{um}];\nend\n",
+            am = a - 1,
+            sm = s - 1,
+            bm = b - 1,
+            tbm = tb - 1,
+            um = u - 1,
         ))
     }
 }

@@ -74,6 +74,12 @@ pub struct RowEnd {
 #[derive(Debug, Clone)]
 pub struct RowSpec {
     pub frac_bits: u32,
+    pub a_bits: u32,
+    /// Accumulator width (exact or saturating), from the configuration's derived widths.
+    pub acc_bits: u32,
+    pub bias_bits: u32,
+    /// Width of `u'`, from the configuration's derived widths.
+    pub u_bits: u32,
     /// Saturating accumulator width, or `None` for exact accumulators.
     pub saturate_bits: Option<u32>,
     /// Activation buffer depth (all three regions).
@@ -111,7 +117,13 @@ impl RowEnd {
             logit_neuron: Default::default(),
             logit_live: Default::default(),
             act: BitRam::new(spec.act_words),
-            neuron: NeuronUnit::new(spec.frac_bits),
+            neuron: NeuronUnit::new(
+                spec.frac_bits,
+                spec.a_bits,
+                spec.acc_bits,
+                spec.bias_bits,
+                spec.u_bits,
+            ),
             acc_s: Default::default(),
             acc_t: Default::default(),
             fire_pending: Default::default(),
