@@ -58,6 +58,32 @@ enum Command {
     /// Run test images through the cycle-accurate rust-hdl engine and compare every result
     /// with the bit-exact model.
     Sim(SimArgs),
+    /// Synthesize (Yosys) and place and route (nextpnr) the engine; report LUTs, flip-flops,
+    /// block RAMs, DSPs, LUTs per PE, Fmax and whether it fits.
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TargetArg {
+    Up5k,
+    Hx8k,
+    #[value(name = "ecp5-25f")]
+    Ecp525f,
+    Generic,
+}
+
+#[derive(Debug, Args)]
+struct SynthArgs {
+    #[arg(long, value_enum)]
+    target: TargetArg,
+    /// Engine configuration [configs/<target>.json; generic: configs/default.json].
+    #[arg(long, value_name = "ENGINE.json")]
+    config: Option<PathBuf>,
+    /// Folder for the tool runs (kept); default: a temporary folder, removed afterwards.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -299,6 +325,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::PlotFiring(a) => plot_firing(a),
         Command::Sweep(a) => sweep(a),
         Command::Sim(a) => sim(a),
+        Command::Synth(a) => synth(a),
     }
 }
 
@@ -525,6 +552,53 @@ fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
         println!(
             "test error {:.2}% ({} of {} images, {} Monte Carlo samples, bit-exact engine model, {:.2e} synapse-samples/s)",
             report.test_error_pct, report.errors, report.images, report.mc_samples, rate
+        );
+    }
+    Ok(())
+}
+
+fn synth(a: SynthArgs) -> Result<()> {
+    use nsm_codegen::synth::{synthesize, Target};
+    let target = match a.target {
+        TargetArg::Up5k => Target::Up5k,
+        TargetArg::Hx8k => Target::Hx8k,
+        TargetArg::Ecp525f => Target::Ecp5_25f,
+        TargetArg::Generic => Target::Generic,
+    };
+    let cfg_path = a.config.clone().unwrap_or_else(|| {
+        let name = if target == Target::Generic {
+            "default".to_string()
+        } else {
+            target.name().to_string()
+        };
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.json"))
+    });
+    let cfg = EngineConfig::load(&cfg_path)?;
+    let dir = a
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("nsm-synth-{}", std::process::id())));
+    let report = synthesize(&cfg, target, &dir);
+    if a.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let r = report?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{} {}x{}: {} LUTs ({:.0} per PE), {} FFs, {} carries, {} block RAMs, {} DSPs, Fmax {}, {}",
+            r.target,
+            r.rows,
+            r.cols,
+            r.luts,
+            r.luts_per_pe,
+            r.ffs,
+            r.carries,
+            r.brams,
+            r.dsps,
+            r.fmax_mhz.map_or("-".to_string(), |f| format!("{f:.1} MHz (target {:.0})", r.target_mhz)),
+            if target == Target::Generic { "no place-and-route".to_string() } else if r.fits { "fits".to_string() } else { format!("does not fit: {}", r.pnr_error.clone().unwrap_or_default()) }
         );
     }
     Ok(())

@@ -13,6 +13,8 @@ use nsm_model::engine::qnet::{QNet, QuantError};
 use rust_hdl::prelude::*;
 use serde::Serialize;
 
+pub mod synth;
+
 /// Name of the generated top module.
 pub const TOP: &str = "nsm_engine";
 /// File of the generated Verilog.
@@ -35,6 +37,17 @@ pub enum CodegenError {
     },
     #[error("output folder {0} exists and is not a folder")]
     NotAFolder(PathBuf),
+    #[error("{tool} not found (set {env} to its path, or install the tools with scripts/install-tools.sh)")]
+    ToolMissing {
+        tool: &'static str,
+        env: &'static str,
+    },
+    #[error("{tool} failed in {dir}:\n{log}")]
+    ToolFailed {
+        tool: &'static str,
+        dir: PathBuf,
+        log: String,
+    },
 }
 
 /// One port of the top module.

@@ -565,3 +565,51 @@ fn sim_on_verilator_reports_the_same_fields_and_zero_mismatches() {
     ]);
     assert!(e.contains("--vcd"), "{e}");
 }
+
+#[test]
+fn synth_reports_resources_for_generic_and_up5k() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
+    cfg["rows"] = serde_json::json!(1);
+    cfg["cols"] = serde_json::json!(2);
+    cfg["max_fan_in"] = serde_json::json!(16);
+    cfg["max_neurons"] = serde_json::json!(16);
+    cfg["max_layers"] = serde_json::json!(2);
+    cfg["weight_memory_words"] = serde_json::json!(64);
+    cfg["neuron_memory_words"] = serde_json::json!(32);
+    cfg["mc_samples"] = serde_json::json!(2);
+    let cfg_path = dir.path().join("tiny.json");
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    for target in ["generic", "up5k"] {
+        let o = nsm(&[
+            "synth",
+            "--target",
+            target,
+            "--config",
+            cfg_path.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(o.status.success(), "{target}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for field in [
+            "rows",
+            "cols",
+            "luts",
+            "ffs",
+            "luts_per_pe",
+            "fmax_mhz",
+            "fits",
+        ] {
+            assert!(v.get(field).is_some(), "{target}: {field} missing in {v}");
+        }
+        assert_eq!(v["cols"], 2);
+        assert!(v["luts"].as_u64().unwrap() > 100, "{target}: {v}");
+        if target == "up5k" {
+            assert_eq!(v["fits"], true, "a 1x2 engine fits the UP5K: {v}");
+            assert!(v["fmax_mhz"].as_f64().unwrap() > 5.0, "{v}");
+        }
+    }
+    let e = fails(&["synth", "--target", "up5k", "--config", "/nonexistent.json"]);
+    assert!(e.contains("/nonexistent.json"), "{e}");
+}
