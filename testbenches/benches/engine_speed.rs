@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use nsm_model::engine::config::EngineConfig;
-use nsm_model::engine::qnet::{QLayer, QNet, QOutput, QuantReport, QNET_SCHEMA};
+use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
 use nsm_sim::{EngineSim, LoadPath};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -40,23 +40,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let h = layer(&mut rng, 64, 32);
         let o = layer(&mut rng, 32, 10);
-        let q = QNet {
-            schema: QNET_SCHEMA.into(),
-            weight_bits: cfg.weight_bits,
-            a_bits: cfg.a_bits,
-            a_frac_bits: cfg.a_frac_bits,
-            bias_bits: cfg.bias_bits,
-            threshold_bits: cfg.blank_out.threshold_bits,
-            threshold: cfg.blank_out.threshold,
-            hidden: vec![h],
-            output: QOutput {
+        let q = QNet::with_formats(
+            &cfg,
+            vec![h],
+            QOutput {
                 n_in: 32,
                 n_out: 10,
                 w: o.w,
                 b: o.b,
             },
-            report: QuantReport::default(),
-        };
+        );
         let inputs: Vec<Vec<i8>> = (0..400)
             .map(|_| (0..64).map(|_| if rng.gen() { 1 } else { -1 }).collect())
             .collect();

@@ -4,7 +4,7 @@
 //! a missing tool fails the test.
 
 use nsm_model::engine::config::{Accumulator, BlankOutConfig, EngineConfig, LfsrConfig};
-use nsm_model::engine::qnet::{QLayer, QNet, QOutput, QuantReport, QNET_SCHEMA};
+use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
 use nsm_sim::{EngineSim, LoadPath};
 use nsm_testbenches::{prepare, run, Simulator};
 use rand::{Rng, SeedableRng};
@@ -58,15 +58,9 @@ fn random_case(rng: &mut Xoshiro256PlusPlus, zero_hidden: bool) -> (EngineConfig
     let classes = rng.gen_range(2..=4);
     let bmax = (1i32 << (cfg.bias_bits - 2)) - 1;
     let amax = (1i32 << (cfg.a_bits - 2)) - 1;
-    let mut q = QNet {
-        schema: QNET_SCHEMA.into(),
-        weight_bits: cfg.weight_bits,
-        a_bits: cfg.a_bits,
-        a_frac_bits: cfg.a_frac_bits,
-        bias_bits: cfg.bias_bits,
-        threshold_bits: cfg.blank_out.threshold_bits,
-        threshold: cfg.blank_out.threshold,
-        hidden: vec![QLayer {
+    let mut q = QNet::with_formats(
+        &cfg,
+        vec![QLayer {
             n_in: widths[0],
             n_out: widths[1],
             w: (0..widths[0] * widths[1])
@@ -79,7 +73,7 @@ fn random_case(rng: &mut Xoshiro256PlusPlus, zero_hidden: bool) -> (EngineConfig
                 .map(|_| rng.gen_range(-bmax..=bmax))
                 .collect(),
         }],
-        output: QOutput {
+        QOutput {
             n_in: widths[1],
             n_out: classes,
             w: (0..widths[1] * classes)
@@ -87,8 +81,7 @@ fn random_case(rng: &mut Xoshiro256PlusPlus, zero_hidden: bool) -> (EngineConfig
                 .collect(),
             b: (0..classes).map(|_| rng.gen_range(-bmax..=bmax)).collect(),
         },
-        report: QuantReport::default(),
-    };
+    );
     if zero_hidden {
         let h = &mut q.hidden[0];
         h.w.iter_mut().for_each(|w| *w = 0);

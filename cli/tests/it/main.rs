@@ -282,6 +282,19 @@ fn config_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/default.json")
 }
 
+/// The default engine configuration with the fields of `edits` replaced, written to
+/// `dir/<name>.json`.
+fn edited_config(dir: &Path, name: &str, edits: serde_json::Value) -> PathBuf {
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
+    for (k, v) in edits.as_object().unwrap() {
+        cfg[k] = v.clone();
+    }
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    path
+}
+
 /// Quantizes the tiny network for the default engine into `dir`.
 fn tiny_qnet(dir: &Path) -> PathBuf {
     let net = tiny_net(dir);
@@ -450,12 +463,11 @@ fn sim_runs_the_rust_hdl_engine_and_reports_zero_mismatches() {
     let dir = tempfile::tempdir().unwrap();
     let net = tiny_net(dir.path());
     // a small engine keeps the cycle-accurate run short: 2x8 array, 2 passes
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
-    cfg["rows"] = serde_json::json!(2);
-    cfg["mc_samples"] = serde_json::json!(2);
-    let cfg_path = dir.path().join("small.json");
-    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    let cfg_path = edited_config(
+        dir.path(),
+        "small",
+        serde_json::json!({"rows": 2, "mc_samples": 2}),
+    );
     let q = dir.path().join("q.json");
     let o = nsm(&[
         "quantize",
@@ -503,16 +515,12 @@ fn sim_runs_the_rust_hdl_engine_and_reports_zero_mismatches() {
 fn sim_on_verilator_reports_the_same_fields_and_zero_mismatches() {
     let dir = tempfile::tempdir().unwrap();
     let net = tiny_net(dir.path());
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
-    cfg["rows"] = serde_json::json!(2);
-    cfg["cols"] = serde_json::json!(4);
-    cfg["mc_samples"] = serde_json::json!(2);
-    cfg["max_fan_in"] = serde_json::json!(784);
-    cfg["max_neurons"] = serde_json::json!(64);
-    cfg["weight_memory_words"] = serde_json::json!(8192);
-    let cfg_path = dir.path().join("small.json");
-    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    let cfg_path = edited_config(
+        dir.path(),
+        "small",
+        serde_json::json!({"rows": 2, "cols": 4, "mc_samples": 2, "max_fan_in": 784,
+            "max_neurons": 64, "weight_memory_words": 8192}),
+    );
     let q = dir.path().join("q.json");
     let o = nsm(&[
         "quantize",
@@ -569,18 +577,13 @@ fn sim_on_verilator_reports_the_same_fields_and_zero_mismatches() {
 #[test]
 fn synth_reports_resources_for_generic_and_up5k() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
-    cfg["rows"] = serde_json::json!(1);
-    cfg["cols"] = serde_json::json!(2);
-    cfg["max_fan_in"] = serde_json::json!(16);
-    cfg["max_neurons"] = serde_json::json!(16);
-    cfg["max_layers"] = serde_json::json!(2);
-    cfg["weight_memory_words"] = serde_json::json!(64);
-    cfg["neuron_memory_words"] = serde_json::json!(32);
-    cfg["mc_samples"] = serde_json::json!(2);
-    let cfg_path = dir.path().join("tiny.json");
-    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    let cfg_path = edited_config(
+        dir.path(),
+        "tiny",
+        serde_json::json!({"rows": 1, "cols": 2, "max_fan_in": 16, "max_neurons": 16,
+            "max_layers": 2, "weight_memory_words": 64, "neuron_memory_words": 32,
+            "mc_samples": 2}),
+    );
     for target in ["generic", "up5k"] {
         let o = nsm(&[
             "synth",

@@ -204,16 +204,8 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
             .collect(),
     };
     let q = QNet {
-        schema: QNET_SCHEMA.to_string(),
-        weight_bits: cfg.weight_bits,
-        a_bits: cfg.a_bits,
-        a_frac_bits: cfg.a_frac_bits,
-        bias_bits: cfg.bias_bits,
-        threshold_bits: cfg.blank_out.threshold_bits,
-        threshold: cfg.blank_out.threshold,
-        hidden,
-        output,
         report,
+        ..QNet::with_formats(cfg, hidden, output)
     };
     q.check_against(cfg)?;
     Ok(q)
@@ -237,6 +229,23 @@ pub struct LayerView<'a> {
 }
 
 impl QNet {
+    /// A quantized network with the number formats of `cfg` (nothing is checked; see
+    /// [`QNet::check_against`]).
+    pub fn with_formats(cfg: &EngineConfig, hidden: Vec<QLayer>, output: QOutput) -> QNet {
+        QNet {
+            schema: QNET_SCHEMA.to_string(),
+            weight_bits: cfg.weight_bits,
+            a_bits: cfg.a_bits,
+            a_frac_bits: cfg.a_frac_bits,
+            bias_bits: cfg.bias_bits,
+            threshold_bits: cfg.blank_out.threshold_bits,
+            threshold: cfg.blank_out.threshold,
+            hidden,
+            output,
+            report: QuantReport::default(),
+        }
+    }
+
     /// Every layer in engine order: the stochastic layers, then the output layer.
     pub fn layers(&self) -> Vec<LayerView<'_>> {
         self.hidden

@@ -3,7 +3,7 @@
 //! saturating accumulators and LFSR states carried across inputs.
 
 use nsm_model::engine::config::{Accumulator, BlankOutConfig, EngineConfig, LfsrConfig};
-use nsm_model::engine::qnet::{QLayer, QNet, QOutput, QuantReport, QNET_SCHEMA};
+use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
 use nsm_model::engine::BitExact;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -103,16 +103,10 @@ pub fn random_qnet(rng: &mut Xoshiro256PlusPlus, cfg: &EngineConfig, weights: We
         })
         .collect();
     let last = *widths.last().unwrap();
-    QNet {
-        schema: QNET_SCHEMA.into(),
-        weight_bits: cfg.weight_bits,
-        a_bits: cfg.a_bits,
-        a_frac_bits: cfg.a_frac_bits,
-        bias_bits: cfg.bias_bits,
-        threshold_bits: cfg.blank_out.threshold_bits,
-        threshold: cfg.blank_out.threshold,
+    QNet::with_formats(
+        cfg,
         hidden,
-        output: QOutput {
+        QOutput {
             n_in: last,
             n_out: n_classes,
             w: w(rng, last * n_classes),
@@ -120,8 +114,7 @@ pub fn random_qnet(rng: &mut Xoshiro256PlusPlus, cfg: &EngineConfig, weights: We
                 .map(|_| rng.gen_range(bmin..=bmax) as i32)
                 .collect(),
         },
-        report: QuantReport::default(),
-    }
+    )
 }
 
 pub fn random_input(rng: &mut Xoshiro256PlusPlus, n: usize) -> Vec<i8> {

@@ -1,7 +1,7 @@
 //! Randomized equivalence of the cycle-accurate rust-hdl engine and the bit-exact model.
 
 use nsm_model::engine::config::{Accumulator, BlankOutConfig, EngineConfig, LfsrConfig};
-use nsm_model::engine::qnet::{QLayer, QNet, QOutput, QuantReport, QNET_SCHEMA};
+use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
 use nsm_model::engine::BitExact;
 use nsm_model::lfsr::LfsrSpec;
 use nsm_sim::{EngineSim, LoadPath, Stalls};
@@ -103,16 +103,10 @@ fn random_qnet(rng: &mut Xoshiro256PlusPlus, cfg: &EngineConfig, weights: Weight
         })
         .collect();
     let last = *widths.last().unwrap();
-    QNet {
-        schema: QNET_SCHEMA.into(),
-        weight_bits: cfg.weight_bits,
-        a_bits: cfg.a_bits,
-        a_frac_bits: cfg.a_frac_bits,
-        bias_bits: cfg.bias_bits,
-        threshold_bits: cfg.blank_out.threshold_bits,
-        threshold: cfg.blank_out.threshold,
+    QNet::with_formats(
+        cfg,
         hidden,
-        output: QOutput {
+        QOutput {
             n_in: last,
             n_out: classes,
             // random even in the zero case, so that the hidden states are observable
@@ -124,8 +118,7 @@ fn random_qnet(rng: &mut Xoshiro256PlusPlus, cfg: &EngineConfig, weights: Weight
                 .collect(),
             b: (0..classes).map(|_| rng.gen_range(bmin..=bmax)).collect(),
         },
-        report: QuantReport::default(),
-    }
+    )
 }
 
 fn random_input(rng: &mut Xoshiro256PlusPlus, n: usize) -> Vec<i8> {
