@@ -36,7 +36,10 @@ fn output_is_deterministic_and_complete() {
     let b = nsm_codegen::generate(&tiny(), None).unwrap();
     assert_eq!(a.files, b.files);
     let names: Vec<&str> = a.files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["nsm_engine.v", "manifest.json"]);
+    assert_eq!(names, ["nsm_engine.v", "nsm_engine.core", "manifest.json"]);
+    let core = &a.files[1].1;
+    assert!(core.starts_with("CAPI=2:"));
+    assert!(core.contains("      - nsm_engine.v\n") && core.contains("toplevel: nsm_engine"));
     let v = &a.files[0].1;
     assert!(v.contains("module nsm_engine("));
     assert!(!v.contains("module top("));
@@ -47,7 +50,7 @@ fn output_is_deterministic_and_complete() {
             port.name
         );
     }
-    let m: serde_json::Value = serde_json::from_str(&a.files[1].1).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&a.files[2].1).unwrap();
     assert_eq!(m["top"], "nsm_engine");
     assert_eq!(m["parameters"]["cols"], 2);
     assert_eq!(m["files"][0], "nsm_engine.v");
@@ -78,6 +81,7 @@ fn cli_writes_files_and_refuses_invalid_configs_without_writing() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("nsm_engine.v").exists() && out.join("manifest.json").exists());
+    assert!(out.join("nsm_engine.core").exists());
 
     let mut bad = tiny();
     bad.blank_out.threshold = 2; // k = 1: threshold must be below 2
