@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-tools.sh
-cargo build --release --locked --bin nsm
+cargo build --release --locked --bin nsm --bin gen-verilog
 nsm=target/release/nsm
 
 run_dir=${RUN_DIR:-runs/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -32,6 +32,11 @@ echo "== quantizing for configs/default.json and running the bit-exact engine mo
 "$nsm" gates --config configs/default.json --compare-spacing 1 > "$run_dir/gates.md"
 "$nsm" plot-firing --qnet "$run_dir/qnet.json" --config configs/default.json --limit 100 \
     --out "$run_dir/firing.svg"
+echo "== the hardware: Verilog of the default engine with the network's memory images"
+target/release/gen-verilog --config configs/default.json --qnet "$run_dir/qnet.json" --out-dir "$run_dir/verilog"
+echo "== the emitted Verilog on Verilator, checked against the bit-exact model (5 test images)"
+"$nsm" sim --engine verilator --qnet "$run_dir/qnet.json" --config configs/default.json --images 5 \
+    --json > "$run_dir/sim-verilator.json"
 if [ -n "${SWEEP:-}" ]; then
     echo "== sweep: weight bits 2..8 x LFSR width 8/16/32 (several minutes)"
     "$nsm" sweep --net "$run_dir/nsm.json" --out "$run_dir/sweep.md"
@@ -48,6 +53,11 @@ lines = ["| network | test error (MC-100, 2,000 images) |", "|---|---|"]
 for name, f in rows:
     r = json.loads((d / f).read_text())
     lines.append(f"| {name} | {r['test_error_pct']:.2f}% |")
+sim = json.loads((d / "sim-verilator.json").read_text())
+lines.append("")
+lines.append(f"Verilator run of the emitted engine: {sim['images']} images, "
+             f"{sim['mismatches_vs_golden']} mismatches vs the bit-exact model, "
+             f"{sim['cycles_per_inference']:.0f} cycles per inference, utilization {100 * sim['utilization']:.1f}%")
 table = "\n".join(lines)
 (d / "summary.md").write_text(table + "\n")
 print(table)
