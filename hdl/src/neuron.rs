@@ -75,12 +75,14 @@ impl Logic for NeuronUnit {
             self._frac_bits,
         );
         let tb = (s.max(b) + 1).min(u);
+        let p = (a + s).min(u);
         Verilog::Custom(format!(
-            "wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\nwire signed [{tbm}:0] tb = t_n + b_n;\nwire signed [{um}:0] tb_u = tb;\nwire signed [{um}:0] a_u = a_n;\nwire signed [{um}:0] s_u = s_n;\nwire signed [{um}:0] u = (tb_u <<< {f}) + a_u * s_u;\n\nalways @(posedge clock) begin\n   fire <= ~u[{um}];\nend\n",
+            "wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\nwire signed [{tbm}:0] tb = t_n + b_n;\nwire signed [{pm}:0] prod = a_n * s_n;\nwire signed [{um}:0] tb_u = tb;\nwire signed [{um}:0] prod_u = prod;\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod_u;\n\nalways @(posedge clock) begin\n   fire <= ~u[{um}];\nend\n",
             am = a - 1,
             sm = s - 1,
             bm = b - 1,
             tbm = tb - 1,
+            pm = p - 1,
             um = u - 1,
         ))
     }
