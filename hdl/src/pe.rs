@@ -16,15 +16,16 @@ use rust_hdl::prelude::*;
 
 use crate::lfsr_gate::LfsrGate;
 
-/// Width of the partial sums that flow along a row (one step's sum of `cols` weights).
-pub const PSUM_BITS: usize = 32;
+/// Width of the partial sums that flow along a row: one step's sum of at most
+/// [`crate::MAX_COLS`] weights of at most 16 bits, `32 * (2^15 - 1) < 2^21`.
+pub const PSUM_BITS: usize = 22;
 
 /// Sign-extends a 16-bit weight. Named with the `signed_bit_cast` prefix so that `#[hdl_gen]`
 /// emits `$signed(x)`; written out here because rust-hdl's own cast recurses forever on the
 /// most negative value.
 pub fn signed_bit_cast_weight(x: Signed<16>) -> Signed<PSUM_BITS> {
-    let v = x.inner().to_u64() as u16 as i16 as i32 as u32;
-    signed_cast(Bits::<PSUM_BITS>::from(u64::from(v)))
+    let v = x.inner().to_u64() as u16 as i16 as i64 as u64;
+    signed_cast(Bits::<PSUM_BITS>::from(v & ((1 << PSUM_BITS) - 1)))
 }
 
 #[derive(LogicBlock)]
@@ -172,6 +173,12 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn partial_sums_cannot_overflow() {
+        let worst = crate::MAX_COLS as i64 * i64::from(i16::MAX);
+        assert!(worst < 1 << (PSUM_BITS - 1));
     }
 
     #[test]

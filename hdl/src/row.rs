@@ -70,6 +70,13 @@ pub struct RowEnd {
     acc_min: Constant<Signed<32>>,
 }
 
+/// Sign-extends a step sum to the accumulator width (`#[hdl_gen]` emits `$signed`).
+pub fn signed_bit_cast_step(x: Signed<PSUM_BITS>) -> Signed<32> {
+    let raw = x.inner().to_u64();
+    let v = ((raw << (64 - PSUM_BITS)) as i64) >> (64 - PSUM_BITS);
+    signed_cast(Bits::<32>::from(v as u64 & 0xffff_ffff))
+}
+
 /// What a row end is built with.
 #[derive(Debug, Clone)]
 pub struct RowSpec {
@@ -173,19 +180,23 @@ impl Logic for RowEnd {
         // computed from the inputs, not from `raw_*`, to keep the chain of locals short: each
         // level costs the simulation one settle pass.
         if self.tok_first.val() {
-            self.raw_s.next = self.step_s.val();
-            self.raw_t.next = self.step_t.val();
-            self.above_s.next = self.acc_max.val() - self.step_s.val();
-            self.below_s.next = self.step_s.val() - self.acc_min.val();
-            self.above_t.next = self.acc_max.val() - self.step_t.val();
-            self.below_t.next = self.step_t.val() - self.acc_min.val();
+            self.raw_s.next = signed_bit_cast_step(self.step_s.val());
+            self.raw_t.next = signed_bit_cast_step(self.step_t.val());
+            self.above_s.next = self.acc_max.val() - signed_bit_cast_step(self.step_s.val());
+            self.below_s.next = signed_bit_cast_step(self.step_s.val()) - self.acc_min.val();
+            self.above_t.next = self.acc_max.val() - signed_bit_cast_step(self.step_t.val());
+            self.below_t.next = signed_bit_cast_step(self.step_t.val()) - self.acc_min.val();
         } else {
-            self.raw_s.next = self.acc_s.q.val() + self.step_s.val();
-            self.raw_t.next = self.acc_t.q.val() + self.step_t.val();
-            self.above_s.next = (self.acc_max.val() - self.acc_s.q.val()) - self.step_s.val();
-            self.below_s.next = (self.acc_s.q.val() + self.step_s.val()) - self.acc_min.val();
-            self.above_t.next = (self.acc_max.val() - self.acc_t.q.val()) - self.step_t.val();
-            self.below_t.next = (self.acc_t.q.val() + self.step_t.val()) - self.acc_min.val();
+            self.raw_s.next = self.acc_s.q.val() + signed_bit_cast_step(self.step_s.val());
+            self.raw_t.next = self.acc_t.q.val() + signed_bit_cast_step(self.step_t.val());
+            self.above_s.next =
+                (self.acc_max.val() - self.acc_s.q.val()) - signed_bit_cast_step(self.step_s.val());
+            self.below_s.next =
+                (self.acc_s.q.val() + signed_bit_cast_step(self.step_s.val())) - self.acc_min.val();
+            self.above_t.next =
+                (self.acc_max.val() - self.acc_t.q.val()) - signed_bit_cast_step(self.step_t.val());
+            self.below_t.next =
+                (self.acc_t.q.val() + signed_bit_cast_step(self.step_t.val())) - self.acc_min.val();
         }
         self.sum_s.next = self.raw_s.val();
         self.sum_t.next = self.raw_t.val();
