@@ -55,6 +55,18 @@ pub struct Pe {
     lfsr: LfsrGate,
     /// One-hot mask of this PE's column in the activation word.
     col_mask: Constant<Bits<32>>,
+    /// The addends of S and T: the weight or its complement, and the carry that completes
+    /// the two's-complement negation (`-w = !w + 1`), so each sum is one adder.
+    /// The weight sign-extended to the partial-sum width. Assigning `$signed(w_in)` to a
+    /// signed register of this width is what makes Verilog sign-extend (a `$unsigned` of it
+    /// straight away would zero-extend, where rust-hdl's model sign-extends).
+    w_ext: Signal<Local, Signed<PSUM_BITS>>,
+    add_s: Signal<Local, Bits<PSUM_BITS>>,
+    carry_s: Signal<Local, Bits<PSUM_BITS>>,
+    add_t: Signal<Local, Bits<PSUM_BITS>>,
+    carry_t: Signal<Local, Bits<PSUM_BITS>>,
+    zero: Constant<Bits<PSUM_BITS>>,
+    one: Constant<Bits<PSUM_BITS>>,
 }
 
 impl Pe {
@@ -83,6 +95,13 @@ impl Pe {
             t_r: Default::default(),
             lfsr: LfsrGate::new(spec, seed, k, threshold),
             col_mask: Constant::new((1u64 << col).into()),
+            w_ext: Default::default(),
+            add_s: Default::default(),
+            carry_s: Default::default(),
+            add_t: Default::default(),
+            carry_t: Default::default(),
+            zero: Constant::new(0u64.into()),
+            one: Constant::new(1u64.into()),
         }
     }
 }
@@ -95,24 +114,33 @@ impl Logic for Pe {
         self.lfsr.reset.next = self.reset.val();
         self.lfsr.step.next = self.valid_in.val();
         self.gate.next = self.lfsr.gate.val();
-        // No local carries the term: each local read in the same update costs rust-hdl's
-        // settle loop one more pass.
+        // Conditional negation as the adders' operands: z = +1 adds w, z = -1 adds !w with a
+        // carry of 1; T takes the same addend when the gate is open. One adder per sum (half
+        // the area of an add and a subtract behind a multiplexer).
         self.valid_r.d.next = self.valid_in.val();
         self.w_r.d.next = self.w_in.val();
         self.z_r.d.next = self.z_in.val();
+        self.w_ext.next = signed_bit_cast_weight(self.w_in.val());
+        self.add_s.next = unsigned_cast(self.w_ext.val());
+        self.carry_s.next = self.zero.val();
+        self.add_t.next = self.zero.val();
+        self.carry_t.next = self.zero.val();
         if (self.z_in.val() & self.col_mask.val()).any() {
-            self.s_r.d.next = self.s_in.val() + signed_bit_cast_weight(self.w_in.val());
-            self.t_r.d.next = self.t_in.val();
             if self.lfsr.gate.val() {
-                self.t_r.d.next = self.t_in.val() + signed_bit_cast_weight(self.w_in.val());
+                self.add_t.next = unsigned_cast(self.w_ext.val());
             }
         } else {
-            self.s_r.d.next = self.s_in.val() - signed_bit_cast_weight(self.w_in.val());
-            self.t_r.d.next = self.t_in.val();
+            self.add_s.next = !unsigned_cast(self.w_ext.val());
+            self.carry_s.next = self.one.val();
             if self.lfsr.gate.val() {
-                self.t_r.d.next = self.t_in.val() - signed_bit_cast_weight(self.w_in.val());
+                self.add_t.next = !unsigned_cast(self.w_ext.val());
+                self.carry_t.next = self.one.val();
             }
         }
+        self.s_r.d.next =
+            self.s_in.val() + signed_cast(self.add_s.val()) + signed_cast(self.carry_s.val());
+        self.t_r.d.next =
+            self.t_in.val() + signed_cast(self.add_t.val()) + signed_cast(self.carry_t.val());
         if self.reset.val() {
             self.valid_r.d.next = false;
         }
