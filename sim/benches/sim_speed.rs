@@ -6,34 +6,10 @@
 use std::time::Instant;
 
 use nsm_model::engine::config::EngineConfig;
-use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
+use nsm_model::engine::samples;
 use nsm_sim::{EngineSim, LoadPath};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-
-fn qnet(cfg: &EngineConfig, rng: &mut Xoshiro256PlusPlus) -> QNet {
-    let layer = |rng: &mut Xoshiro256PlusPlus, n_in: usize, n_out: usize| QLayer {
-        n_in,
-        n_out,
-        w: (0..n_in * n_out)
-            .map(|_| rng.gen_range(-127..=127))
-            .collect(),
-        a: (0..n_out).map(|_| rng.gen_range(-900..900)).collect(),
-        b: (0..n_out).map(|_| rng.gen_range(-100..100)).collect(),
-    };
-    let h = layer(rng, 64, 32);
-    let o = layer(rng, 32, 10);
-    QNet::with_formats(
-        cfg,
-        vec![h],
-        QOutput {
-            n_in: 32,
-            n_out: 10,
-            w: o.w,
-            b: o.b,
-        },
-    )
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds: f64 = std::env::var("NSM_BENCH_SECONDS")
@@ -52,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             neuron_memory_words: 128,
             ..EngineConfig::default_config()
         };
-        let q = qnet(&cfg, &mut rng);
+        let q = samples::benchmark_qnet(&mut rng, &cfg);
         let mut sim = EngineSim::new(&cfg)?;
         sim.load(&q, LoadPath::Backdoor)?;
         let x: Vec<i8> = (0..64).map(|_| if rng.gen() { 1 } else { -1 }).collect();

@@ -7,22 +7,10 @@
 use std::time::Instant;
 
 use nsm_model::engine::config::EngineConfig;
-use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
+use nsm_model::engine::samples;
 use nsm_sim::{EngineSim, LoadPath};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-
-fn layer(rng: &mut Xoshiro256PlusPlus, n_in: usize, n_out: usize) -> QLayer {
-    QLayer {
-        n_in,
-        n_out,
-        w: (0..n_in * n_out)
-            .map(|_| rng.gen_range(-127..=127))
-            .collect(),
-        a: (0..n_out).map(|_| rng.gen_range(-900..900)).collect(),
-        b: (0..n_out).map(|_| rng.gen_range(-100..100)).collect(),
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
@@ -38,18 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             neuron_memory_words: 128,
             ..EngineConfig::default_config()
         };
-        let h = layer(&mut rng, 64, 32);
-        let o = layer(&mut rng, 32, 10);
-        let q = QNet::with_formats(
-            &cfg,
-            vec![h],
-            QOutput {
-                n_in: 32,
-                n_out: 10,
-                w: o.w,
-                b: o.b,
-            },
-        );
+        let q = samples::benchmark_qnet(&mut rng, &cfg);
         let inputs: Vec<Vec<i8>> = (0..400)
             .map(|_| (0..64).map(|_| if rng.gen() { 1 } else { -1 }).collect())
             .collect();

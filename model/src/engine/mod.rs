@@ -5,7 +5,8 @@
 //! * [`schedule`]: how layers, passes and LFSR steps fold onto the array;
 //! * [`reference`]: the plain bit-exact model; [`fast`]: the same, fast;
 //! * [`memory`]: `$readmemh` images of a quantized network;
-//! * [`gates`]: statistics of the PE gate streams.
+//! * [`gates`]: statistics of the PE gate streams;
+//! * [`samples`]: random configurations and networks for tests and benchmarks.
 //!
 //! `docs/engine-spec.md` is the prose version of this module.
 
@@ -16,6 +17,7 @@ pub mod gates;
 pub mod memory;
 pub mod qnet;
 pub mod reference;
+pub mod samples;
 pub mod schedule;
 
 use rayon::prelude::*;

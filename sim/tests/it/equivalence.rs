@@ -1,128 +1,20 @@
 //! Randomized equivalence of the cycle-accurate rust-hdl engine and the bit-exact model.
 
-use nsm_model::engine::config::{Accumulator, BlankOutConfig, EngineConfig, LfsrConfig};
+use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
+use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_model::engine::BitExact;
 use nsm_model::lfsr::LfsrSpec;
 use nsm_sim::{EngineSim, LoadPath, Stalls};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-#[derive(Debug, Clone, Copy)]
-enum Weights {
-    Random,
-    AllMax,
-    AllMin,
-    /// Weights, `a` and biases all zero: `u' = 0` for every neuron (eq. 1: `u = 0` fires).
-    Zero,
-}
-
 fn random_config(rng: &mut Xoshiro256PlusPlus) -> EngineConfig {
-    loop {
-        let width = [8u32, 11, 16, 20, 32][rng.gen_range(0..5)];
-        let k = rng.gen_range(1..=width.min(10));
-        let threshold = match rng.gen_range(0..4) {
-            0 => 0,
-            1 => (1u32 << k) - 1,
-            _ => rng.gen_range(0..(1u32 << k)),
-        };
-        let weight_bits = rng.gen_range(2..=10);
-        let cols = rng.gen_range(1..=6);
-        let a_bits = rng.gen_range(4..=20);
-        let accumulator = if rng.gen_bool(0.25) {
-            let wmax = (1u128 << (weight_bits - 1)) - 1;
-            let step = nsm_model::engine::config::signed_bits_for(cols as u128 * wmax);
-            Accumulator::Saturate {
-                bits: step.max(weight_bits) + rng.gen_range(0..3),
-            }
-        } else {
-            Accumulator::Exact
-        };
-        let cfg = EngineConfig {
-            rows: rng.gen_range(1..=4),
-            cols,
-            weight_bits,
-            a_bits,
-            a_frac_bits: rng.gen_range(0..a_bits - 1),
-            bias_bits: rng.gen_range(4..=16),
-            max_fan_in: 32,
-            max_neurons: 32,
-            max_layers: 4,
-            weight_memory_words: 512,
-            neuron_memory_words: 64,
-            accumulator,
-            lfsr: LfsrConfig { width, taps: None },
-            blank_out: BlankOutConfig {
-                threshold_bits: k,
-                threshold,
-            },
-            mc_samples: rng.gen_range(1..=6),
-            ..EngineConfig::default_config()
-        };
-        if cfg.validate().is_ok() {
-            return cfg;
-        }
-    }
+    samples::random_config(rng, &Limits::SMALL)
 }
 
 fn random_qnet(rng: &mut Xoshiro256PlusPlus, cfg: &EngineConfig, weights: Weights) -> QNet {
-    let layers = rng.gen_range(0..=2);
-    let mut widths = vec![rng.gen_range(1..=20)];
-    for _ in 0..layers {
-        widths.push(rng.gen_range(1..=10));
-    }
-    let classes = rng.gen_range(2..=5);
-    let wmax = (1i32 << (cfg.weight_bits - 1)) - 1;
-    let w = |rng: &mut Xoshiro256PlusPlus, n: usize| -> Vec<i32> {
-        (0..n)
-            .map(|_| match weights {
-                Weights::Random => rng.gen_range(-wmax..=wmax),
-                Weights::AllMax => wmax,
-                Weights::AllMin => -wmax,
-                Weights::Zero => 0,
-            })
-            .collect()
-    };
-    let range = |bits: u32| (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1);
-    let (amin, amax) = range(cfg.a_bits);
-    let (bmin, bmax) = range(cfg.bias_bits);
-    let zero = matches!(weights, Weights::Zero);
-    let (amin, amax, bmin, bmax) = if zero {
-        (0, 0, 0, 0)
-    } else {
-        (amin, amax, bmin, bmax)
-    };
-    let hidden = widths
-        .windows(2)
-        .map(|p| QLayer {
-            n_in: p[0],
-            n_out: p[1],
-            w: w(rng, p[0] * p[1]),
-            a: (0..p[1]).map(|_| rng.gen_range(amin..=amax)).collect(),
-            b: (0..p[1]).map(|_| rng.gen_range(bmin..=bmax)).collect(),
-        })
-        .collect();
-    let last = *widths.last().unwrap();
-    QNet::with_formats(
-        cfg,
-        hidden,
-        QOutput {
-            n_in: last,
-            n_out: classes,
-            // random even in the zero case, so that the hidden states are observable
-            w: (0..last * classes)
-                .map(|_| match weights {
-                    Weights::Zero => rng.gen_range(-wmax..=wmax),
-                    _ => w(rng, 1)[0],
-                })
-                .collect(),
-            b: (0..classes).map(|_| rng.gen_range(bmin..=bmax)).collect(),
-        },
-    )
-}
-
-fn random_input(rng: &mut Xoshiro256PlusPlus, n: usize) -> Vec<i8> {
-    (0..n).map(|_| if rng.gen() { 1 } else { -1 }).collect()
+    samples::random_qnet(rng, cfg, &Limits::SMALL, weights)
 }
 
 #[test]
@@ -156,13 +48,13 @@ fn rust_hdl_engine_equals_bit_exact_model_on_random_configurations() {
         for n in 0..3 {
             if case % 4 == 3 && n == 1 {
                 // a reset in the middle of a run: the LFSRs go back to their seeds
-                let x = random_input(&mut rng, q.n_inputs());
+                let x = samples::random_input(&mut rng, q.n_inputs());
                 let partial = rng.gen_range(1..200);
                 sim.start_and_run(&x, partial).unwrap();
                 sim.reset().unwrap();
                 states = model.seeds().to_vec();
             }
-            let x = random_input(&mut rng, q.n_inputs());
+            let x = samples::random_input(&mut rng, q.n_inputs());
             let expect = model.infer_reference(&x, &mut states).unwrap();
             let got = match stalls {
                 Some(s) => sim.infer(&x, Some((s, &mut stall_rng)), 1_000_000),
@@ -195,7 +87,7 @@ fn cycle_model_predicts_simulated_cycles_exactly() {
         let q = random_qnet(&mut rng, &cfg, Weights::Random);
         let mut sim = EngineSim::new(&cfg).unwrap();
         sim.load(&q, LoadPath::Backdoor).unwrap();
-        let x = random_input(&mut rng, q.n_inputs());
+        let x = samples::random_input(&mut rng, q.n_inputs());
         let (_, cycles) = sim
             .infer::<Xoshiro256PlusPlus>(&x, None, 1_000_000)
             .unwrap();
