@@ -5,7 +5,6 @@
 
 use std::time::Instant;
 
-use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::samples;
 use nsm_sim::{EngineSim, LoadPath};
 use rand::{Rng, SeedableRng};
@@ -18,16 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(3.0);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     for n in [4usize, 8, 16] {
-        let cfg = EngineConfig {
-            rows: n,
-            cols: n,
-            mc_samples: n,
-            max_fan_in: 64,
-            max_neurons: 64,
-            weight_memory_words: 1024,
-            neuron_memory_words: 128,
-            ..EngineConfig::default_config()
-        };
+        let cfg = samples::benchmark_config(n);
         let q = samples::benchmark_qnet(&mut rng, &cfg);
         let mut sim = EngineSim::new(&cfg)?;
         sim.load(&q, LoadPath::Backdoor)?;

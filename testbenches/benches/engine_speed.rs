@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::samples;
 use nsm_sim::{EngineSim, LoadPath};
 use rand::{Rng, SeedableRng};
@@ -16,16 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let root = std::env::temp_dir().join(format!("nsm-engine-speed-{}", std::process::id()));
     for n in [4usize, 8, 16] {
-        let cfg = EngineConfig {
-            rows: n,
-            cols: n,
-            mc_samples: n,
-            max_fan_in: 64,
-            max_neurons: 64,
-            weight_memory_words: 1024,
-            neuron_memory_words: 128,
-            ..EngineConfig::default_config()
-        };
+        let cfg = samples::benchmark_config(n);
         let q = samples::benchmark_qnet(&mut rng, &cfg);
         let inputs: Vec<Vec<i8>> = (0..400)
             .map(|_| (0..64).map(|_| if rng.gen() { 1 } else { -1 }).collect())

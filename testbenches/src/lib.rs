@@ -182,6 +182,33 @@ fn exec(dir: &Path, simulator: Simulator, cmds: &[Vec<String>]) -> Result<String
     Ok(log)
 }
 
+/// The Verilator command that builds the testbench into `mdir` at optimization `opt`
+/// (`-O1` builds fast, `-O3` runs fast). Lint findings are the lint test's business, not this
+/// build's.
+fn verilator_build(verilator: &Path, opt: &str, mdir: &str) -> Vec<String> {
+    [
+        verilator.display().to_string().as_str(),
+        "--binary",
+        "--timing",
+        "-Wno-fatal",
+        "-Wno-lint",
+        "-Wno-style",
+        "-Wno-UNOPTFLAT",
+        opt,
+        "-j",
+        "2",
+        "--top-module",
+        "nsm_tb",
+        "-I.",
+        "-Mdir",
+        mdir,
+        "nsm_tb.v",
+        "nsm_engine.v",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// The testbench's closing line, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TbSummary {
@@ -217,26 +244,7 @@ pub fn summary(log: &str) -> Option<TbSummary> {
 /// run alone. Returns the summary and the seconds the simulation took.
 pub fn run_verilator_timed(dir: &Path) -> Result<(TbSummary, f64), CosimError> {
     let verilator = find_tool("verilator", "NSM_VERILATOR")?;
-    let s = |x: &str| x.to_string();
-    let compile = vec![
-        verilator.display().to_string(),
-        s("--binary"),
-        s("--timing"),
-        s("-Wno-fatal"),
-        s("-Wno-lint"),
-        s("-Wno-style"),
-        s("-Wno-UNOPTFLAT"),
-        s("-O3"),
-        s("-j"),
-        s("2"),
-        s("--top-module"),
-        s("nsm_tb"),
-        s("-I."),
-        s("-Mdir"),
-        s("obj_fast"),
-        s("nsm_tb.v"),
-        s("nsm_engine.v"),
-    ];
+    let compile = verilator_build(&verilator, "-O3", "obj_fast");
     exec(dir, Simulator::Verilator, &[compile])?;
     let start = std::time::Instant::now();
     let out = Command::new(dir.join("obj_fast/Vnsm_tb"))
@@ -283,25 +291,7 @@ pub fn run(dir: &Path, simulator: Simulator) -> Result<String, CosimError> {
         Simulator::Verilator => {
             let verilator = find_tool("verilator", "NSM_VERILATOR")?;
             vec![
-                vec![
-                    verilator.display().to_string(),
-                    s("--binary"),
-                    s("--timing"),
-                    s("-Wno-fatal"),
-                    s("-Wno-lint"),
-                    s("-Wno-style"),
-                    s("-Wno-UNOPTFLAT"),
-                    s("-O1"),
-                    s("-j"),
-                    s("2"),
-                    s("--top-module"),
-                    s("nsm_tb"),
-                    s("-I."),
-                    s("-Mdir"),
-                    s("obj_verilator"),
-                    s("nsm_tb.v"),
-                    s("nsm_engine.v"),
-                ],
+                verilator_build(&verilator, "-O1", "obj_verilator"),
                 vec![s("./obj_verilator/Vnsm_tb")],
             ]
         }

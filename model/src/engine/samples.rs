@@ -215,6 +215,21 @@ pub fn random_qnet<R: Rng>(
     QNet::with_formats(cfg, hidden, output)
 }
 
+/// The benchmarks' engine: an `n x n` array running `n` Monte Carlo passes (one group), with
+/// memories for [`benchmark_qnet`].
+pub fn benchmark_config(n: usize) -> EngineConfig {
+    EngineConfig {
+        rows: n,
+        cols: n,
+        mc_samples: n,
+        max_fan_in: 64,
+        max_neurons: 64,
+        weight_memory_words: 1024,
+        neuron_memory_words: 128,
+        ..EngineConfig::default_config()
+    }
+}
+
 /// The benchmarks' network: a random 64-32-10 network with 8-bit-range weights in the formats
 /// of `cfg` (simulation speed does not depend on what the network computes).
 pub fn benchmark_qnet<R: Rng>(rng: &mut R, cfg: &EngineConfig) -> QNet {
