@@ -878,38 +878,75 @@ fn sim(a: SimArgs) -> Result<()> {
         }
     }
     engine.finish_trace()?;
+    if !a.json {
+        eprintln!();
+    }
     let seconds = start.elapsed().as_secs_f64();
     let total_cycles = engine.cycles - first_cycle;
-    let per_inference = cycles as f64 / images as f64;
-    let utilization = cycle_model.ideal_cycles / per_inference;
-    let report = json!({
-        "images": images,
-        "mismatches_vs_golden": mismatches,
-        "test_error_pct": 100.0 * errors as f64 / images as f64,
-        "cycles_per_inference": per_inference,
-        "predicted_cycles_per_inference": cycle_model.total(),
-        "ideal_cycles_per_inference": cycle_model.ideal_cycles,
-        "utilization": utilization,
-        "cycles_per_second": total_cycles as f64 / seconds,
-        "seconds": seconds,
-        "rows": cfg.rows, "cols": cfg.cols, "mc_samples": cfg.mc_samples,
-        "network": q.widths(),
-    });
-    if a.json {
-        println!("{report}");
-    } else {
-        eprintln!();
-        println!(
-            "{images} images: {mismatches} mismatches vs the bit-exact model, {:.2}% test error, {per_inference:.0} cycles per inference (utilization {:.1}%), {:.0} simulated cycles/s",
-            100.0 * errors as f64 / images as f64,
-            100.0 * utilization,
-            total_cycles as f64 / seconds
-        );
-    }
+    let outcome = SimOutcome {
+        engine: "rust-hdl",
+        images,
+        mismatches,
+        errors,
+        cycles_per_inference: cycles as f64 / images as f64,
+        simulated_cycles: total_cycles,
+        seconds,
+    };
+    outcome.print(a.json, &cfg, &q);
     if mismatches > 0 {
         bail!("{mismatches} of {images} results differ from the bit-exact model");
     }
     Ok(())
+}
+
+/// What one `nsm sim` run measured, printed the same way whichever engine ran it.
+struct SimOutcome {
+    engine: &'static str,
+    images: usize,
+    /// Inputs whose result differs from the bit-exact model.
+    mismatches: usize,
+    /// Inputs classified wrongly.
+    errors: usize,
+    cycles_per_inference: f64,
+    simulated_cycles: u64,
+    seconds: f64,
+}
+
+impl SimOutcome {
+    fn print(&self, as_json: bool, cfg: &EngineConfig, q: &QNet) {
+        let model = CycleModel::new(cfg, q);
+        let error_pct = 100.0 * self.errors as f64 / self.images as f64;
+        let utilization = model.ideal_cycles / self.cycles_per_inference;
+        let rate = self.simulated_cycles as f64 / self.seconds;
+        if as_json {
+            println!(
+                "{}",
+                json!({
+                    "engine": self.engine,
+                    "images": self.images,
+                    "mismatches_vs_golden": self.mismatches,
+                    "test_error_pct": error_pct,
+                    "cycles_per_inference": self.cycles_per_inference,
+                    "predicted_cycles_per_inference": model.total(),
+                    "ideal_cycles_per_inference": model.ideal_cycles,
+                    "utilization": utilization,
+                    "cycles_per_second": rate,
+                    "seconds": self.seconds,
+                    "rows": cfg.rows, "cols": cfg.cols, "mc_samples": cfg.mc_samples,
+                    "network": q.widths(),
+                })
+            );
+        } else {
+            println!(
+                "{} images on {}: {} mismatches vs the bit-exact model, {error_pct:.2}% test error, {:.0} cycles per inference (utilization {:.1}%), {rate:.0} simulated cycles/s",
+                self.images,
+                self.engine,
+                self.mismatches,
+                self.cycles_per_inference,
+                100.0 * utilization
+            );
+        }
+    }
 }
 
 fn sim_verilator(
@@ -949,31 +986,16 @@ fn sim_verilator(
     if a.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let cycle_model = CycleModel::new(cfg, q);
-    let per_inference = summary.compute_cycles as f64 / images as f64;
-    let report = json!({
-        "engine": "verilator",
-        "images": images,
-        "mismatches_vs_golden": summary.bad_images,
-        "test_error_pct": 100.0 * errors as f64 / images as f64,
-        "cycles_per_inference": per_inference,
-        "predicted_cycles_per_inference": cycle_model.total(),
-        "ideal_cycles_per_inference": cycle_model.ideal_cycles,
-        "utilization": cycle_model.ideal_cycles / per_inference,
-        "cycles_per_second": summary.cycles as f64 / seconds,
-        "seconds": seconds,
-        "rows": cfg.rows, "cols": cfg.cols, "mc_samples": cfg.mc_samples,
-        "network": q.widths(),
-    });
-    if a.json {
-        println!("{report}");
-    } else {
-        println!(
-            "{images} images on Verilator: {} mismatches vs the bit-exact model, {per_inference:.0} cycles per inference, {:.0} simulated cycles/s",
-            summary.bad_images,
-            summary.cycles as f64 / seconds
-        );
-    }
+    let outcome = SimOutcome {
+        engine: "verilator",
+        images,
+        mismatches: summary.bad_images as usize,
+        errors,
+        cycles_per_inference: summary.compute_cycles as f64 / images as f64,
+        simulated_cycles: summary.cycles,
+        seconds,
+    };
+    outcome.print(a.json, cfg, q);
     if summary.bad_images > 0 || !summary.pass {
         bail!(
             "{} of {images} results differ from the bit-exact model",

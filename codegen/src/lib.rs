@@ -20,6 +20,18 @@ pub const TOP: &str = "nsm_engine";
 /// File of the generated Verilog.
 pub const VERILOG_FILE: &str = "nsm_engine.v";
 
+/// An external tool: the path in the environment variable `env` if set, else the first
+/// `name` on the `PATH`.
+pub fn find_tool(name: &str, env: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {

@@ -100,14 +100,7 @@ endmodule
 "#;
 
 fn tool(name: &'static str, env: &'static str) -> Result<PathBuf, CodegenError> {
-    if let Some(p) = std::env::var_os(env) {
-        return Ok(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .ok_or(CodegenError::ToolMissing { tool: name, env })
+    crate::find_tool(name, env).ok_or(CodegenError::ToolMissing { tool: name, env })
 }
 
 fn run(

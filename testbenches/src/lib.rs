@@ -60,16 +60,9 @@ pub enum CosimError {
     },
 }
 
-/// A tool from its environment override or the `PATH`.
+/// A tool from its environment override or the `PATH` ([`nsm_codegen::find_tool`]).
 pub fn find_tool(tool: &'static str, env: &'static str) -> Result<PathBuf, CosimError> {
-    if let Some(p) = std::env::var_os(env) {
-        return Ok(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-        .ok_or(CosimError::ToolMissing { tool, env })
+    nsm_codegen::find_tool(tool, env).ok_or(CosimError::ToolMissing { tool, env })
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), CosimError> {

@@ -295,21 +295,26 @@ fn edited_config(dir: &Path, name: &str, edits: serde_json::Value) -> PathBuf {
     path
 }
 
-/// Quantizes the tiny network for the default engine into `dir`.
-fn tiny_qnet(dir: &Path) -> PathBuf {
-    let net = tiny_net(dir);
+/// `nsm quantize` of `net` for the engine configuration `cfg`, into `dir/q.json`.
+fn quantize(dir: &Path, net: &Path, cfg: &Path) -> PathBuf {
     let out = dir.join("q.json");
     let o = nsm(&[
         "quantize",
         "--net",
         net.to_str().unwrap(),
         "--config",
-        config_path().to_str().unwrap(),
+        cfg.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "quantize failed: {}", stderr(&o));
     out
+}
+
+/// Quantizes the tiny network for the default engine into `dir`.
+fn tiny_qnet(dir: &Path) -> PathBuf {
+    let net = tiny_net(dir);
+    quantize(dir, &net, &config_path())
 }
 
 #[test]
@@ -468,17 +473,7 @@ fn sim_runs_the_rust_hdl_engine_and_reports_zero_mismatches() {
         "small",
         serde_json::json!({"rows": 2, "mc_samples": 2}),
     );
-    let q = dir.path().join("q.json");
-    let o = nsm(&[
-        "quantize",
-        "--net",
-        net.to_str().unwrap(),
-        "--config",
-        cfg_path.to_str().unwrap(),
-        "--out",
-        q.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let q = quantize(dir.path(), &net, &cfg_path);
     let vcd = dir.path().join("trace.vcd");
     let o = nsm(&[
         "sim",
@@ -495,6 +490,7 @@ fn sim_runs_the_rust_hdl_engine_and_reports_zero_mismatches() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["engine"], "rust-hdl");
     assert_eq!(v["images"], 2);
     assert_eq!(v["mismatches_vs_golden"], 0);
     assert_eq!(
@@ -521,17 +517,7 @@ fn sim_on_verilator_reports_the_same_fields_and_zero_mismatches() {
         serde_json::json!({"rows": 2, "cols": 4, "mc_samples": 2, "max_fan_in": 784,
             "max_neurons": 64, "weight_memory_words": 8192}),
     );
-    let q = dir.path().join("q.json");
-    let o = nsm(&[
-        "quantize",
-        "--net",
-        net.to_str().unwrap(),
-        "--config",
-        cfg_path.to_str().unwrap(),
-        "--out",
-        q.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let q = quantize(dir.path(), &net, &cfg_path);
     let work = dir.path().join("verilator");
     let o = nsm(&[
         "sim",

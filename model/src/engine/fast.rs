@@ -153,6 +153,9 @@ impl FastModel {
         let max_width = self.layers.iter().map(|l| l.n_out).max().unwrap_or(1);
         // per-row gate masks over the inputs of the current neuron
         let mut gmask = vec![vec![0u64; max_stride / 64]; rows];
+        // per-row sums of the current neuron, used step by step in saturating mode
+        let mut s_acc = vec![0i64; rows];
+        let mut t_acc = vec![0i64; rows];
         let input_words = pack(input, max_stride.max(max_width.div_ceil(64) * 64 + 64));
         let mut logit_sums = vec![0i64; self.layers.last().map_or(0, |l| l.n_out)];
         let n_layers = self.layers.len();
@@ -169,8 +172,8 @@ impl FastModel {
                     for m in gmask.iter_mut() {
                         m[..words].fill(0);
                     }
-                    let mut s_acc = vec![0i64; rows];
-                    let mut t_acc = vec![0i64; rows];
+                    s_acc.fill(0);
+                    t_acc.fill(0);
                     for s in 0..layer.steps {
                         for (b, bank) in banks.iter_mut().enumerate() {
                             gate_words[b] = bank.gates(k, threshold);
