@@ -103,7 +103,6 @@ pub struct NsmEngine {
     logits: SyncRam<Signed<64>>,
     skew: Vec<ShiftChain<Signed<16>>>,
     valid_chain: ShiftChain<bool>,
-    addr_chain: ShiftChain<Bits<ADDR_BITS>>,
     /// The control token, one chain per field: flags (bit 0 valid, 1 first, 2 last, 3 output),
     /// the neuron's activation word and bit, the neuron, and the group's live rows.
     tok_flags: ShiftChain<Bits<4>>,
@@ -138,6 +137,9 @@ pub struct NsmEngine {
     fin_total: DFF<Signed<64>>,
     fin_k: DFF<Bits<ADDR_BITS>>,
     fin_g0: DFF<bool>,
+    walk_active: DFF<bool>,
+    walk_r: DFF<Bits<9>>,
+    walk_neuron: DFF<Bits<ADDR_BITS>>,
     // ---- result stream ----
     out_k: DFF<Bits<ADDR_BITS>>,
     fetch: DFF<bool>,
@@ -170,10 +172,26 @@ pub struct NsmEngine {
     beat_better: Signal<Local, bool>,
     best_minus_beat: Signal<Local, Signed<64>>,
     region: Signal<Local, Bits<4>>,
+    act_addr: Signal<Local, Bits<ADDR_BITS>>,
+    cfg_w: Signal<Local, Bits<16>>,
+    cfg_w_fit: Signal<Local, Bits<16>>,
+    cfg_a_fit: Signal<Local, Bits<32>>,
+    cfg_b_fit: Signal<Local, Bits<32>>,
+    /// Masks that cut configuration data to the weight, `A` and `B` widths.
+    w_low: Constant<Bits<16>>,
+    w_sign: Constant<Bits<16>>,
+    w_high: Constant<Bits<16>>,
+    a_low: Constant<Bits<32>>,
+    a_sign: Constant<Bits<32>>,
+    a_high: Constant<Bits<32>>,
+    b_low: Constant<Bits<32>>,
+    b_sign: Constant<Bits<32>>,
+    b_high: Constant<Bits<32>>,
     // ---- constants ----
     row_index: Vec<Constant<Bits<9>>>,
-    row_first: Vec<Constant<bool>>,
-    row_last: Vec<Constant<bool>>,
+    c_rows_m1: Constant<Bits<9>>,
+    c_one9: Constant<Bits<9>>,
+    c_one_row: Constant<bool>,
     col_index: Vec<Constant<Bits<6>>>,
     layer_index: Vec<Constant<Bits<8>>>,
     c_rows: Constant<Bits<ADDR_BITS>>,
@@ -223,11 +241,16 @@ impl NsmEngine {
                 Accumulator::Exact => None,
                 Accumulator::Saturate { bits } => Some(bits),
             },
+            logit_bits: widths.logit_bits,
             act_words: 3 * lay.region_words,
+            cols,
         };
         let reg = |n: usize| -> Vec<DFF<Bits<ADDR_BITS>>> {
             (0..n).map(|_| Default::default()).collect()
         };
+        let (w_low, w_sign, w_high) = crate::fit_masks(cfg.weight_bits);
+        let (a_low, a_sign, a_high) = crate::fit_masks(cfg.a_bits);
+        let (b_low, b_sign, b_high) = crate::fit_masks(cfg.bias_bits);
         let b4f = |v: u64| Constant::new(Bits::<4>::from(v));
         let b20 = |v: usize| Constant::new(Bits::<ADDR_BITS>::from(v as u64));
         let b3 = |v: u64| Constant::new(Bits::<3>::from(v));
@@ -253,25 +276,37 @@ impl NsmEngine {
             pes: seeds
                 .iter()
                 .enumerate()
-                .map(|(q, &seed)| Pe::new(&spec, seed, k, cfg.blank_out.threshold, q % cols))
+                .map(|(q, &seed)| {
+                    Pe::new(
+                        &spec,
+                        seed,
+                        k,
+                        cfg.blank_out.threshold,
+                        q % cols,
+                        widths.step_sum_bits,
+                    )
+                })
                 .collect(),
             row_ends: (0..rows).map(|_| RowEnd::new(&row_spec)).collect(),
             weights: (0..cols)
-                .map(|_| SyncRam::new(lay.weight_words, true))
+                .map(|_| SyncRam::new(lay.weight_words, true, cfg.weight_bits as usize))
                 .collect(),
-            a_ram: SyncRam::new(lay.neuron_words, true),
-            b_ram: SyncRam::new(lay.neuron_words, true),
-            logits: SyncRam::new(lay.logit_words, true),
+            a_ram: SyncRam::new(lay.neuron_words, true, cfg.a_bits as usize),
+            b_ram: SyncRam::new(lay.neuron_words, true, cfg.bias_bits as usize),
+            logits: SyncRam::new(
+                lay.logit_words,
+                true,
+                widths.logit_sum_bits.min(64) as usize,
+            ),
             skew: (0..cols).map(ShiftChain::new).collect(),
-            valid_chain: ShiftChain::new(rows + 1),
-            addr_chain: ShiftChain::new(rows),
-            tok_flags: ShiftChain::new(cols + 1 + rows),
-            tok_word: ShiftChain::new(cols + 1 + rows),
-            tok_bit: ShiftChain::new(cols + 1 + rows),
-            tok_neuron: ShiftChain::new(cols + 1 + rows),
-            tok_live: ShiftChain::new(cols + 1 + rows),
-            a_chain: ShiftChain::new(cols + rows),
-            b_chain: ShiftChain::new(cols + rows),
+            valid_chain: ShiftChain::new(cols),
+            tok_flags: ShiftChain::new(cols + 1),
+            tok_word: ShiftChain::new(cols + 1),
+            tok_bit: ShiftChain::new(cols + 1),
+            tok_neuron: ShiftChain::new(cols + 1),
+            tok_live: ShiftChain::new(cols + 1),
+            a_chain: ShiftChain::new(cols),
+            b_chain: ShiftChain::new(cols),
             tab_steps: reg(lay.max_layers),
             tab_n_out: reg(lay.max_layers),
             tab_w_base: reg(lay.max_layers),
@@ -294,6 +329,9 @@ impl NsmEngine {
             fin_total: Default::default(),
             fin_k: Default::default(),
             fin_g0: Default::default(),
+            walk_active: Default::default(),
+            walk_r: Default::default(),
+            walk_neuron: Default::default(),
             out_k: Default::default(),
             fetch: Default::default(),
             beat_valid: Default::default(),
@@ -324,11 +362,26 @@ impl NsmEngine {
             beat_better: Default::default(),
             best_minus_beat: Default::default(),
             region: Default::default(),
+            act_addr: Default::default(),
+            cfg_w: Default::default(),
+            cfg_w_fit: Default::default(),
+            cfg_a_fit: Default::default(),
+            cfg_b_fit: Default::default(),
+            w_low,
+            w_sign,
+            w_high,
+            a_low,
+            a_sign,
+            a_high,
+            b_low,
+            b_sign,
+            b_high,
             row_index: (0..rows)
                 .map(|r| Constant::new(Bits::<9>::from(r as u64)))
                 .collect(),
-            row_first: (0..rows).map(|r| Constant::new(r == 0)).collect(),
-            row_last: (0..rows).map(|r| Constant::new(r + 1 == rows)).collect(),
+            c_rows_m1: Constant::new(Bits::<9>::from((rows - 1) as u64)),
+            c_one9: Constant::new(Bits::<9>::from(1u64)),
+            c_one_row: Constant::new(rows == 1),
             col_index: (0..cols)
                 .map(|c| Constant::new(Bits::<6>::from(c as u64)))
                 .collect(),
@@ -399,6 +452,9 @@ impl Logic for NsmEngine {
             fin_total,
             fin_k,
             fin_g0,
+            walk_active,
+            walk_r,
+            walk_neuron,
             out_k,
             fetch,
             beat_valid,
@@ -421,7 +477,6 @@ impl Logic for NsmEngine {
         self.b_ram.clock.next = self.clock.val();
         self.logits.clock.next = self.clock.val();
         self.valid_chain.clock.next = self.clock.val();
-        self.addr_chain.clock.next = self.clock.val();
         self.tok_flags.clock.next = self.clock.val();
         self.tok_word.clock.next = self.clock.val();
         self.tok_bit.clock.next = self.clock.val();
@@ -430,7 +485,6 @@ impl Logic for NsmEngine {
         self.a_chain.clock.next = self.clock.val();
         self.b_chain.clock.next = self.clock.val();
         self.valid_chain.reset.next = self.reset.val();
-        self.addr_chain.reset.next = self.reset.val();
         self.tok_flags.reset.next = self.reset.val();
         self.tok_word.reset.next = self.reset.val();
         self.tok_bit.reset.next = self.reset.val();
@@ -500,7 +554,7 @@ impl Logic for NsmEngine {
         self.tok_flags.data_in.next =
             self.f_valid.val() | self.f_first.val() | self.f_last.val() | self.f_output.val();
         self.valid_chain.data_in.next = self.issue.val();
-        self.addr_chain.data_in.next = self.in_base.val() + self.s.q.val();
+        self.act_addr.next = self.in_base.val() + self.s.q.val();
         // ---- memories read at issue ----
         self.a_ram.read_address.next = self.n_addr.q.val();
         self.b_ram.read_address.next = self.n_addr.q.val();
@@ -509,6 +563,10 @@ impl Logic for NsmEngine {
         // Configuration writes. Decoded only in write cycles: rust-hdl evaluates `get_bits`
         // through arbitrary-precision shifts, too slow for every settle pass.
         self.region.next = 0.into();
+        self.cfg_w.next = 0.into();
+        self.cfg_w_fit.next = 0.into();
+        self.cfg_a_fit.next = 0.into();
+        self.cfg_b_fit.next = 0.into();
         for c in 0..self.weights.len() {
             self.weights[c].clock.next = self.clock.val();
             self.weights[c].read_address.next = self.w_addr.q.val();
@@ -527,19 +585,32 @@ impl Logic for NsmEngine {
         self.b_ram.write_enable.next = false;
         if self.cfg_write.val() {
             self.region.next = self.cfg_address.val().get_bits::<4>(28);
+            // data cut to the memories' widths, as the Verilog memories store it
+            self.cfg_w.next = self.cfg_data.val().get_bits::<16>(0);
+            self.cfg_w_fit.next = self.cfg_w.val() & self.w_low.val();
+            if (self.cfg_w.val() & self.w_sign.val()).any() {
+                self.cfg_w_fit.next = (self.cfg_w.val() & self.w_low.val()) | self.w_high.val();
+            }
+            self.cfg_a_fit.next = self.cfg_data.val() & self.a_low.val();
+            if (self.cfg_data.val() & self.a_sign.val()).any() {
+                self.cfg_a_fit.next = (self.cfg_data.val() & self.a_low.val()) | self.a_high.val();
+            }
+            self.cfg_b_fit.next = self.cfg_data.val() & self.b_low.val();
+            if (self.cfg_data.val() & self.b_sign.val()).any() {
+                self.cfg_b_fit.next = (self.cfg_data.val() & self.b_low.val()) | self.b_high.val();
+            }
             for c in 0..self.weights.len() {
                 self.weights[c].write_address.next =
                     self.cfg_address.val().get_bits::<ADDR_BITS>(6);
-                self.weights[c].write_data.next =
-                    signed_cast(self.cfg_data.val().get_bits::<16>(0));
+                self.weights[c].write_data.next = signed_cast(self.cfg_w_fit.val());
                 self.weights[c].write_enable.next = (self.region.val() == self.c_reg_weights.val())
                     & (self.cfg_address.val().get_bits::<6>(0) == self.col_index[c].val());
             }
             // neuron region: index = neuron << 1 | 0 for A, 1 for B
             self.a_ram.write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(1);
             self.b_ram.write_address.next = self.cfg_address.val().get_bits::<ADDR_BITS>(1);
-            self.a_ram.write_data.next = signed_cast(self.cfg_data.val());
-            self.b_ram.write_data.next = signed_cast(self.cfg_data.val());
+            self.a_ram.write_data.next = signed_cast(self.cfg_a_fit.val());
+            self.b_ram.write_data.next = signed_cast(self.cfg_b_fit.val());
             self.a_ram.write_enable.next = (self.region.val() == self.c_reg_neurons.val())
                 & !self.cfg_address.val().get_bit(0);
             self.b_ram.write_enable.next =
@@ -574,12 +645,14 @@ impl Logic for NsmEngine {
                     self.pes[r * nc + c].clock.next = self.clock.val();
                     self.pes[r * nc + c].reset.next = self.reset.val();
                 }
-                self.pes[r * nc].valid_in.next = self.valid_chain.taps[r + 1].val();
+                for c in 0..self._cols {
+                    self.pes[r * nc + c].valid_in.next = self.valid_chain.taps[c + 1].val();
+                    self.pes[r * nc + c].w_in.next = self.skew[c].out.val();
+                }
                 self.pes[r * nc].z_in.next = self.row_ends[r].act_data.val();
                 self.pes[r * nc].s_in.next = 0.into();
                 self.pes[r * nc].t_in.next = 0.into();
                 for c in 1..self._cols {
-                    self.pes[r * nc + c].valid_in.next = self.pes[r * nc + c - 1].valid_out.val();
                     self.pes[r * nc + c].z_in.next = self.pes[r * nc + c - 1].z_out.val();
                     self.pes[r * nc + c].s_in.next = self.pes[r * nc + c - 1].s_out.val();
                     self.pes[r * nc + c].t_in.next = self.pes[r * nc + c - 1].t_out.val();
@@ -587,30 +660,22 @@ impl Logic for NsmEngine {
                 self.row_ends[r].step_s.next = self.pes[r * nc + nc - 1].s_out.val();
                 self.row_ends[r].step_t.next = self.pes[r * nc + nc - 1].t_out.val();
             }
-            for c in 0..self._cols {
-                self.pes[c].w_in.next = self.skew[c].out.val();
-            }
-            for r in 1..self._rows {
-                for c in 0..self._cols {
-                    self.pes[r * nc + c].w_in.next = self.pes[(r - 1) * nc + c].w_out.val();
-                }
-            }
             // ---- row ends ----
             for r in 0..self._rows {
                 self.row_ends[r].clock.next = self.clock.val();
                 self.row_ends[r].reset.next = self.reset.val();
-                self.row_ends[r].act_read_address.next = self.addr_chain.taps[r].val();
-                self.row_ends[r].tok_valid.next = self.tok_flags.taps[r + nc + 1].val().get_bit(0);
-                self.row_ends[r].tok_first.next = self.tok_flags.taps[r + nc + 1].val().get_bit(1);
-                self.row_ends[r].tok_last.next = self.tok_flags.taps[r + nc + 1].val().get_bit(2);
-                self.row_ends[r].tok_output.next = self.tok_flags.taps[r + nc + 1].val().get_bit(3);
-                self.row_ends[r].tok_bit.next = self.tok_bit.taps[r + nc + 1].val();
-                self.row_ends[r].tok_word.next = self.tok_word.taps[r + nc + 1].val();
-                self.row_ends[r].tok_neuron.next = self.tok_neuron.taps[r + nc + 1].val();
+                self.row_ends[r].act_read_address.next = self.act_addr.val();
+                self.row_ends[r].tok_valid.next = self.tok_flags.taps[nc + 1].val().get_bit(0);
+                self.row_ends[r].tok_first.next = self.tok_flags.taps[nc + 1].val().get_bit(1);
+                self.row_ends[r].tok_last.next = self.tok_flags.taps[nc + 1].val().get_bit(2);
+                self.row_ends[r].tok_output.next = self.tok_flags.taps[nc + 1].val().get_bit(3);
+                self.row_ends[r].tok_bit.next = self.tok_bit.taps[nc + 1].val();
+                self.row_ends[r].tok_word.next = self.tok_word.taps[nc + 1].val();
+                self.row_ends[r].tok_neuron.next = self.tok_neuron.taps[nc + 1].val();
                 self.row_ends[r].tok_live.next =
-                    self.tok_live.taps[r + nc + 1].val() > self.row_index[r].val();
-                self.row_ends[r].tok_a.next = self.a_chain.taps[r + nc].val();
-                self.row_ends[r].tok_b.next = self.b_chain.taps[r + nc].val();
+                    self.tok_live.taps[nc + 1].val() > self.row_index[r].val();
+                self.row_ends[r].tok_a.next = self.a_chain.taps[nc].val();
+                self.row_ends[r].tok_b.next = self.b_chain.taps[nc].val();
                 self.row_ends[r].image_write.next = false;
                 self.row_ends[r].image_address.next = self.c_region0.val() + self.in_cnt.q.val();
                 self.row_ends[r].image_data.next = self.in_data.val();
@@ -626,16 +691,36 @@ impl Logic for NsmEngine {
         self.agg_neuron.next = 0.into();
         self.agg_first.next = false;
         self.agg_last.next = false;
-        for r in 0..self.row_ends.len() {
-            if self.row_ends[r].logit_valid.val() {
-                self.agg_valid.next = true;
-                if self.row_ends[r].logit_live.val() {
+        // All rows finish an output neuron in the same cycle and hold their logits until the
+        // next one (at least `rows` cycles later: output neurons take at least `rows` steps).
+        // Row 0's logit is taken at once, the others one per cycle by the walker.
+        if self.walk_active.q.val() {
+            self.agg_valid.next = true;
+            for r in 0..self.row_ends.len() {
+                if (self.walk_r.q.val() == self.row_index[r].val())
+                    & self.row_ends[r].logit_live.val()
+                {
                     self.agg_logit.next = signed_bit_cast_logit(self.row_ends[r].logit.val());
                 }
-                self.agg_neuron.next = self.row_ends[r].logit_neuron.val();
-                self.agg_first.next = self.row_first[r].val();
-                self.agg_last.next = self.row_last[r].val();
             }
+            self.agg_neuron.next = self.walk_neuron.q.val();
+            self.agg_last.next = self.walk_r.q.val() == self.c_rows_m1.val();
+            self.walk_r.d.next = self.walk_r.q.val() + self.c_one9.val();
+            if self.walk_r.q.val() == self.c_rows_m1.val() {
+                self.walk_active.d.next = false;
+            }
+        }
+        if self.row_ends[0].logit_valid.val() {
+            self.agg_valid.next = true;
+            if self.row_ends[0].logit_live.val() {
+                self.agg_logit.next = signed_bit_cast_logit(self.row_ends[0].logit.val());
+            }
+            self.agg_neuron.next = self.row_ends[0].logit_neuron.val();
+            self.agg_first.next = true;
+            self.agg_last.next = self.c_one_row.val();
+            self.walk_active.d.next = !self.c_one_row.val();
+            self.walk_r.d.next = self.c_one9.val();
+            self.walk_neuron.d.next = self.row_ends[0].logit_neuron.val();
         }
         self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
         if self.agg_first.val() {
@@ -761,6 +846,7 @@ impl Logic for NsmEngine {
             self.state.d.next = self.c_idle.val();
             self.in_cnt.d.next = 0.into();
             self.fin_pending.d.next = false;
+            self.walk_active.d.next = false;
             self.beat_valid.d.next = false;
             self.fetch.d.next = false;
         }

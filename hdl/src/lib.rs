@@ -5,6 +5,7 @@
 //! `docs/hardware.md` documents the ports and the protocol.
 
 use nsm_model::engine::config::{Accumulator, EngineConfig, EngineError};
+use rust_hdl::prelude::{Bits, Constant};
 
 /// Why an engine cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +53,54 @@ pub fn check_supported(cfg: &EngineConfig) -> Result<(), HdlError> {
         }
     }
     Ok(())
+}
+
+/// Masks that cut an `N`-bit two's-complement vector to its low `bits` bits and sign-extend
+/// it back: `(low, sign, high)` = the low `bits` bits, bit `bits - 1`, and the bits above.
+/// Blocks keep ports as wide as the widest configuration and apply these where a value is
+/// formed, as
+///
+/// ```text
+/// x = v & low;  if (v & sign).any() { x = x | high }
+/// ```
+///
+/// which is the identity on every value that fits in `bits` (the engine contract guarantees
+/// that), and tells synthesis that the upper bits are copies of the sign bit: Yosys then keeps
+/// one flip-flop for them and trims the adders that feed them.
+pub fn fit_masks<const N: usize>(
+    bits: u32,
+) -> (Constant<Bits<N>>, Constant<Bits<N>>, Constant<Bits<N>>) {
+    let bits = (bits as usize).clamp(1, N);
+    let all = if N == 64 { u64::MAX } else { (1u64 << N) - 1 };
+    let low = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    (
+        Constant::new(low.into()),
+        Constant::new((1u64 << (bits - 1)).into()),
+        Constant::new((all & !low).into()),
+    )
+}
+
+/// A mask of the low `bits` bits of an `N`-bit unsigned vector (a counter or an address that
+/// never exceeds `2^bits - 1`): synthesis drops the flip-flops above it.
+pub fn low_mask<const N: usize>(bits: u32) -> Constant<Bits<N>> {
+    let bits = (bits as usize).clamp(1, N);
+    Constant::new(
+        (if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        })
+        .into(),
+    )
+}
+
+/// Bits of an unsigned value that holds `0..=n`.
+pub fn unsigned_bits(n: u64) -> u32 {
+    (64 - n.leading_zeros()).max(1)
 }
 
 pub mod chain;

@@ -1,23 +1,27 @@
-//! One processing element of the systolic array.
+//! One processing element of the array.
 //!
-//! PE `(r, c)` sees array step `n` one cycle after PE `(r, c-1)` and one cycle after PE
-//! `(r-1, c)`. On a valid step it
+//! The array is systolic along its rows: PE `(r, c)` sees array step `n` one cycle after PE
+//! `(r, c-1)`, and the partial sums of a step ripple to the right through one register per PE.
+//! Down the columns the weights are broadcast: every row handles the same step (with its own
+//! Monte Carlo pass's activations) in the same cycle. On a valid step a PE
 //! * leaps its LFSR `k` steps and opens its gate iff the `k` fresh bits are below the threshold
 //!   (`docs/engine-spec.md`, section 3);
 //! * forms `term = +w` if its activation bit is set (`z = +1`) else `-w`: a conditional
-//!   negation, no multiplier;
+//!   negation (`sign(w) XNOR z`), no multiplier;
 //! * adds `term` to the row's partial sum `S` and, if the gate is open, to `T`.
 //!
-//! Weights move down the column, the activation word and partial sums move right along the
-//! row, each through one register per PE.
+//! The ports are as wide as the widest configuration; each partial sum is cut to the step-sum
+//! width the configuration derives and sign-extended back ([`crate::fit_masks`]), so synthesis keeps
+//! only the bits a configuration needs.
 
 use nsm_model::lfsr::LfsrSpec;
 use rust_hdl::prelude::*;
 
+use crate::fit_masks;
 use crate::lfsr_gate::LfsrGate;
 
-/// Width of the partial sums that flow along a row: one step's sum of at most
-/// [`crate::MAX_COLS`] weights of at most 16 bits, `32 * (2^15 - 1) < 2^21`.
+/// Width of the partial-sum ports: one step's sum of at most [`crate::MAX_COLS`] weights of at
+/// most 16 bits, `32 * (2^15 - 1) < 2^21`. A configuration uses `step_sum_bits` of them.
 pub const PSUM_BITS: usize = 22;
 
 /// Sign-extends a 16-bit weight. Named with the `signed_bit_cast` prefix so that `#[hdl_gen]`
@@ -31,49 +35,60 @@ pub fn signed_bit_cast_weight(x: Signed<16>) -> Signed<PSUM_BITS> {
 #[derive(LogicBlock)]
 pub struct Pe {
     pub clock: Signal<In, Clock>,
-    /// Synchronous reset: the LFSR returns to its seed, the pipeline registers clear.
+    /// Synchronous reset: the LFSR returns to its seed.
     pub reset: Signal<In, bool>,
     /// A valid array step reaches this PE in this cycle.
     pub valid_in: Signal<In, bool>,
+    /// This column's weight of the step (broadcast down the column).
     pub w_in: Signal<In, Signed<16>>,
     /// The row's activation word of this step; bit `c` is PE `(r, c)`'s.
     pub z_in: Signal<In, Bits<32>>,
     pub s_in: Signal<In, Signed<PSUM_BITS>>,
     pub t_in: Signal<In, Signed<PSUM_BITS>>,
-    pub valid_out: Signal<Out, bool>,
-    pub w_out: Signal<Out, Signed<16>>,
     pub z_out: Signal<Out, Bits<32>>,
     pub s_out: Signal<Out, Signed<PSUM_BITS>>,
     pub t_out: Signal<Out, Signed<PSUM_BITS>>,
     /// This cycle's gate (valid only with `valid_in`), for inspection.
     pub gate: Signal<Out, bool>,
-    valid_r: DFF<bool>,
-    w_r: DFF<Signed<16>>,
     z_r: DFF<Bits<32>>,
     s_r: DFF<Signed<PSUM_BITS>>,
     t_r: DFF<Signed<PSUM_BITS>>,
     lfsr: LfsrGate,
     /// One-hot mask of this PE's column in the activation word.
     col_mask: Constant<Bits<32>>,
-    /// The addends of S and T: the weight or its complement, and the carry that completes
-    /// the two's-complement negation (`-w = !w + 1`), so each sum is one adder.
     /// The weight sign-extended to the partial-sum width. Assigning `$signed(w_in)` to a
     /// signed register of this width is what makes Verilog sign-extend (a `$unsigned` of it
     /// straight away would zero-extend, where rust-hdl's model sign-extends).
     w_ext: Signal<Local, Signed<PSUM_BITS>>,
+    /// The addends of S and T: the weight or its complement, and the carry that completes
+    /// the two's-complement negation (`-w = !w + 1`), so each sum is one adder.
     add_s: Signal<Local, Bits<PSUM_BITS>>,
     carry_s: Signal<Local, Bits<PSUM_BITS>>,
     add_t: Signal<Local, Bits<PSUM_BITS>>,
     carry_t: Signal<Local, Bits<PSUM_BITS>>,
+    sum_s: Signal<Local, Bits<PSUM_BITS>>,
+    sum_t: Signal<Local, Bits<PSUM_BITS>>,
     zero: Constant<Bits<PSUM_BITS>>,
     one: Constant<Bits<PSUM_BITS>>,
+    /// Masks that cut a sum to the step-sum width: its bits, its sign bit, the bits above.
+    psum_low: Constant<Bits<PSUM_BITS>>,
+    psum_sign: Constant<Bits<PSUM_BITS>>,
+    psum_high: Constant<Bits<PSUM_BITS>>,
 }
 
 impl Pe {
     /// The PE of column `col` whose LFSR (`spec`) starts at `seed` and draws gates of `k`
-    /// bits against `threshold`.
-    pub fn new(spec: &LfsrSpec, seed: u32, k: u32, threshold: u32, col: usize) -> Self {
+    /// bits against `threshold`; its partial sums are `psum_bits` wide.
+    pub fn new(
+        spec: &LfsrSpec,
+        seed: u32,
+        k: u32,
+        threshold: u32,
+        col: usize,
+        psum_bits: u32,
+    ) -> Self {
         assert!(col < 32);
+        let (psum_low, psum_sign, psum_high) = fit_masks(psum_bits);
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -82,14 +97,10 @@ impl Pe {
             z_in: Default::default(),
             s_in: Default::default(),
             t_in: Default::default(),
-            valid_out: Default::default(),
-            w_out: Default::default(),
             z_out: Default::default(),
             s_out: Default::default(),
             t_out: Default::default(),
             gate: Default::default(),
-            valid_r: Default::default(),
-            w_r: Default::default(),
             z_r: Default::default(),
             s_r: Default::default(),
             t_r: Default::default(),
@@ -100,8 +111,13 @@ impl Pe {
             carry_s: Default::default(),
             add_t: Default::default(),
             carry_t: Default::default(),
+            sum_s: Default::default(),
+            sum_t: Default::default(),
             zero: Constant::new(0u64.into()),
             one: Constant::new(1u64.into()),
+            psum_low,
+            psum_sign,
+            psum_high,
         }
     }
 }
@@ -109,7 +125,7 @@ impl Pe {
 impl Logic for Pe {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, valid_r, w_r, z_r, s_r, t_r);
+        dff_setup!(self, clock, z_r, s_r, t_r);
         self.lfsr.clock.next = self.clock.val();
         self.lfsr.reset.next = self.reset.val();
         self.lfsr.step.next = self.valid_in.val();
@@ -117,8 +133,6 @@ impl Logic for Pe {
         // Conditional negation as the adders' operands: z = +1 adds w, z = -1 adds !w with a
         // carry of 1; T takes the same addend when the gate is open. One adder per sum (half
         // the area of an add and a subtract behind a multiplexer).
-        self.valid_r.d.next = self.valid_in.val();
-        self.w_r.d.next = self.w_in.val();
         self.z_r.d.next = self.z_in.val();
         self.w_ext.next = signed_bit_cast_weight(self.w_in.val());
         self.add_s.next = unsigned_cast(self.w_ext.val());
@@ -137,15 +151,19 @@ impl Logic for Pe {
                 self.carry_t.next = self.one.val();
             }
         }
-        self.s_r.d.next =
-            self.s_in.val() + signed_cast(self.add_s.val()) + signed_cast(self.carry_s.val());
-        self.t_r.d.next =
-            self.t_in.val() + signed_cast(self.add_t.val()) + signed_cast(self.carry_t.val());
-        if self.reset.val() {
-            self.valid_r.d.next = false;
+        self.sum_s.next = unsigned_cast(self.s_in.val()) + self.add_s.val() + self.carry_s.val();
+        self.sum_t.next = unsigned_cast(self.t_in.val()) + self.add_t.val() + self.carry_t.val();
+        // cut to the configuration's step-sum width (a no-op on every reachable value)
+        self.s_r.d.next = signed_cast(self.sum_s.val() & self.psum_low.val());
+        if (self.sum_s.val() & self.psum_sign.val()).any() {
+            self.s_r.d.next =
+                signed_cast((self.sum_s.val() & self.psum_low.val()) | self.psum_high.val());
         }
-        self.valid_out.next = self.valid_r.q.val();
-        self.w_out.next = self.w_r.q.val();
+        self.t_r.d.next = signed_cast(self.sum_t.val() & self.psum_low.val());
+        if (self.sum_t.val() & self.psum_sign.val()).any() {
+            self.t_r.d.next =
+                signed_cast((self.sum_t.val() & self.psum_low.val()) | self.psum_high.val());
+        }
         self.z_out.next = self.z_r.q.val();
         self.s_out.next = self.s_r.q.val();
         self.t_out.next = self.t_r.q.val();
@@ -169,7 +187,7 @@ mod tests {
         for (width, k, threshold) in [(16u32, 1u32, 1u32), (16, 8, 77), (32, 5, 0), (8, 3, 7)] {
             let spec = LfsrSpec::standard(width).unwrap();
             let seed = spec.jump(1, 12345);
-            let mut pe = Pe::new(&spec, seed, k, threshold, 2);
+            let mut pe = Pe::new(&spec, seed, k, threshold, 2, 12);
             pe.connect_all();
             pe.reset.next = true;
             tick(&mut pe);
@@ -194,7 +212,6 @@ mod tests {
                 let term = if z { w } else { -w };
                 assert_eq!(pe.s_out.val(), (1000 + term).into());
                 assert_eq!(pe.t_out.val(), (if gate { -7 + term } else { -7 }).into());
-                assert_eq!(pe.valid_out.val(), valid);
                 assert_eq!(
                     pe.z_out.val(),
                     Bits::<32>::from(if z { 0b101u64 } else { 0b001u64 })
@@ -212,7 +229,7 @@ mod tests {
     #[test]
     fn verilog_is_generated() {
         let spec = LfsrSpec::standard(16).unwrap();
-        let mut pe = Pe::new(&spec, 1, 2, 1, 0);
+        let mut pe = Pe::new(&spec, 1, 2, 1, 0, 12);
         pe.connect_all();
         let v = generate_verilog(&pe);
         assert!(v.contains("module top"), "{v}");
@@ -225,7 +242,7 @@ mod dump {
     fn dump_verilog() {
         use super::*;
         let spec = nsm_model::lfsr::LfsrSpec::standard(16).unwrap();
-        let mut pe = Pe::new(&spec, 1, 2, 1, 0);
+        let mut pe = Pe::new(&spec, 1, 2, 1, 0, 12);
         pe.connect_all();
         println!("{}", generate_verilog(&pe));
     }

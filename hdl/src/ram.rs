@@ -8,6 +8,11 @@ use rust_hdl::prelude::*;
 /// Address width of every engine memory.
 pub const ADDR_BITS: usize = 20;
 
+/// The Verilog body: `width` bits a word in the memory (the port may be wider: reads are
+/// sign- or zero-extended, writes keep the low `width` bits). `no_rw_check` tells Yosys it
+/// need not build bypass logic for a read of the word being written in the same cycle: the
+/// engine never does that (inputs and weights are written while idle, neuron outputs into the
+/// region that is not being read, logits two cycles after they are read).
 fn verilog_ram(width: usize, depth: usize, signed: bool, bit_write: bool) -> String {
     let sig = if signed { "signed " } else { "" };
     let write = if bit_write {
@@ -16,7 +21,7 @@ fn verilog_ram(width: usize, depth: usize, signed: bool, bit_write: bool) -> Str
         "   if (write_enable) mem[write_address] <= write_data;".to_string()
     };
     format!(
-        "reg {sig}[{w}:0] mem[0:{d}];\n\nalways @(posedge clock) begin\n   read_data <= mem[read_address];\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
+        "(* no_rw_check *)\nreg {sig}[{w}:0] mem[0:{d}];\n\nalways @(posedge clock) begin\n   read_data <= mem[read_address];\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
         w = width - 1,
         d = depth - 1,
     )
@@ -35,12 +40,15 @@ pub struct SyncRam<D: Synth> {
     pub write_data: Signal<In, D>,
     _mem: Vec<D>,
     _signed: bool,
+    _bits: usize,
 }
 
 impl<D: Synth> SyncRam<D> {
-    /// `depth` words, all zero (`signed` selects the Verilog declaration).
-    pub fn new(depth: usize, signed: bool) -> Self {
+    /// `depth` words of `bits` bits (at most the port width), all zero; `signed` selects
+    /// sign extension on reads. Callers write only values that fit in `bits`.
+    pub fn new(depth: usize, signed: bool, bits: usize) -> Self {
         assert!((1..=1 << ADDR_BITS).contains(&depth));
+        assert!((1..=D::BITS).contains(&bits));
         Self {
             clock: Default::default(),
             read_address: Default::default(),
@@ -50,6 +58,7 @@ impl<D: Synth> SyncRam<D> {
             write_data: Default::default(),
             _mem: vec![D::default(); depth],
             _signed: signed,
+            _bits: bits,
         }
     }
 
@@ -87,7 +96,12 @@ impl<D: Synth> Logic for SyncRam<D> {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_ram(D::BITS, self._mem.len(), self._signed, false))
+        Verilog::Custom(verilog_ram(
+            self._bits,
+            self._mem.len(),
+            self._signed,
+            false,
+        ))
     }
 }
 
@@ -105,11 +119,14 @@ pub struct BitRam {
     pub write_bit: Signal<In, Bits<5>>,
     pub write_data: Signal<In, Bits<32>>,
     _mem: Vec<u64>,
+    _bits: usize,
 }
 
 impl BitRam {
-    pub fn new(depth: usize) -> Self {
+    /// `depth` words of `bits` bits (at most 32; the upper bits of a read are zero).
+    pub fn new(depth: usize, bits: usize) -> Self {
         assert!((1..=1 << ADDR_BITS).contains(&depth));
+        assert!((1..=32).contains(&bits));
         Self {
             clock: Default::default(),
             read_address: Default::default(),
@@ -120,6 +137,7 @@ impl BitRam {
             write_bit: Default::default(),
             write_data: Default::default(),
             _mem: vec![0; depth],
+            _bits: bits,
         }
     }
 }
@@ -134,8 +152,8 @@ impl Logic for BitRam {
                 if wa < self._mem.len() {
                     let d = self.write_data.val().to_u64();
                     if self.write_word.val() {
-                        self._mem[wa] = d;
-                    } else {
+                        self._mem[wa] = d & ((1u64 << self._bits) - 1);
+                    } else if self.write_bit.val().index() < self._bits {
                         let m = 1u64 << self.write_bit.val().index();
                         self._mem[wa] = (self._mem[wa] & !m) | if d & 1 == 1 { m } else { 0 };
                     }
@@ -149,6 +167,6 @@ impl Logic for BitRam {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_ram(32, self._mem.len(), false, true))
+        Verilog::Custom(verilog_ram(self._bits, self._mem.len(), false, true))
     }
 }

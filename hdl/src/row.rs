@@ -65,7 +65,15 @@ pub struct RowEnd {
     below_s: Signal<Local, Signed<32>>,
     above_t: Signal<Local, Signed<32>>,
     below_t: Signal<Local, Signed<32>>,
+    logit_sum: Signal<Local, Bits<32>>,
     saturate: Constant<bool>,
+    /// Masks that cut the accumulators and the logit to their widths (`crate::fit_masks`).
+    acc_low: Constant<Bits<32>>,
+    acc_sign: Constant<Bits<32>>,
+    acc_high: Constant<Bits<32>>,
+    logit_low: Constant<Bits<32>>,
+    logit_sign: Constant<Bits<32>>,
+    logit_high: Constant<Bits<32>>,
     acc_max: Constant<Signed<32>>,
     acc_min: Constant<Signed<32>>,
 }
@@ -89,8 +97,12 @@ pub struct RowSpec {
     pub u_bits: u32,
     /// Saturating accumulator width, or `None` for exact accumulators.
     pub saturate_bits: Option<u32>,
+    /// Width of a logit `S + C` (the configuration's derived `logit_bits`).
+    pub logit_bits: u32,
     /// Activation buffer depth (all three regions).
     pub act_words: usize,
+    /// Activation word width (the array's columns).
+    pub cols: usize,
 }
 
 impl RowEnd {
@@ -99,6 +111,8 @@ impl RowEnd {
             Some(b) => ((1i64 << (b - 1)) - 1, -(1i64 << (b - 1))),
             None => (i64::from(i32::MAX), i64::from(i32::MIN) + 1),
         };
+        let (acc_low, acc_sign, acc_high) = crate::fit_masks(spec.acc_bits);
+        let (logit_low, logit_sign, logit_high) = crate::fit_masks(spec.logit_bits);
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -123,7 +137,7 @@ impl RowEnd {
             logit: Default::default(),
             logit_neuron: Default::default(),
             logit_live: Default::default(),
-            act: BitRam::new(spec.act_words),
+            act: BitRam::new(spec.act_words, spec.cols),
             neuron: NeuronUnit::new(
                 spec.frac_bits,
                 spec.a_bits,
@@ -148,7 +162,14 @@ impl RowEnd {
             below_s: Default::default(),
             above_t: Default::default(),
             below_t: Default::default(),
+            logit_sum: Default::default(),
             saturate: Constant::new(spec.saturate_bits.is_some()),
+            acc_low,
+            acc_sign,
+            acc_high,
+            logit_low,
+            logit_sign,
+            logit_high,
             acc_max: Constant::new(max.into()),
             acc_min: Constant::new(min.into()),
         }
@@ -217,8 +238,19 @@ impl Logic for RowEnd {
         self.acc_s.d.next = self.acc_s.q.val();
         self.acc_t.d.next = self.acc_t.q.val();
         if self.tok_valid.val() {
-            self.acc_s.d.next = self.sum_s.val();
-            self.acc_t.d.next = self.sum_t.val();
+            // cut to the accumulator width (the identity on every value the contract allows)
+            self.acc_s.d.next = signed_cast(unsigned_cast(self.sum_s.val()) & self.acc_low.val());
+            if (unsigned_cast(self.sum_s.val()) & self.acc_sign.val()).any() {
+                self.acc_s.d.next = signed_cast(
+                    (unsigned_cast(self.sum_s.val()) & self.acc_low.val()) | self.acc_high.val(),
+                );
+            }
+            self.acc_t.d.next = signed_cast(unsigned_cast(self.sum_t.val()) & self.acc_low.val());
+            if (unsigned_cast(self.sum_t.val()) & self.acc_sign.val()).any() {
+                self.acc_t.d.next = signed_cast(
+                    (unsigned_cast(self.sum_t.val()) & self.acc_low.val()) | self.acc_high.val(),
+                );
+            }
         }
         // ---- neuron unit (result one clock later) ----
         self.neuron.s.next = self.sum_s.val();
@@ -230,11 +262,23 @@ impl Logic for RowEnd {
         self.fire_word.d.next = self.tok_word.val();
         self.fire_bit.d.next = self.tok_bit.val();
         // ---- output layer: the logit of this pass ----
+        // Held until the row's next output neuron (the aggregator reads the rows in turn).
         self.logit_valid_r.d.next =
             self.tok_valid.val() & self.tok_last.val() & self.tok_output.val() & !self.reset.val();
-        self.logit_r.d.next = self.sum_s.val() + self.tok_b.val();
-        self.logit_neuron_r.d.next = self.tok_neuron.val();
-        self.logit_live_r.d.next = self.tok_live.val();
+        self.logit_sum.next = unsigned_cast(self.sum_s.val() + self.tok_b.val());
+        self.logit_r.d.next = self.logit_r.q.val();
+        self.logit_neuron_r.d.next = self.logit_neuron_r.q.val();
+        self.logit_live_r.d.next = self.logit_live_r.q.val();
+        if self.tok_valid.val() & self.tok_last.val() & self.tok_output.val() {
+            self.logit_r.d.next = signed_cast(self.logit_sum.val() & self.logit_low.val());
+            if (self.logit_sum.val() & self.logit_sign.val()).any() {
+                self.logit_r.d.next = signed_cast(
+                    (self.logit_sum.val() & self.logit_low.val()) | self.logit_high.val(),
+                );
+            }
+            self.logit_neuron_r.d.next = self.tok_neuron.val();
+            self.logit_live_r.d.next = self.tok_live.val();
+        }
         self.logit_valid.next = self.logit_valid_r.q.val();
         self.logit.next = self.logit_r.q.val();
         self.logit_neuron.next = self.logit_neuron_r.q.val();
