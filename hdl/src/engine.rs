@@ -6,6 +6,7 @@ use nsm_model::engine::schedule::pe_seeds;
 use rust_hdl::prelude::*;
 
 use crate::chain::ShiftChain;
+use crate::extend::SignExtend;
 use crate::pe::Pe;
 use crate::ram::{SyncRam, ADDR_BITS};
 use crate::row::{RowEnd, RowSpec};
@@ -23,13 +24,6 @@ pub const REGION_WEIGHTS: u64 = 0;
 pub const REGION_NEURONS: u64 = 1;
 pub const REGION_LAYERS: u64 = 2;
 pub const REGION_CONTROL: u64 = 3;
-
-/// Sign-extends a row's 32-bit logit for the 64-bit Monte Carlo sums (`#[hdl_gen]` emits
-/// `$signed`).
-pub fn signed_bit_cast_logit(x: Signed<32>) -> Signed<64> {
-    let v = x.inner().to_u64() as u32 as i32 as i64;
-    v.into()
-}
 
 /// The sizes an engine is built with, all derived from its configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,11 +91,11 @@ pub struct NsmEngine {
     // ---- array ----
     pes: Vec<Pe>,
     row_ends: Vec<RowEnd>,
-    weights: Vec<SyncRam<Signed<16>>>,
+    weights: Vec<SyncRam<Signed<32>>>,
     a_ram: SyncRam<Signed<32>>,
     b_ram: SyncRam<Signed<32>>,
     logits: SyncRam<Signed<64>>,
-    skew: Vec<ShiftChain<Signed<16>>>,
+    skew: Vec<ShiftChain<Signed<32>>>,
     valid_chain: ShiftChain<bool>,
     /// The control token, one chain per field: flags (bit 0 valid, 1 first, 2 last, 3 output),
     /// the neuron's activation word and bit, the neuron, and the group's live rows.
@@ -110,8 +104,9 @@ pub struct NsmEngine {
     tok_bit: ShiftChain<Bits<5>>,
     tok_neuron: ShiftChain<Bits<ADDR_BITS>>,
     tok_live: ShiftChain<Bits<9>>,
-    a_chain: ShiftChain<Signed<32>>,
-    b_chain: ShiftChain<Signed<32>>,
+    /// The neuron-memory address of each step, delayed so that `A_i`, `B_i` are read when the
+    /// step's sums reach the row ends (cheaper than carrying the values).
+    n_chain: ShiftChain<Bits<ADDR_BITS>>,
     // ---- layer table ----
     tab_steps: Vec<DFF<Bits<ADDR_BITS>>>,
     tab_n_out: Vec<DFF<Bits<ADDR_BITS>>>,
@@ -164,7 +159,9 @@ pub struct NsmEngine {
     f_last: Signal<Local, Bits<4>>,
     f_output: Signal<Local, Bits<4>>,
     agg_valid: Signal<Local, bool>,
+    agg_logit32: Signal<Local, Signed<32>>,
     agg_logit: Signal<Local, Signed<64>>,
+    logit_ext: SignExtend,
     agg_neuron: Signal<Local, Bits<ADDR_BITS>>,
     agg_first: Signal<Local, bool>,
     agg_last: Signal<Local, bool>,
@@ -173,14 +170,14 @@ pub struct NsmEngine {
     best_minus_beat: Signal<Local, Signed<64>>,
     region: Signal<Local, Bits<4>>,
     act_addr: Signal<Local, Bits<ADDR_BITS>>,
-    cfg_w: Signal<Local, Bits<16>>,
-    cfg_w_fit: Signal<Local, Bits<16>>,
+    cfg_w: Signal<Local, Bits<32>>,
+    cfg_w_fit: Signal<Local, Bits<32>>,
     cfg_a_fit: Signal<Local, Bits<32>>,
     cfg_b_fit: Signal<Local, Bits<32>>,
     /// Masks that cut configuration data to the weight, `A` and `B` widths.
-    w_low: Constant<Bits<16>>,
-    w_sign: Constant<Bits<16>>,
-    w_high: Constant<Bits<16>>,
+    w_low: Constant<Bits<32>>,
+    w_sign: Constant<Bits<32>>,
+    w_high: Constant<Bits<32>>,
     a_low: Constant<Bits<32>>,
     a_sign: Constant<Bits<32>>,
     a_high: Constant<Bits<32>>,
@@ -190,6 +187,31 @@ pub struct NsmEngine {
     // ---- constants ----
     row_index: Vec<Constant<Bits<9>>>,
     c_rows_m1: Constant<Bits<9>>,
+    c_one20: Constant<Bits<ADDR_BITS>>,
+    c_one5: Constant<Bits<5>>,
+    /// Zeros of each width (an integer literal would be emitted 32 bits wide).
+    z4: Constant<Bits<4>>,
+    z5: Constant<Bits<5>>,
+    z8: Constant<Bits<8>>,
+    z16: Constant<Bits<16>>,
+    z20: Constant<Bits<ADDR_BITS>>,
+    z32: Constant<Bits<32>>,
+    zs32: Constant<Signed<32>>,
+    /// The layer-table field numbers.
+    field: Vec<Constant<Bits<3>>>,
+    c_one16: Constant<Bits<16>>,
+    c_one8: Constant<Bits<8>>,
+    /// Masks of the counters and table fields: each holds exactly the range the configuration
+    /// allows (`crate::low_mask`), so synthesis keeps no flip-flop above it.
+    m_steps: Constant<Bits<ADDR_BITS>>,
+    m_neurons: Constant<Bits<ADDR_BITS>>,
+    m_waddr: Constant<Bits<ADDR_BITS>>,
+    m_naddr: Constant<Bits<ADDR_BITS>>,
+    m_region: Constant<Bits<ADDR_BITS>>,
+    m_act: Constant<Bits<ADDR_BITS>>,
+    m_drain: Constant<Bits<16>>,
+    m_groups: Constant<Bits<16>>,
+    m_layers: Constant<Bits<8>>,
     c_one9: Constant<Bits<9>>,
     c_one_row: Constant<bool>,
     col_index: Vec<Constant<Bits<6>>>,
@@ -251,6 +273,7 @@ impl NsmEngine {
         let (w_low, w_sign, w_high) = crate::fit_masks(cfg.weight_bits);
         let (a_low, a_sign, a_high) = crate::fit_masks(cfg.a_bits);
         let (b_low, b_sign, b_high) = crate::fit_masks(cfg.bias_bits);
+        let ubits = |n: usize| crate::low_mask::<ADDR_BITS>(crate::unsigned_bits(n as u64));
         let b4f = |v: u64| Constant::new(Bits::<4>::from(v));
         let b20 = |v: usize| Constant::new(Bits::<ADDR_BITS>::from(v as u64));
         let b3 = |v: u64| Constant::new(Bits::<3>::from(v));
@@ -305,8 +328,7 @@ impl NsmEngine {
             tok_bit: ShiftChain::new(cols + 1),
             tok_neuron: ShiftChain::new(cols + 1),
             tok_live: ShiftChain::new(cols + 1),
-            a_chain: ShiftChain::new(cols),
-            b_chain: ShiftChain::new(cols),
+            n_chain: ShiftChain::new(cols),
             tab_steps: reg(lay.max_layers),
             tab_n_out: reg(lay.max_layers),
             tab_w_base: reg(lay.max_layers),
@@ -354,7 +376,9 @@ impl NsmEngine {
             f_last: Default::default(),
             f_output: Default::default(),
             agg_valid: Default::default(),
+            agg_logit32: Default::default(),
             agg_logit: Default::default(),
+            logit_ext: Default::default(),
             agg_neuron: Default::default(),
             agg_first: Default::default(),
             agg_last: Default::default(),
@@ -380,6 +404,27 @@ impl NsmEngine {
                 .map(|r| Constant::new(Bits::<9>::from(r as u64)))
                 .collect(),
             c_rows_m1: Constant::new(Bits::<9>::from((rows - 1) as u64)),
+            c_one20: b20(1),
+            c_one5: Constant::new(Bits::<5>::from(1u64)),
+            z4: Constant::new(Bits::<4>::from(0u64)),
+            z5: Constant::new(Bits::<5>::from(0u64)),
+            z8: Constant::new(Bits::<8>::from(0u64)),
+            z16: Constant::new(Bits::<16>::from(0u64)),
+            z20: b20(0),
+            z32: Constant::new(Bits::<32>::from(0u64)),
+            zs32: Constant::new(Signed::<32>::from(0i64)),
+            field: (0..4u64).map(|f| Constant::new(Bits::<3>::from(f))).collect(),
+            c_one16: Constant::new(Bits::<16>::from(1u64)),
+            c_one8: Constant::new(Bits::<8>::from(1u64)),
+            m_steps: ubits(cfg.max_fan_in.div_ceil(cols).max(rows)),
+            m_neurons: ubits(cfg.max_neurons),
+            m_waddr: ubits(lay.weight_words),
+            m_naddr: ubits(lay.neuron_words),
+            m_region: ubits(lay.region_words),
+            m_act: ubits(3 * lay.region_words),
+            m_drain: crate::low_mask(crate::unsigned_bits(lay.drain as u64 + 1)),
+            m_groups: crate::low_mask(crate::unsigned_bits(lay.groups as u64)),
+            m_layers: crate::low_mask(crate::unsigned_bits(lay.max_layers as u64)),
             c_one9: Constant::new(Bits::<9>::from(1u64)),
             c_one_row: Constant::new(rows == 1),
             col_index: (0..cols)
@@ -482,22 +527,20 @@ impl Logic for NsmEngine {
         self.tok_bit.clock.next = self.clock.val();
         self.tok_neuron.clock.next = self.clock.val();
         self.tok_live.clock.next = self.clock.val();
-        self.a_chain.clock.next = self.clock.val();
-        self.b_chain.clock.next = self.clock.val();
+        self.n_chain.clock.next = self.clock.val();
         self.valid_chain.reset.next = self.reset.val();
         self.tok_flags.reset.next = self.reset.val();
         self.tok_word.reset.next = self.reset.val();
         self.tok_bit.reset.next = self.reset.val();
         self.tok_neuron.reset.next = self.reset.val();
         self.tok_live.reset.next = self.reset.val();
-        self.a_chain.reset.next = self.reset.val();
-        self.b_chain.reset.next = self.reset.val();
+        self.n_chain.reset.next = self.reset.val();
 
         // ---- the current layer's table entry ----
-        self.cur_steps.next = 0.into();
-        self.cur_n_out.next = 0.into();
-        self.cur_w_base.next = 0.into();
-        self.cur_n_base.next = 0.into();
+        self.cur_steps.next = self.z20.val();
+        self.cur_n_out.next = self.z20.val();
+        self.cur_w_base.next = self.z20.val();
+        self.cur_n_base.next = self.z20.val();
         for j in 0..self.tab_steps.len() {
             if self.l.q.val() == self.layer_index[j].val() {
                 self.cur_steps.next = self.tab_steps[j].q.val();
@@ -506,7 +549,7 @@ impl Logic for NsmEngine {
                 self.cur_n_base.next = self.tab_n_base[j].q.val();
             }
         }
-        self.is_output.next = (self.l.q.val() + 1) == self.n_layers.q.val();
+        self.is_output.next = (self.l.q.val() + self.c_one8.val()) == self.n_layers.q.val();
         self.steps_eff.next = self.cur_steps.val();
         if self.is_output.val() & (self.cur_steps.val() < self.c_rows.val()) {
             self.steps_eff.next = self.c_rows.val();
@@ -515,7 +558,7 @@ impl Logic for NsmEngine {
         if self.l.q.val().get_bit(0) {
             self.in_base.next = self.c_region1.val();
         }
-        if self.l.q.val() == 0 {
+        if self.l.q.val() == self.z8.val() {
             self.in_base.next = self.c_region0.val();
         }
         self.out_base.next = self.c_region1.val();
@@ -531,21 +574,21 @@ impl Logic for NsmEngine {
         self.step_issued.next = self.issue.val();
 
         // ---- the token of this step ----
-        self.tok_word.data_in.next = self.out_base.val() + self.i_word.q.val();
+        self.tok_word.data_in.next = (self.out_base.val() + self.i_word.q.val()) & self.m_act.val();
         self.tok_bit.data_in.next = self.i_bit.q.val();
         self.tok_neuron.data_in.next = self.i.q.val();
         self.tok_live.data_in.next = self.live_count.val();
-        self.f_valid.next = 0.into();
-        self.f_first.next = 0.into();
-        self.f_last.next = 0.into();
-        self.f_output.next = 0.into();
+        self.f_valid.next = self.z4.val();
+        self.f_first.next = self.z4.val();
+        self.f_last.next = self.z4.val();
+        self.f_output.next = self.z4.val();
         if self.issue.val() {
             self.f_valid.next = self.c_flag_valid.val();
         }
-        if self.s.q.val() == 0 {
+        if self.s.q.val() == self.z20.val() {
             self.f_first.next = self.c_flag_first.val();
         }
-        if (self.s.q.val() + 1) == self.cur_steps.val() {
+        if (self.s.q.val() + self.c_one20.val()) == self.cur_steps.val() {
             self.f_last.next = self.c_flag_last.val();
         }
         if self.is_output.val() {
@@ -554,39 +597,36 @@ impl Logic for NsmEngine {
         self.tok_flags.data_in.next =
             self.f_valid.val() | self.f_first.val() | self.f_last.val() | self.f_output.val();
         self.valid_chain.data_in.next = self.issue.val();
-        self.act_addr.next = self.in_base.val() + self.s.q.val();
+        self.act_addr.next = (self.in_base.val() + self.s.q.val()) & self.m_act.val();
         // ---- memories read at issue ----
-        self.a_ram.read_address.next = self.n_addr.q.val();
-        self.b_ram.read_address.next = self.n_addr.q.val();
-        self.a_chain.data_in.next = self.a_ram.read_data.val();
-        self.b_chain.data_in.next = self.b_ram.read_data.val();
+        self.n_chain.data_in.next = self.n_addr.q.val();
         // Configuration writes. Decoded only in write cycles: rust-hdl evaluates `get_bits`
         // through arbitrary-precision shifts, too slow for every settle pass.
-        self.region.next = 0.into();
-        self.cfg_w.next = 0.into();
-        self.cfg_w_fit.next = 0.into();
-        self.cfg_a_fit.next = 0.into();
-        self.cfg_b_fit.next = 0.into();
+        self.region.next = self.z4.val();
+        self.cfg_w.next = self.z32.val();
+        self.cfg_w_fit.next = self.z32.val();
+        self.cfg_a_fit.next = self.z32.val();
+        self.cfg_b_fit.next = self.z32.val();
         for c in 0..self.weights.len() {
             self.weights[c].clock.next = self.clock.val();
             self.weights[c].read_address.next = self.w_addr.q.val();
-            self.weights[c].write_address.next = 0.into();
-            self.weights[c].write_data.next = 0.into();
+            self.weights[c].write_address.next = self.z20.val();
+            self.weights[c].write_data.next = self.zs32.val();
             self.weights[c].write_enable.next = false;
             self.skew[c].clock.next = self.clock.val();
             self.skew[c].reset.next = self.reset.val();
             self.skew[c].data_in.next = self.weights[c].read_data.val();
         }
-        self.a_ram.write_address.next = 0.into();
-        self.b_ram.write_address.next = 0.into();
-        self.a_ram.write_data.next = 0.into();
-        self.b_ram.write_data.next = 0.into();
+        self.a_ram.write_address.next = self.z20.val();
+        self.b_ram.write_address.next = self.z20.val();
+        self.a_ram.write_data.next = self.zs32.val();
+        self.b_ram.write_data.next = self.zs32.val();
         self.a_ram.write_enable.next = false;
         self.b_ram.write_enable.next = false;
         if self.cfg_write.val() {
             self.region.next = self.cfg_address.val().get_bits::<4>(28);
             // data cut to the memories' widths, as the Verilog memories store it
-            self.cfg_w.next = self.cfg_data.val().get_bits::<16>(0);
+            self.cfg_w.next = self.cfg_data.val();
             self.cfg_w_fit.next = self.cfg_w.val() & self.w_low.val();
             if (self.cfg_w.val() & self.w_sign.val()).any() {
                 self.cfg_w_fit.next = (self.cfg_w.val() & self.w_low.val()) | self.w_high.val();
@@ -619,17 +659,21 @@ impl Logic for NsmEngine {
                 if (self.region.val() == self.c_reg_layers.val())
                     & (self.cfg_address.val().get_bits::<8>(3) == self.layer_index[j].val())
                 {
-                    if self.cfg_address.val().get_bits::<3>(0) == 0 {
-                        self.tab_steps[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                    if self.cfg_address.val().get_bits::<3>(0) == self.field[0].val() {
+                        self.tab_steps[j].d.next =
+                            self.cfg_data.val().get_bits::<ADDR_BITS>(0) & self.m_steps.val();
                     }
-                    if self.cfg_address.val().get_bits::<3>(0) == 1 {
-                        self.tab_n_out[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                    if self.cfg_address.val().get_bits::<3>(0) == self.field[1].val() {
+                        self.tab_n_out[j].d.next =
+                            self.cfg_data.val().get_bits::<ADDR_BITS>(0) & self.m_neurons.val();
                     }
-                    if self.cfg_address.val().get_bits::<3>(0) == 2 {
-                        self.tab_w_base[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                    if self.cfg_address.val().get_bits::<3>(0) == self.field[2].val() {
+                        self.tab_w_base[j].d.next =
+                            self.cfg_data.val().get_bits::<ADDR_BITS>(0) & self.m_waddr.val();
                     }
-                    if self.cfg_address.val().get_bits::<3>(0) == 3 {
-                        self.tab_n_base[j].d.next = self.cfg_data.val().get_bits::<ADDR_BITS>(0);
+                    if self.cfg_address.val().get_bits::<3>(0) == self.field[3].val() {
+                        self.tab_n_base[j].d.next =
+                            self.cfg_data.val().get_bits::<ADDR_BITS>(0) & self.m_naddr.val();
                     }
                 }
             }
@@ -650,8 +694,8 @@ impl Logic for NsmEngine {
                     self.pes[r * nc + c].w_in.next = self.skew[c].out.val();
                 }
                 self.pes[r * nc].z_in.next = self.row_ends[r].act_data.val();
-                self.pes[r * nc].s_in.next = 0.into();
-                self.pes[r * nc].t_in.next = 0.into();
+                self.pes[r * nc].s_in.next = self.zs32.val();
+                self.pes[r * nc].t_in.next = self.zs32.val();
                 for c in 1..self._cols {
                     self.pes[r * nc + c].z_in.next = self.pes[r * nc + c - 1].z_out.val();
                     self.pes[r * nc + c].s_in.next = self.pes[r * nc + c - 1].s_out.val();
@@ -660,6 +704,8 @@ impl Logic for NsmEngine {
                 self.row_ends[r].step_s.next = self.pes[r * nc + nc - 1].s_out.val();
                 self.row_ends[r].step_t.next = self.pes[r * nc + nc - 1].t_out.val();
             }
+            self.a_ram.read_address.next = self.n_chain.taps[nc].val();
+            self.b_ram.read_address.next = self.n_chain.taps[nc].val();
             // ---- row ends ----
             for r in 0..self._rows {
                 self.row_ends[r].clock.next = self.clock.val();
@@ -674,8 +720,8 @@ impl Logic for NsmEngine {
                 self.row_ends[r].tok_neuron.next = self.tok_neuron.taps[nc + 1].val();
                 self.row_ends[r].tok_live.next =
                     self.tok_live.taps[nc + 1].val() > self.row_index[r].val();
-                self.row_ends[r].tok_a.next = self.a_chain.taps[nc].val();
-                self.row_ends[r].tok_b.next = self.b_chain.taps[nc].val();
+                self.row_ends[r].tok_a.next = self.a_ram.read_data.val();
+                self.row_ends[r].tok_b.next = self.b_ram.read_data.val();
                 self.row_ends[r].image_write.next = false;
                 self.row_ends[r].image_address.next = self.c_region0.val() + self.in_cnt.q.val();
                 self.row_ends[r].image_data.next = self.in_data.val();
@@ -687,8 +733,8 @@ impl Logic for NsmEngine {
 
         // ---- logit aggregation over the rows of a group, then over groups ----
         self.agg_valid.next = false;
-        self.agg_logit.next = 0.into();
-        self.agg_neuron.next = 0.into();
+        self.agg_logit32.next = self.zs32.val();
+        self.agg_neuron.next = self.z20.val();
         self.agg_first.next = false;
         self.agg_last.next = false;
         // All rows finish an output neuron in the same cycle and hold their logits until the
@@ -700,7 +746,7 @@ impl Logic for NsmEngine {
                 if (self.walk_r.q.val() == self.row_index[r].val())
                     & self.row_ends[r].logit_live.val()
                 {
-                    self.agg_logit.next = signed_bit_cast_logit(self.row_ends[r].logit.val());
+                    self.agg_logit32.next = self.row_ends[r].logit.val();
                 }
             }
             self.agg_neuron.next = self.walk_neuron.q.val();
@@ -713,7 +759,7 @@ impl Logic for NsmEngine {
         if self.row_ends[0].logit_valid.val() {
             self.agg_valid.next = true;
             if self.row_ends[0].logit_live.val() {
-                self.agg_logit.next = signed_bit_cast_logit(self.row_ends[0].logit.val());
+                self.agg_logit32.next = self.row_ends[0].logit.val();
             }
             self.agg_neuron.next = self.row_ends[0].logit_neuron.val();
             self.agg_first.next = true;
@@ -722,6 +768,8 @@ impl Logic for NsmEngine {
             self.walk_r.d.next = self.c_one9.val();
             self.walk_neuron.d.next = self.row_ends[0].logit_neuron.val();
         }
+        self.logit_ext.x.next = self.agg_logit32.val();
+        self.agg_logit.next = self.logit_ext.y.val();
         self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
         if self.agg_first.val() {
             self.agg_sum.next = self.agg_logit.val();
@@ -737,7 +785,7 @@ impl Logic for NsmEngine {
         self.fin_pending.d.next = self.agg_valid.val() & self.agg_last.val();
         self.fin_total.d.next = self.agg_sum.val();
         self.fin_k.d.next = self.agg_neuron.val();
-        self.fin_g0.d.next = self.g.q.val() == 0;
+        self.fin_g0.d.next = self.g.q.val() == self.z16.val();
         self.logits.write_enable.next = self.fin_pending.q.val();
         self.logits.write_address.next = self.fin_k.q.val();
         if self.fin_g0.q.val() {
@@ -750,9 +798,9 @@ impl Logic for NsmEngine {
         self.out_valid.next = self.beat_valid.q.val();
         self.out_logit.next = self.beat_logit.q.val();
         self.out_index.next = self.beat_k.q.val();
-        self.out_last.next = (self.beat_k.q.val() + 1) == self.cur_n_out.val();
+        self.out_last.next = (self.beat_k.q.val() + self.c_one20.val()) == self.cur_n_out.val();
         self.best_minus_beat.next = self.best_val.q.val() - self.beat_logit.q.val();
-        self.beat_better.next = (self.beat_k.q.val() == 0) | self.best_minus_beat.val().get_bit(63);
+        self.beat_better.next = (self.beat_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
         self.out_class.next = self.best_k.q.val();
         if self.beat_better.val() {
             self.out_class.next = self.beat_k.q.val();
@@ -762,58 +810,58 @@ impl Logic for NsmEngine {
 
         // ---- sequencer ----
         if (self.state.q.val() == self.c_idle.val()) & self.in_valid.val() {
-            self.in_cnt.d.next = self.in_cnt.q.val() + 1;
+            self.in_cnt.d.next = (self.in_cnt.q.val() + self.c_one20.val()) & self.m_region.val();
             if self.in_last.val() {
-                self.in_cnt.d.next = 0.into();
+                self.in_cnt.d.next = self.z20.val();
                 self.state.d.next = self.c_start.val();
-                self.g.d.next = 0.into();
-                self.l.d.next = 0.into();
+                self.g.d.next = self.z16.val();
+                self.l.d.next = self.z8.val();
             }
         }
         if self.state.q.val() == self.c_start.val() {
-            self.s.d.next = 0.into();
-            self.i.d.next = 0.into();
-            self.i_word.d.next = 0.into();
-            self.i_bit.d.next = 0.into();
+            self.s.d.next = self.z20.val();
+            self.i.d.next = self.z20.val();
+            self.i_word.d.next = self.z20.val();
+            self.i_bit.d.next = self.z5.val();
             self.w_addr.d.next = self.cur_w_base.val();
             self.n_addr.d.next = self.cur_n_base.val();
             self.state.d.next = self.c_run.val();
         }
         if self.state.q.val() == self.c_run.val() {
             if self.issue.val() {
-                self.w_addr.d.next = self.w_addr.q.val() + 1;
+                self.w_addr.d.next = (self.w_addr.q.val() + self.c_one20.val()) & self.m_waddr.val();
             }
-            self.s.d.next = self.s.q.val() + 1;
-            if (self.s.q.val() + 1) == self.steps_eff.val() {
-                self.s.d.next = 0.into();
-                self.i.d.next = self.i.q.val() + 1;
-                self.n_addr.d.next = self.n_addr.q.val() + 1;
-                self.i_bit.d.next = self.i_bit.q.val() + 1;
+            self.s.d.next = (self.s.q.val() + self.c_one20.val()) & self.m_steps.val();
+            if (self.s.q.val() + self.c_one20.val()) == self.steps_eff.val() {
+                self.s.d.next = self.z20.val();
+                self.i.d.next = (self.i.q.val() + self.c_one20.val()) & self.m_neurons.val();
+                self.n_addr.d.next = (self.n_addr.q.val() + self.c_one20.val()) & self.m_naddr.val();
+                self.i_bit.d.next = self.i_bit.q.val() + self.c_one5.val();
                 if self.i_bit.q.val() == self.c_cols_m1.val() {
-                    self.i_bit.d.next = 0.into();
-                    self.i_word.d.next = self.i_word.q.val() + 1;
+                    self.i_bit.d.next = self.z5.val();
+                    self.i_word.d.next = (self.i_word.q.val() + self.c_one20.val()) & self.m_region.val();
                 }
-                if (self.i.q.val() + 1) == self.cur_n_out.val() {
+                if (self.i.q.val() + self.c_one20.val()) == self.cur_n_out.val() {
                     self.state.d.next = self.c_drain_state.val();
-                    self.drain_cnt.d.next = 0.into();
+                    self.drain_cnt.d.next = self.z16.val();
                 }
             }
         }
         if self.state.q.val() == self.c_drain_state.val() {
-            self.drain_cnt.d.next = self.drain_cnt.q.val() + 1;
+            self.drain_cnt.d.next = (self.drain_cnt.q.val() + self.c_one16.val()) & self.m_drain.val();
             if self.drain_cnt.q.val() == self.c_drain.val() {
                 if self.is_output.val() {
                     if self.g.q.val() == self.c_groups_m1.val() {
                         self.state.d.next = self.c_output.val();
-                        self.out_k.d.next = 0.into();
+                        self.out_k.d.next = self.z20.val();
                         self.fetch.d.next = false;
                     } else {
-                        self.g.d.next = self.g.q.val() + 1;
-                        self.l.d.next = 0.into();
+                        self.g.d.next = (self.g.q.val() + self.c_one16.val()) & self.m_groups.val();
+                        self.l.d.next = self.z8.val();
                         self.state.d.next = self.c_start.val();
                     }
                 } else {
-                    self.l.d.next = self.l.q.val() + 1;
+                    self.l.d.next = (self.l.q.val() + self.c_one8.val()) & self.m_layers.val();
                     self.state.d.next = self.c_start.val();
                 }
             }
@@ -836,15 +884,15 @@ impl Logic for NsmEngine {
                     self.best_val.d.next = self.beat_logit.q.val();
                     self.best_k.d.next = self.beat_k.q.val();
                 }
-                self.out_k.d.next = self.out_k.q.val() + 1;
-                if (self.beat_k.q.val() + 1) == self.cur_n_out.val() {
+                self.out_k.d.next = (self.out_k.q.val() + self.c_one20.val()) & self.m_neurons.val();
+                if (self.beat_k.q.val() + self.c_one20.val()) == self.cur_n_out.val() {
                     self.state.d.next = self.c_idle.val();
                 }
             }
         }
         if self.reset.val() {
             self.state.d.next = self.c_idle.val();
-            self.in_cnt.d.next = 0.into();
+            self.in_cnt.d.next = self.z20.val();
             self.fin_pending.d.next = false;
             self.walk_active.d.next = false;
             self.beat_valid.d.next = false;

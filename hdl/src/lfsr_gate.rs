@@ -73,7 +73,6 @@ impl Logic for LfsrGate {
             .fold(0u64, |m, &t| m | (1u64 << (t - 1)));
         let mask = self._spec.mask();
         let k = self._k;
-        let k_mask = if k >= 32 { u32::MAX } else { (1u32 << k) - 1 };
         let mut v = format!("reg [{hi}:0] state;\n", hi = w - 1);
         v.push_str(&format!("wire [{hi}:0] s0 = state;\n", hi = w - 1));
         for i in 0..k {
@@ -89,14 +88,14 @@ impl Logic for LfsrGate {
         if w == 1 {
             unreachable!("LFSR widths start at 2");
         }
-        let widened = if w == 32 {
-            format!("s{k}")
+        // the k fresh bits against the threshold, at k bits (threshold 0: never open)
+        let gate = if self._threshold == 0 {
+            "1'b0".to_string()
         } else {
-            format!("{{{}'d0, s{k}}}", 32 - w)
+            format!("s{k}[{}:0] < {k}'d{}", k - 1, self._threshold)
         };
         v.push_str(&format!(
-            "\nalways @(*) begin\n   gate = ({widened} & 32'h{k_mask:x}) < 32'd{t};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if (step) state <= s{k};\nend\n",
-            t = self._threshold,
+            "\nalways @(*) begin\n   gate = {gate};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if (step) state <= s{k};\nend\n",
             seed = self._seed,
         ));
         Verilog::Custom(v)
@@ -162,6 +161,11 @@ mod tests {
         let Verilog::Custom(v32) = g32.hdl() else {
             panic!("custom Verilog expected")
         };
-        assert!(v32.contains("gate = (s2 & 32'h3) < 32'd1;"), "{v32}");
+        assert!(v32.contains("gate = s2[1:0] < 2'd1;"), "{v32}");
+        let never = LfsrGate::new(&spec, 1, 4, 0);
+        let Verilog::Custom(v0) = never.hdl() else {
+            panic!("custom Verilog expected")
+        };
+        assert!(v0.contains("gate = 1'b0;"), "{v0}");
     }
 }

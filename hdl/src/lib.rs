@@ -105,6 +105,7 @@ pub fn unsigned_bits(n: u64) -> u32 {
 
 pub mod chain;
 pub mod engine;
+pub mod extend;
 pub mod lfsr_gate;
 pub mod neuron;
 pub mod pe;

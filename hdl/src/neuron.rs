@@ -65,25 +65,28 @@ impl Logic for NeuronUnit {
     }
 
     fn hdl(&self) -> Verilog {
-        // Each operand is cut to its contract width (the engine never drives more) and the
-        // arithmetic is done at the width of u', which the contract derives so that u' is exact.
+        // Each operand is cut to its contract width (the engine never drives more), extended
+        // explicitly to the width of u', which the contract derives so that u' is exact, and
+        // only u's sign is kept (eq. 1).
+        use crate::ram::extend;
         let (a, s, b, u, f) = (
-            self._a_bits,
-            self._acc_bits,
-            self._bias_bits,
-            self._u_bits,
+            self._a_bits as usize,
+            self._acc_bits as usize,
+            self._bias_bits as usize,
+            self._u_bits as usize,
             self._frac_bits,
         );
-        let tb = (s.max(b) + 1).min(u);
-        let p = (a + s).min(u);
+        assert!(u >= a.max(s).max(b));
         Verilog::Custom(format!(
-            "wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\nwire signed [{tbm}:0] tb = t_n + b_n;\nwire signed [{pm}:0] prod = a_n * s_n;\nwire signed [{um}:0] tb_u = tb;\nwire signed [{um}:0] prod_u = prod;\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod_u;\n\nalways @(posedge clock) begin\n   fire <= ~u[{um}];\nend\n",
+            "wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\nwire signed [{um}:0] prod = {ax} * {sx};\nwire signed [{um}:0] tb = {tx} + {bx};\nwire signed [{um}:0] u = (tb <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   fire <= ~u[{um}];\nend\n",
             am = a - 1,
             sm = s - 1,
             bm = b - 1,
-            tbm = tb - 1,
-            pm = p - 1,
             um = u - 1,
+            ax = extend("a_n", a, u, true),
+            sx = extend("s_n", s, u, true),
+            tx = extend("t_n", s, u, true),
+            bx = extend("b_n", b, u, true),
         ))
     }
 }

@@ -20,17 +20,11 @@ use rust_hdl::prelude::*;
 use crate::fit_masks;
 use crate::lfsr_gate::LfsrGate;
 
-/// Width of the partial-sum ports: one step's sum of at most [`crate::MAX_COLS`] weights of at
-/// most 16 bits, `32 * (2^15 - 1) < 2^21`. A configuration uses `step_sum_bits` of them.
-pub const PSUM_BITS: usize = 22;
-
-/// Sign-extends a 16-bit weight. Named with the `signed_bit_cast` prefix so that `#[hdl_gen]`
-/// emits `$signed(x)`; written out here because rust-hdl's own cast recurses forever on the
-/// most negative value.
-pub fn signed_bit_cast_weight(x: Signed<16>) -> Signed<PSUM_BITS> {
-    let v = x.inner().to_u64() as u16 as i16 as i64 as u64;
-    signed_cast(Bits::<PSUM_BITS>::from(v & ((1 << PSUM_BITS) - 1)))
-}
+/// Width of the weight and partial-sum ports: one machine word, the widest rust-hdl simulates
+/// natively, and the accumulators' width, so no port changes width on its way to the row end.
+/// One step's sum needs at most `32 * (2^15 - 1) < 2^21`; a configuration uses
+/// `step_sum_bits` of the 32 (the weight memory sign-extends its words to 32 bits).
+pub const PSUM_BITS: usize = 32;
 
 #[derive(LogicBlock)]
 pub struct Pe {
@@ -39,8 +33,8 @@ pub struct Pe {
     pub reset: Signal<In, bool>,
     /// A valid array step reaches this PE in this cycle.
     pub valid_in: Signal<In, bool>,
-    /// This column's weight of the step (broadcast down the column).
-    pub w_in: Signal<In, Signed<16>>,
+    /// This column's weight of the step (broadcast down the column), sign-extended.
+    pub w_in: Signal<In, Signed<PSUM_BITS>>,
     /// The row's activation word of this step; bit `c` is PE `(r, c)`'s.
     pub z_in: Signal<In, Bits<32>>,
     pub s_in: Signal<In, Signed<PSUM_BITS>>,
@@ -56,10 +50,6 @@ pub struct Pe {
     lfsr: LfsrGate,
     /// One-hot mask of this PE's column in the activation word.
     col_mask: Constant<Bits<32>>,
-    /// The weight sign-extended to the partial-sum width. Assigning `$signed(w_in)` to a
-    /// signed register of this width is what makes Verilog sign-extend (a `$unsigned` of it
-    /// straight away would zero-extend, where rust-hdl's model sign-extends).
-    w_ext: Signal<Local, Signed<PSUM_BITS>>,
     /// The addends of S and T: the weight or its complement, and the carry that completes
     /// the two's-complement negation (`-w = !w + 1`), so each sum is one adder.
     add_s: Signal<Local, Bits<PSUM_BITS>>,
@@ -106,7 +96,6 @@ impl Pe {
             t_r: Default::default(),
             lfsr: LfsrGate::new(spec, seed, k, threshold),
             col_mask: Constant::new((1u64 << col).into()),
-            w_ext: Default::default(),
             add_s: Default::default(),
             carry_s: Default::default(),
             add_t: Default::default(),
@@ -134,20 +123,19 @@ impl Logic for Pe {
         // carry of 1; T takes the same addend when the gate is open. One adder per sum (half
         // the area of an add and a subtract behind a multiplexer).
         self.z_r.d.next = self.z_in.val();
-        self.w_ext.next = signed_bit_cast_weight(self.w_in.val());
-        self.add_s.next = unsigned_cast(self.w_ext.val());
+        self.add_s.next = unsigned_cast(self.w_in.val());
         self.carry_s.next = self.zero.val();
         self.add_t.next = self.zero.val();
         self.carry_t.next = self.zero.val();
         if (self.z_in.val() & self.col_mask.val()).any() {
             if self.lfsr.gate.val() {
-                self.add_t.next = unsigned_cast(self.w_ext.val());
+                self.add_t.next = unsigned_cast(self.w_in.val());
             }
         } else {
-            self.add_s.next = !unsigned_cast(self.w_ext.val());
+            self.add_s.next = !unsigned_cast(self.w_in.val());
             self.carry_s.next = self.one.val();
             if self.lfsr.gate.val() {
-                self.add_t.next = !unsigned_cast(self.w_ext.val());
+                self.add_t.next = !unsigned_cast(self.w_in.val());
                 self.carry_t.next = self.one.val();
             }
         }
@@ -224,6 +212,7 @@ mod tests {
     fn partial_sums_cannot_overflow() {
         let worst = crate::MAX_COLS as i64 * i64::from(i16::MAX);
         assert!(worst < 1 << (PSUM_BITS - 1));
+        assert!(worst < 1 << (crate::MAX_ACC_BITS - 1));
     }
 
     #[test]

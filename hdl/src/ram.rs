@@ -8,22 +8,52 @@ use rust_hdl::prelude::*;
 /// Address width of every engine memory.
 pub const ADDR_BITS: usize = 20;
 
-/// The Verilog body: `width` bits a word in the memory (the port may be wider: reads are
-/// sign- or zero-extended, writes keep the low `width` bits). `no_rw_check` tells Yosys it
-/// need not build bypass logic for a read of the word being written in the same cycle: the
-/// engine never does that (inputs and weights are written while idle, neuron outputs into the
-/// region that is not being read, logits two cycles after they are read).
-fn verilog_ram(width: usize, depth: usize, signed: bool, bit_write: bool) -> String {
-    let sig = if signed { "signed " } else { "" };
-    let write = if bit_write {
-        "   if (write_enable) begin\n      if (write_word) mem[write_address] <= write_data;\n      else mem[write_address][write_bit] <= write_data[0];\n   end".to_string()
+/// Bits of an index into `n` things (at least 1).
+pub(crate) fn index_bits(n: usize) -> usize {
+    (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize
+}
+
+/// `{{(to-from){x[from-1]}}, x}` (sign extension) or `{{(to-from){1'b0}}, x}`: an explicit
+/// extension, so that no assignment changes width silently (Verilator's WIDTH rule).
+pub(crate) fn extend(x: &str, from: usize, to: usize, signed: bool) -> String {
+    assert!(from <= to);
+    if from == to {
+        x.to_string()
+    } else if signed {
+        format!("{{{{{}{{{x}[{}]}}}}, {x}}}", to - from, from - 1)
     } else {
-        "   if (write_enable) mem[write_address] <= write_data;".to_string()
+        format!("{{{}'d0, {x}}}", to - from)
+    }
+}
+
+/// The Verilog body of a memory of `depth` words of `width` bits behind ports of `port` bits:
+/// reads are sign- or zero-extended to the port, writes keep the low `width` bits, addresses
+/// use the low bits that index `depth` words. `no_rw_check` tells Yosys it need not build
+/// bypass logic for a read of the word being written in the same cycle: the engine never does
+/// that (inputs and weights are written while idle, neuron outputs into the region that is not
+/// being read, logits two cycles after they are read).
+fn verilog_ram(width: usize, port: usize, depth: usize, signed: bool, bit_write: bool) -> String {
+    let ab = index_bits(depth);
+    let data = if width == port {
+        "write_data".to_string()
+    } else {
+        format!("write_data[{}:0]", width - 1)
+    };
+    let write = if bit_write {
+        format!(
+            "   if (write_enable) begin\n      if (write_word) mem[write_address[{a}:0]] <= {data};\n      else mem[write_address[{a}:0]][write_bit[{b}:0]] <= write_data[0];\n   end",
+            a = ab - 1,
+            b = index_bits(width) - 1,
+        )
+    } else {
+        format!("   if (write_enable) mem[write_address[{}:0]] <= {data};", ab - 1)
     };
     format!(
-        "(* no_rw_check *)\nreg {sig}[{w}:0] mem[0:{d}];\n\nalways @(posedge clock) begin\n   read_data <= mem[read_address];\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
+        "(* no_rw_check *)\nreg [{w}:0] mem[0:{d}];\nreg [{w}:0] word;\n\nalways @(posedge clock) begin\n   word <= mem[read_address[{a}:0]];\nend\n\nalways @(*) begin\n   read_data = {ext};\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
         w = width - 1,
         d = depth - 1,
+        a = ab - 1,
+        ext = extend("word", width, port, signed),
     )
 }
 
@@ -98,6 +128,7 @@ impl<D: Synth> Logic for SyncRam<D> {
     fn hdl(&self) -> Verilog {
         Verilog::Custom(verilog_ram(
             self._bits,
+            D::BITS,
             self._mem.len(),
             self._signed,
             false,
@@ -153,8 +184,13 @@ impl Logic for BitRam {
                     let d = self.write_data.val().to_u64();
                     if self.write_word.val() {
                         self._mem[wa] = d & ((1u64 << self._bits) - 1);
-                    } else if self.write_bit.val().index() < self._bits {
-                        let m = 1u64 << self.write_bit.val().index();
+                    } else {
+                        // the Verilog indexes with the low bits that address a word's bits
+                        let bit = self.write_bit.val().index() & ((1 << index_bits(self._bits)) - 1);
+                        if bit >= self._bits {
+                            return;
+                        }
+                        let m = 1u64 << bit;
                         self._mem[wa] = (self._mem[wa] & !m) | if d & 1 == 1 { m } else { 0 };
                     }
                 }
@@ -167,6 +203,6 @@ impl Logic for BitRam {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_ram(self._bits, self._mem.len(), false, true))
+        Verilog::Custom(verilog_ram(self._bits, 32, self._mem.len(), false, true))
     }
 }

@@ -67,6 +67,8 @@ pub struct RowEnd {
     below_t: Signal<Local, Signed<32>>,
     logit_sum: Signal<Local, Bits<32>>,
     saturate: Constant<bool>,
+    z32: Constant<Bits<32>>,
+    one32: Constant<Bits<32>>,
     /// Masks that cut the accumulators and the logit to their widths (`crate::fit_masks`).
     acc_low: Constant<Bits<32>>,
     acc_sign: Constant<Bits<32>>,
@@ -78,12 +80,6 @@ pub struct RowEnd {
     acc_min: Constant<Signed<32>>,
 }
 
-/// Sign-extends a step sum to the accumulator width (`#[hdl_gen]` emits `$signed`).
-pub fn signed_bit_cast_step(x: Signed<PSUM_BITS>) -> Signed<32> {
-    let raw = x.inner().to_u64();
-    let v = ((raw << (64 - PSUM_BITS)) as i64) >> (64 - PSUM_BITS);
-    signed_cast(Bits::<32>::from(v as u64 & 0xffff_ffff))
-}
 
 /// What a row end is built with.
 #[derive(Debug, Clone)]
@@ -164,6 +160,8 @@ impl RowEnd {
             below_t: Default::default(),
             logit_sum: Default::default(),
             saturate: Constant::new(spec.saturate_bits.is_some()),
+            z32: Constant::new(Bits::<32>::from(0u64)),
+            one32: Constant::new(Bits::<32>::from(1u64)),
             acc_low,
             acc_sign,
             acc_high,
@@ -201,23 +199,23 @@ impl Logic for RowEnd {
         // computed from the inputs, not from `raw_*`, to keep the chain of locals short: each
         // level costs the simulation one settle pass.
         if self.tok_first.val() {
-            self.raw_s.next = signed_bit_cast_step(self.step_s.val());
-            self.raw_t.next = signed_bit_cast_step(self.step_t.val());
-            self.above_s.next = self.acc_max.val() - signed_bit_cast_step(self.step_s.val());
-            self.below_s.next = signed_bit_cast_step(self.step_s.val()) - self.acc_min.val();
-            self.above_t.next = self.acc_max.val() - signed_bit_cast_step(self.step_t.val());
-            self.below_t.next = signed_bit_cast_step(self.step_t.val()) - self.acc_min.val();
+            self.raw_s.next = self.step_s.val();
+            self.raw_t.next = self.step_t.val();
+            self.above_s.next = self.acc_max.val() - self.step_s.val();
+            self.below_s.next = self.step_s.val() - self.acc_min.val();
+            self.above_t.next = self.acc_max.val() - self.step_t.val();
+            self.below_t.next = self.step_t.val() - self.acc_min.val();
         } else {
-            self.raw_s.next = self.acc_s.q.val() + signed_bit_cast_step(self.step_s.val());
-            self.raw_t.next = self.acc_t.q.val() + signed_bit_cast_step(self.step_t.val());
+            self.raw_s.next = self.acc_s.q.val() + self.step_s.val();
+            self.raw_t.next = self.acc_t.q.val() + self.step_t.val();
             self.above_s.next =
-                (self.acc_max.val() - self.acc_s.q.val()) - signed_bit_cast_step(self.step_s.val());
+                (self.acc_max.val() - self.acc_s.q.val()) - self.step_s.val();
             self.below_s.next =
-                (self.acc_s.q.val() + signed_bit_cast_step(self.step_s.val())) - self.acc_min.val();
+                (self.acc_s.q.val() + self.step_s.val()) - self.acc_min.val();
             self.above_t.next =
-                (self.acc_max.val() - self.acc_t.q.val()) - signed_bit_cast_step(self.step_t.val());
+                (self.acc_max.val() - self.acc_t.q.val()) - self.step_t.val();
             self.below_t.next =
-                (self.acc_t.q.val() + signed_bit_cast_step(self.step_t.val())) - self.acc_min.val();
+                (self.acc_t.q.val() + self.step_t.val()) - self.acc_min.val();
         }
         self.sum_s.next = self.raw_s.val();
         self.sum_t.next = self.raw_t.val();
@@ -289,9 +287,9 @@ impl Logic for RowEnd {
         self.act.write_address.next = self.fire_word.q.val();
         self.act.write_word.next = false;
         self.act.write_bit.next = self.fire_bit.q.val();
-        self.act.write_data.next = 0.into();
+        self.act.write_data.next = self.z32.val();
         if self.neuron.fire.val() {
-            self.act.write_data.next = 1.into();
+            self.act.write_data.next = self.one32.val();
         }
         if self.fire_pending.q.val() {
             self.act.write_enable.next = true;

@@ -52,6 +52,8 @@ pub enum CosimError {
     Model(#[from] BitExactError),
     #[error("{0}")]
     Codegen(#[from] nsm_codegen::CodegenError),
+    #[error("verilator --lint-only -Wall found problems in {dir} (replay: sh {dir}/lint.sh):\n{log}")]
+    Lint { dir: PathBuf, log: String },
     #[error("{simulator} failed in {dir} (replay: sh {dir}/run.sh):\n{log}")]
     Failed {
         simulator: Simulator,
@@ -136,12 +138,67 @@ pub fn prepare(
     write(dir, "out.hex", &out)?;
     write(dir, "vectors.vh", &vh)?;
     write(dir, "nsm_tb.v", TESTBENCH)?;
-    write(dir, "nsm_engine.v", &nsm_codegen::verilog(cfg)?)?;
+    write_engine(dir, cfg)?;
     write(dir, "engine.json", &cfg.to_json())?;
     Ok(Prepared {
         dir: dir.to_path_buf(),
         expected,
     })
+}
+
+/// Writes the engine's Verilog and its lint waivers (`nsm_engine.v`, `nsm_engine.vlt`).
+pub fn write_engine(dir: &Path, cfg: &EngineConfig) -> Result<(), CosimError> {
+    std::fs::create_dir_all(dir).map_err(|source| CosimError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let v = nsm_codegen::verilog(cfg)?;
+    let vlt = nsm_codegen::lint::vlt(&v, nsm_codegen::VERILOG_FILE, nsm_codegen::TOP);
+    write(dir, nsm_codegen::VERILOG_FILE, &v)?;
+    write(dir, nsm_codegen::VLT_FILE, &vlt)
+}
+
+/// `verilator --lint-only -Wall` on the engine in `dir` (written by [`write_engine`]), with
+/// its waivers and nothing else: `Ok` only if Verilator reports no finding at all. The
+/// command is left in `lint.sh`, its output in `lint.log`.
+pub fn lint(dir: &Path) -> Result<(), CosimError> {
+    let verilator = find_tool("verilator", "NSM_VERILATOR")?;
+    let args = [
+        "--lint-only",
+        "-Wall",
+        "--top-module",
+        nsm_codegen::TOP,
+        nsm_codegen::VLT_FILE,
+        nsm_codegen::VERILOG_FILE,
+    ];
+    write(
+        dir,
+        "lint.sh",
+        &format!(
+            "#!/bin/sh\ncd \"$(dirname \"$0\")\"\n{} {}\n",
+            verilator.display(),
+            args.join(" ")
+        ),
+    )?;
+    let out = Command::new(&verilator)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|source| CosimError::Io {
+            path: verilator.clone(),
+            source,
+        })?;
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    write(dir, "lint.log", &log)?;
+    if out.status.success() && !log.contains("%Warning") && !log.contains("%Error") {
+        Ok(())
+    } else {
+        Err(CosimError::Lint {
+            dir: dir.to_path_buf(),
+            log,
+        })
+    }
 }
 
 fn exec(dir: &Path, simulator: Simulator, cmds: &[Vec<String>]) -> Result<String, CosimError> {
