@@ -242,7 +242,10 @@ mod tests {
             declared_name("    localparam signed zero = 32'h0;"),
             Some(("param", "zero"))
         );
-        assert_eq!(declared_name("    reg pes$0$gate;"), Some(("signal", "pes$0$gate")));
+        assert_eq!(
+            declared_name("    reg pes$0$gate;"),
+            Some(("signal", "pes$0$gate"))
+        );
     }
 
     #[test]

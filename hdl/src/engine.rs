@@ -328,7 +328,7 @@ impl NsmEngine {
             tok_bit: ShiftChain::new(cols + 1),
             tok_neuron: ShiftChain::new(cols + 1),
             tok_live: ShiftChain::new(cols + 1),
-            n_chain: ShiftChain::new(cols),
+            n_chain: ShiftChain::new(cols + 1),
             tab_steps: reg(lay.max_layers),
             tab_n_out: reg(lay.max_layers),
             tab_w_base: reg(lay.max_layers),
@@ -413,7 +413,9 @@ impl NsmEngine {
             z20: b20(0),
             z32: Constant::new(Bits::<32>::from(0u64)),
             zs32: Constant::new(Signed::<32>::from(0i64)),
-            field: (0..4u64).map(|f| Constant::new(Bits::<3>::from(f))).collect(),
+            field: (0..4u64)
+                .map(|f| Constant::new(Bits::<3>::from(f)))
+                .collect(),
             c_one16: Constant::new(Bits::<16>::from(1u64)),
             c_one8: Constant::new(Bits::<8>::from(1u64)),
             m_steps: ubits(cfg.max_fan_in.div_ceil(cols).max(rows)),
@@ -704,8 +706,10 @@ impl Logic for NsmEngine {
                 self.row_ends[r].step_s.next = self.pes[r * nc + nc - 1].s_out.val();
                 self.row_ends[r].step_t.next = self.pes[r * nc + nc - 1].t_out.val();
             }
-            self.a_ram.read_address.next = self.n_chain.taps[nc].val();
-            self.b_ram.read_address.next = self.n_chain.taps[nc].val();
+            // read as the step's token reaches the row ends: A, B arrive one clock later,
+            // with the finished neuron's sums in the accumulators
+            self.a_ram.read_address.next = self.n_chain.taps[nc + 1].val();
+            self.b_ram.read_address.next = self.n_chain.taps[nc + 1].val();
             // ---- row ends ----
             for r in 0..self._rows {
                 self.row_ends[r].clock.next = self.clock.val();
@@ -800,7 +804,8 @@ impl Logic for NsmEngine {
         self.out_index.next = self.beat_k.q.val();
         self.out_last.next = (self.beat_k.q.val() + self.c_one20.val()) == self.cur_n_out.val();
         self.best_minus_beat.next = self.best_val.q.val() - self.beat_logit.q.val();
-        self.beat_better.next = (self.beat_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
+        self.beat_better.next =
+            (self.beat_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
         self.out_class.next = self.best_k.q.val();
         if self.beat_better.val() {
             self.out_class.next = self.beat_k.q.val();
@@ -829,17 +834,20 @@ impl Logic for NsmEngine {
         }
         if self.state.q.val() == self.c_run.val() {
             if self.issue.val() {
-                self.w_addr.d.next = (self.w_addr.q.val() + self.c_one20.val()) & self.m_waddr.val();
+                self.w_addr.d.next =
+                    (self.w_addr.q.val() + self.c_one20.val()) & self.m_waddr.val();
             }
             self.s.d.next = (self.s.q.val() + self.c_one20.val()) & self.m_steps.val();
             if (self.s.q.val() + self.c_one20.val()) == self.steps_eff.val() {
                 self.s.d.next = self.z20.val();
                 self.i.d.next = (self.i.q.val() + self.c_one20.val()) & self.m_neurons.val();
-                self.n_addr.d.next = (self.n_addr.q.val() + self.c_one20.val()) & self.m_naddr.val();
+                self.n_addr.d.next =
+                    (self.n_addr.q.val() + self.c_one20.val()) & self.m_naddr.val();
                 self.i_bit.d.next = self.i_bit.q.val() + self.c_one5.val();
                 if self.i_bit.q.val() == self.c_cols_m1.val() {
                     self.i_bit.d.next = self.z5.val();
-                    self.i_word.d.next = (self.i_word.q.val() + self.c_one20.val()) & self.m_region.val();
+                    self.i_word.d.next =
+                        (self.i_word.q.val() + self.c_one20.val()) & self.m_region.val();
                 }
                 if (self.i.q.val() + self.c_one20.val()) == self.cur_n_out.val() {
                     self.state.d.next = self.c_drain_state.val();
@@ -848,7 +856,8 @@ impl Logic for NsmEngine {
             }
         }
         if self.state.q.val() == self.c_drain_state.val() {
-            self.drain_cnt.d.next = (self.drain_cnt.q.val() + self.c_one16.val()) & self.m_drain.val();
+            self.drain_cnt.d.next =
+                (self.drain_cnt.q.val() + self.c_one16.val()) & self.m_drain.val();
             if self.drain_cnt.q.val() == self.c_drain.val() {
                 if self.is_output.val() {
                     if self.g.q.val() == self.c_groups_m1.val() {
@@ -884,7 +893,8 @@ impl Logic for NsmEngine {
                     self.best_val.d.next = self.beat_logit.q.val();
                     self.best_k.d.next = self.beat_k.q.val();
                 }
-                self.out_k.d.next = (self.out_k.q.val() + self.c_one20.val()) & self.m_neurons.val();
+                self.out_k.d.next =
+                    (self.out_k.q.val() + self.c_one20.val()) & self.m_neurons.val();
                 if (self.beat_k.q.val() + self.c_one20.val()) == self.cur_n_out.val() {
                     self.state.d.next = self.c_idle.val();
                 }

@@ -33,7 +33,14 @@ mod tests {
     fn extends_the_sign() {
         let mut e = SignExtend::default();
         e.connect_all();
-        for v in [0i64, 1, -1, i64::from(i32::MAX), i64::from(i32::MIN), -12345] {
+        for v in [
+            0i64,
+            1,
+            -1,
+            i64::from(i32::MAX),
+            i64::from(i32::MIN),
+            -12345,
+        ] {
             e.x.next = v.into();
             assert!(simulate(&mut e, 10));
             assert_eq!(e.y.val(), Signed::<64>::from(v));

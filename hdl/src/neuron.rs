@@ -1,10 +1,18 @@
 //! The neuron unit of one row: eq. 5 in integers, `u' = 2^F (T + B) + A S`, and the sign unit
-//! of eq. 1, `z = +1` iff `u' >= 0`, registered. A leaf block with its own Verilog because
-//! rust-hdl multiplies only 16 x 16 bits. Inputs are 32-bit (the engine refuses wider
-//! accumulators and parameters); `u'` is formed in 64 bits, where the widths of the engine
-//! contract keep it exact.
+//! of eq. 1, `z = +1` iff `u' >= 0`. A leaf block with its own Verilog because rust-hdl
+//! multiplies only 16 x 16 bits. Inputs are 32-bit (the engine refuses wider accumulators and
+//! parameters); `u'` is formed at the contract's width, which keeps it exact (64 bits in the
+//! Rust model).
+//!
+//! Two pipeline stages ([`NEURON_LATENCY`]): the product `A S` and the sum `T + B` are
+//! registered (the multiplier's own output register in a DSP block), then `u'` and its sign.
+//! The inputs are expected to come from registers (the row's accumulators), so the multiplier
+//! starts a clock period of its own.
 
 use rust_hdl::prelude::*;
+
+/// Clocks from the inputs to `fire`.
+pub const NEURON_LATENCY: usize = 2;
 
 #[derive(LogicBlock)]
 pub struct NeuronUnit {
@@ -13,7 +21,7 @@ pub struct NeuronUnit {
     pub t: Signal<In, Signed<32>>,
     pub a: Signal<In, Signed<32>>,
     pub b: Signal<In, Signed<32>>,
-    /// `u' >= 0`, one clock after the inputs.
+    /// `u' >= 0`, [`NEURON_LATENCY`] clocks after the inputs.
     pub fire: Signal<Out, bool>,
     _frac_bits: u32,
     /// Verilog widths: `a_i`, the accumulators, the bias, and `u'` (the contract's derived
@@ -22,6 +30,9 @@ pub struct NeuronUnit {
     _acc_bits: u32,
     _bias_bits: u32,
     _u_bits: u32,
+    /// The registered `A S` and `T + B` (Rust model).
+    _prod: i64,
+    _tb: i64,
 }
 
 impl NeuronUnit {
@@ -43,6 +54,8 @@ impl NeuronUnit {
             _acc_bits: acc_bits,
             _bias_bits: bias_bits,
             _u_bits: u_bits,
+            _prod: 0,
+            _tb: 0,
         }
     }
 }
@@ -54,9 +67,10 @@ fn to_i64(x: Signed<32>) -> i64 {
 impl Logic for NeuronUnit {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let u = (to_i64(self.t.val()).wrapping_add(to_i64(self.b.val())) << self._frac_bits)
-                .wrapping_add(to_i64(self.a.val()).wrapping_mul(to_i64(self.s.val())));
+            let u = (self._tb << self._frac_bits).wrapping_add(self._prod);
             self.fire.next = u >= 0;
+            self._prod = to_i64(self.a.val()).wrapping_mul(to_i64(self.s.val()));
+            self._tb = to_i64(self.t.val()).wrapping_add(to_i64(self.b.val()));
         }
     }
 
@@ -77,16 +91,22 @@ impl Logic for NeuronUnit {
             self._frac_bits,
         );
         assert!(u >= a.max(s).max(b));
+        // the product at its natural width (a single DSP multiplier), or at u' if narrower
+        let p = (a + s).min(u);
+        // T + B, exact
+        let tbw = (s.max(b) + 1).min(u);
         Verilog::Custom(format!(
-            "wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\nwire signed [{um}:0] prod = {ax} * {sx};\nwire signed [{um}:0] tb = {tx} + {bx};\nwire signed [{um}:0] u = (tb <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   fire <= ~u[{um}];\nend\n",
+            "wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\nreg signed [{pm}:0] prod_n;\nreg signed [{tbm}:0] tb;\nwire signed [{um}:0] prod = {px};\nwire signed [{um}:0] tb_u = {tbx};\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   prod_n <= a_n * s_n;\n   tb <= {tx} + {bx};\n   fire <= ~u[{um}];\nend\n",
             am = a - 1,
             sm = s - 1,
             bm = b - 1,
             um = u - 1,
-            ax = extend("a_n", a, u, true),
-            sx = extend("s_n", s, u, true),
-            tx = extend("t_n", s, u, true),
-            bx = extend("b_n", b, u, true),
+            pm = p - 1,
+            px = extend("prod_n", p, u, true),
+            tbm = tbw - 1,
+            tx = extend("t_n", s, tbw, true),
+            bx = extend("b_n", b, tbw, true),
+            tbx = extend("tb", tbw, u, true),
         ))
     }
 }

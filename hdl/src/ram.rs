@@ -41,15 +41,33 @@ fn verilog_ram(width: usize, port: usize, depth: usize, signed: bool, bit_write:
     };
     let write = if bit_write {
         format!(
-            "   if (write_enable) begin\n      if (write_word) mem[write_address[{a}:0]] <= {data};\n      else mem[write_address[{a}:0]][write_bit[{b}:0]] <= write_data[0];\n   end",
+            "   if (write_enable) begin\n      if (write_word) mem[write_address[{a}:0]] <= {data};\n      else begin\n         mem[write_address[{a}:0]] <= pack_next;\n         pack <= pack_next;\n      end\n   end",
             a = ab - 1,
+        )
+    } else {
+        format!(
+            "   if (write_enable) mem[write_address[{}:0]] <= {data};",
+            ab - 1
+        )
+    };
+    // A bit write stores the whole word: the bits packed since the last bit 0, the new bit,
+    // zeros above it.
+    let pack = if bit_write {
+        let one = if width == 1 {
+            "write_data[0]".to_string()
+        } else {
+            format!("{{{}'d0, write_data[0]}}", width - 1)
+        };
+        format!(
+            "reg [{w}:0] pack;\nreg [{w}:0] pack_next;\n\nalways @(*) begin\n   pack_next = ((write_bit == 5'd0) ? {width}'d0 : pack) | ({one} << write_bit[{b}:0]);\nend\n",
+            w = width - 1,
             b = index_bits(width) - 1,
         )
     } else {
-        format!("   if (write_enable) mem[write_address[{}:0]] <= {data};", ab - 1)
+        String::new()
     };
     format!(
-        "(* no_rw_check *)\nreg [{w}:0] mem[0:{d}];\nreg [{w}:0] word;\n\nalways @(posedge clock) begin\n   word <= mem[read_address[{a}:0]];\nend\n\nalways @(*) begin\n   read_data = {ext};\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
+        "(* no_rw_check *)\nreg [{w}:0] mem[0:{d}];\nreg [{w}:0] word;\n{pack}\nalways @(posedge clock) begin\n   word <= mem[read_address[{a}:0]];\nend\n\nalways @(*) begin\n   read_data = {ext};\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
         w = width - 1,
         d = depth - 1,
         a = ab - 1,
@@ -136,9 +154,12 @@ impl<D: Synth> Logic for SyncRam<D> {
     }
 }
 
-/// A RAM of `depth` words of 32 bits that writes either a whole word (`write_word`: a word of
-/// inputs) or the one bit `write_bit` of a word (a neuron's output, `write_data[0]`): the
-/// activation buffers.
+/// The activation buffers: a RAM of `depth` words of up to 32 bits that writes either a whole
+/// word (`write_word`: a word of inputs) or a neuron's output bit (`write_data[0]`) at bit
+/// `write_bit` of a word. Neuron outputs arrive in order, bit 0 first, so a bit write stores the
+/// whole word: the bits written since the last bit 0 (held in a packing register), the new
+/// bit, and zeros above it. Plain word writes need no per-bit write enables, which not every
+/// block RAM has (the ECP5's has byte enables only).
 #[derive(LogicBlock)]
 pub struct BitRam {
     pub clock: Signal<In, Clock>,
@@ -151,6 +172,7 @@ pub struct BitRam {
     pub write_data: Signal<In, Bits<32>>,
     _mem: Vec<u64>,
     _bits: usize,
+    _pack: u64,
 }
 
 impl BitRam {
@@ -169,6 +191,7 @@ impl BitRam {
             write_data: Default::default(),
             _mem: vec![0; depth],
             _bits: bits,
+            _pack: 0,
         }
     }
 }
@@ -186,12 +209,16 @@ impl Logic for BitRam {
                         self._mem[wa] = d & ((1u64 << self._bits) - 1);
                     } else {
                         // the Verilog indexes with the low bits that address a word's bits
-                        let bit = self.write_bit.val().index() & ((1 << index_bits(self._bits)) - 1);
-                        if bit >= self._bits {
-                            return;
-                        }
-                        let m = 1u64 << bit;
-                        self._mem[wa] = (self._mem[wa] & !m) | if d & 1 == 1 { m } else { 0 };
+                        let bit =
+                            self.write_bit.val().index() & ((1 << index_bits(self._bits)) - 1);
+                        let base = if self.write_bit.val().index() == 0 {
+                            0
+                        } else {
+                            self._pack
+                        };
+                        let packed = (base | ((d & 1) << bit)) & ((1u64 << self._bits) - 1);
+                        self._mem[wa] = packed;
+                        self._pack = packed;
                     }
                 }
             }

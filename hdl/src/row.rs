@@ -34,6 +34,7 @@ pub struct RowEnd {
     pub tok_bit: Signal<In, Bits<5>>,
     /// This row's pass is a real one (`g*rows + r < K`).
     pub tok_live: Signal<In, bool>,
+    /// `A_i` and `B_i` (or `C_k`) of the neuron whose last step's token came one clock ago.
     pub tok_a: Signal<In, Signed<32>>,
     pub tok_b: Signal<In, Signed<32>>,
     // ---- input image writes (region 0) ----
@@ -49,6 +50,18 @@ pub struct RowEnd {
     neuron: NeuronUnit,
     acc_s: DFF<Signed<32>>,
     acc_t: DFF<Signed<32>>,
+    // A neuron finishes in three stages: `fin_*` one clock after its last step's token (the
+    // accumulators hold its sums), `hid_*` while the neuron unit computes, `fire_*` when its
+    // output bit is written.
+    fin_valid: DFF<bool>,
+    fin_output: DFF<bool>,
+    fin_word: DFF<Bits<ADDR_BITS>>,
+    fin_bit: DFF<Bits<5>>,
+    fin_neuron: DFF<Bits<ADDR_BITS>>,
+    fin_live: DFF<bool>,
+    hid_pending: DFF<bool>,
+    hid_word: DFF<Bits<ADDR_BITS>>,
+    hid_bit: DFF<Bits<5>>,
     fire_pending: DFF<bool>,
     fire_word: DFF<Bits<ADDR_BITS>>,
     fire_bit: DFF<Bits<5>>,
@@ -79,7 +92,6 @@ pub struct RowEnd {
     acc_max: Constant<Signed<32>>,
     acc_min: Constant<Signed<32>>,
 }
-
 
 /// What a row end is built with.
 #[derive(Debug, Clone)]
@@ -143,6 +155,15 @@ impl RowEnd {
             ),
             acc_s: Default::default(),
             acc_t: Default::default(),
+            fin_valid: Default::default(),
+            fin_output: Default::default(),
+            fin_word: Default::default(),
+            fin_bit: Default::default(),
+            fin_neuron: Default::default(),
+            fin_live: Default::default(),
+            hid_pending: Default::default(),
+            hid_word: Default::default(),
+            hid_bit: Default::default(),
             fire_pending: Default::default(),
             fire_word: Default::default(),
             fire_bit: Default::default(),
@@ -182,6 +203,15 @@ impl Logic for RowEnd {
             clock,
             acc_s,
             acc_t,
+            fin_valid,
+            fin_output,
+            fin_word,
+            fin_bit,
+            fin_neuron,
+            fin_live,
+            hid_pending,
+            hid_word,
+            hid_bit,
             fire_pending,
             fire_word,
             fire_bit,
@@ -208,14 +238,10 @@ impl Logic for RowEnd {
         } else {
             self.raw_s.next = self.acc_s.q.val() + self.step_s.val();
             self.raw_t.next = self.acc_t.q.val() + self.step_t.val();
-            self.above_s.next =
-                (self.acc_max.val() - self.acc_s.q.val()) - self.step_s.val();
-            self.below_s.next =
-                (self.acc_s.q.val() + self.step_s.val()) - self.acc_min.val();
-            self.above_t.next =
-                (self.acc_max.val() - self.acc_t.q.val()) - self.step_t.val();
-            self.below_t.next =
-                (self.acc_t.q.val() + self.step_t.val()) - self.acc_min.val();
+            self.above_s.next = (self.acc_max.val() - self.acc_s.q.val()) - self.step_s.val();
+            self.below_s.next = (self.acc_s.q.val() + self.step_s.val()) - self.acc_min.val();
+            self.above_t.next = (self.acc_max.val() - self.acc_t.q.val()) - self.step_t.val();
+            self.below_t.next = (self.acc_t.q.val() + self.step_t.val()) - self.acc_min.val();
         }
         self.sum_s.next = self.raw_s.val();
         self.sum_t.next = self.raw_t.val();
@@ -250,32 +276,43 @@ impl Logic for RowEnd {
                 );
             }
         }
-        // ---- neuron unit (result one clock later) ----
-        self.neuron.s.next = self.sum_s.val();
-        self.neuron.t.next = self.sum_t.val();
+        // ---- the neuron's last step: three stages ----
+        self.fin_valid.d.next = self.tok_valid.val() & self.tok_last.val() & !self.reset.val();
+        self.fin_output.d.next = self.tok_output.val();
+        self.fin_word.d.next = self.tok_word.val();
+        self.fin_bit.d.next = self.tok_bit.val();
+        self.fin_neuron.d.next = self.tok_neuron.val();
+        self.fin_live.d.next = self.tok_live.val();
+        // stochastic layer: the neuron unit takes the accumulators (its result comes
+        // `NEURON_LATENCY` = 2 clocks later, with `fire_*`)
+        self.neuron.s.next = self.acc_s.q.val();
+        self.neuron.t.next = self.acc_t.q.val();
         self.neuron.a.next = self.tok_a.val();
         self.neuron.b.next = self.tok_b.val();
-        self.fire_pending.d.next =
-            self.tok_valid.val() & self.tok_last.val() & !self.tok_output.val() & !self.reset.val();
-        self.fire_word.d.next = self.tok_word.val();
-        self.fire_bit.d.next = self.tok_bit.val();
-        // ---- output layer: the logit of this pass ----
-        // Held until the row's next output neuron (the aggregator reads the rows in turn).
+        self.hid_pending.d.next =
+            self.fin_valid.q.val() & !self.fin_output.q.val() & !self.reset.val();
+        self.hid_word.d.next = self.fin_word.q.val();
+        self.hid_bit.d.next = self.fin_bit.q.val();
+        self.fire_pending.d.next = self.hid_pending.q.val() & !self.reset.val();
+        self.fire_word.d.next = self.hid_word.q.val();
+        self.fire_bit.d.next = self.hid_bit.q.val();
+        // output layer: the logit S + C_k of this pass, held until the row's next output
+        // neuron (the aggregator reads the rows in turn)
         self.logit_valid_r.d.next =
-            self.tok_valid.val() & self.tok_last.val() & self.tok_output.val() & !self.reset.val();
-        self.logit_sum.next = unsigned_cast(self.sum_s.val() + self.tok_b.val());
+            self.fin_valid.q.val() & self.fin_output.q.val() & !self.reset.val();
+        self.logit_sum.next = unsigned_cast(self.acc_s.q.val() + self.tok_b.val());
         self.logit_r.d.next = self.logit_r.q.val();
         self.logit_neuron_r.d.next = self.logit_neuron_r.q.val();
         self.logit_live_r.d.next = self.logit_live_r.q.val();
-        if self.tok_valid.val() & self.tok_last.val() & self.tok_output.val() {
+        if self.fin_valid.q.val() & self.fin_output.q.val() {
             self.logit_r.d.next = signed_cast(self.logit_sum.val() & self.logit_low.val());
             if (self.logit_sum.val() & self.logit_sign.val()).any() {
                 self.logit_r.d.next = signed_cast(
                     (self.logit_sum.val() & self.logit_low.val()) | self.logit_high.val(),
                 );
             }
-            self.logit_neuron_r.d.next = self.tok_neuron.val();
-            self.logit_live_r.d.next = self.tok_live.val();
+            self.logit_neuron_r.d.next = self.fin_neuron.q.val();
+            self.logit_live_r.d.next = self.fin_live.q.val();
         }
         self.logit_valid.next = self.logit_valid_r.q.val();
         self.logit.next = self.logit_r.q.val();

@@ -52,7 +52,9 @@ pub enum CosimError {
     Model(#[from] BitExactError),
     #[error("{0}")]
     Codegen(#[from] nsm_codegen::CodegenError),
-    #[error("verilator --lint-only -Wall found problems in {dir} (replay: sh {dir}/lint.sh):\n{log}")]
+    #[error(
+        "verilator --lint-only -Wall found problems in {dir} (replay: sh {dir}/lint.sh):\n{log}"
+    )]
     Lint { dir: PathBuf, log: String },
     #[error("{simulator} failed in {dir} (replay: sh {dir}/run.sh):\n{log}")]
     Failed {

@@ -4,9 +4,9 @@
 //! a missing tool fails the test. Every configuration generated here is also linted with
 //! `verilator --lint-only -Wall` and the generated waivers: zero findings.
 
+use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_sim::{EngineSim, LoadPath};
-use nsm_model::engine::config::EngineConfig;
 use nsm_testbenches::{lint, prepare, run, write_engine, Simulator};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
