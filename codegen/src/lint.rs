@@ -83,6 +83,12 @@ pub const WAIVERS: &[Waiver] = &[
     },
     Waiver {
         rule: "UNUSEDSIGNAL",
+        module: "pes",
+        signals: &["w_in", "s_in", "t_in"],
+        reason: "a PE computes at the configuration's step-sum width, the low bits of its 32-bit ports",
+    },
+    Waiver {
+        rule: "UNUSEDSIGNAL",
         module: "neuron",
         signals: &["a", "s", "t", "b", "u"],
         reason: "the neuron unit cuts its 32-bit inputs to the contract widths and keeps only the sign of u' (eq. 1)",

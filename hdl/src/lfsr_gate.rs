@@ -65,7 +65,31 @@ impl Logic for LfsrGate {
     }
 
     fn hdl(&self) -> Verilog {
+        Verilog::Custom(self.verilog_body("step", "gate"))
+    }
+}
+
+impl LfsrGate {
+    /// The seed the register returns to on reset.
+    pub fn seed(&self) -> u32 {
+        self._seed
+    }
+
+    /// The register after one gate's leap of `k` steps.
+    pub fn leap(&self, state: u32) -> u32 {
+        self._spec.leap(state, self._k)
+    }
+
+    /// The gate drawn from `state` (the `k` bits its leap produces against the threshold).
+    pub fn gate_from(&self, state: u32) -> bool {
+        self.gate_of(state)
+    }
+
+    /// Verilog of the register (`state`, its leaps `s1..sk`), the gate assigned to the
+    /// `output reg` named `gate`, leaping when `step` is high. Also used inside the PE.
+    pub(crate) fn verilog_body(&self, step: &str, gate: &str) -> String {
         let w = self._spec.width();
+        assert!(w >= 2, "LFSR widths start at 2");
         let taps = self
             ._spec
             .taps()
@@ -80,25 +104,24 @@ impl Logic for LfsrGate {
                 "wire [{hi}:0] s{n} = {{s{i}[{hi1}:0], ^(s{i} & {w}'h{taps:x})}};\n",
                 hi = w - 1,
                 n = i + 1,
-                hi1 = w.saturating_sub(2),
+                hi1 = w - 2,
                 w = w,
                 taps = taps & u64::from(mask),
             ));
         }
-        if w == 1 {
-            unreachable!("LFSR widths start at 2");
-        }
-        // the k fresh bits against the threshold, at k bits (threshold 0: never open)
-        let gate = if self._threshold == 0 {
-            "1'b0".to_string()
+        // the k fresh bits against the threshold, at k bits; threshold 0 never opens (the
+        // state bit is there so that Icarus' `@*` has something to wait for: a block with a
+        // constant right-hand side never runs there)
+        let draw = if self._threshold == 0 {
+            format!("1'b0 & s{k}[0]")
         } else {
             format!("s{k}[{}:0] < {k}'d{}", k - 1, self._threshold)
         };
         v.push_str(&format!(
-            "\nalways @(*) begin\n   gate = {gate};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if (step) state <= s{k};\nend\n",
+            "\nalways @(*) begin\n   {gate} = {draw};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if ({step}) state <= s{k};\nend\n",
             seed = self._seed,
         ));
-        Verilog::Custom(v)
+        v
     }
 }
 
@@ -166,6 +189,6 @@ mod tests {
         let Verilog::Custom(v0) = never.hdl() else {
             panic!("custom Verilog expected")
         };
-        assert!(v0.contains("gate = 1'b0;"), "{v0}");
+        assert!(v0.contains("gate = 1'b0 & s4[0];"), "{v0}");
     }
 }

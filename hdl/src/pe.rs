@@ -7,17 +7,21 @@
 //! * leaps its LFSR `k` steps and opens its gate iff the `k` fresh bits are below the threshold
 //!   (`docs/engine-spec.md`, section 3);
 //! * forms `term = +w` if its activation bit is set (`z = +1`) else `-w`: a conditional
-//!   negation (`sign(w) XNOR z`), no multiplier;
+//!   negation (`sign(w) XNOR z`), no multiplier: the adder takes `w` or `!w` with a carry-in
+//!   of 1 (`-w = !w + 1`), so each sum is one adder;
 //! * adds `term` to the row's partial sum `S` and, if the gate is open, to `T`.
 //!
-//! The ports are as wide as the widest configuration; each partial sum is cut to the step-sum
-//! width the configuration derives and sign-extended back ([`crate::fit_masks`]), so synthesis keeps
-//! only the bits a configuration needs.
+//! The PE is the inner loop of the simulation (256 of them at 16x16, each evaluated about ten
+//! times a cycle), so it is a leaf block in the style of rust-hdl's own `DFF` and `RAM`: a
+//! native Rust model in [`Logic::update`] and its Verilog in [`Logic::hdl`]. The two are held
+//! equal cycle by cycle by the test below and by the four-way co-simulation (model, rust-hdl,
+//! Icarus, Verilator) of the whole engine. Ports are 32 bits; the sums are formed at the
+//! configuration's step-sum width `P` and sign-extended, so synthesis builds `P`-bit adders and
+//! registers.
 
 use nsm_model::lfsr::LfsrSpec;
 use rust_hdl::prelude::*;
 
-use crate::fit_masks;
 use crate::lfsr_gate::LfsrGate;
 
 /// Width of the weight and partial-sum ports: one machine word, the widest rust-hdl simulates
@@ -44,26 +48,26 @@ pub struct Pe {
     pub t_out: Signal<Out, Signed<PSUM_BITS>>,
     /// This cycle's gate (valid only with `valid_in`), for inspection.
     pub gate: Signal<Out, bool>,
-    z_r: DFF<Bits<32>>,
-    s_r: DFF<Signed<PSUM_BITS>>,
-    t_r: DFF<Signed<PSUM_BITS>>,
-    lfsr: LfsrGate,
-    /// One-hot mask of this PE's column in the activation word.
-    col_mask: Constant<Bits<32>>,
-    /// The addends of S and T: the weight or its complement, and the carry that completes
-    /// the two's-complement negation (`-w = !w + 1`), so each sum is one adder.
-    add_s: Signal<Local, Bits<PSUM_BITS>>,
-    carry_s: Signal<Local, Bits<PSUM_BITS>>,
-    add_t: Signal<Local, Bits<PSUM_BITS>>,
-    carry_t: Signal<Local, Bits<PSUM_BITS>>,
-    sum_s: Signal<Local, Bits<PSUM_BITS>>,
-    sum_t: Signal<Local, Bits<PSUM_BITS>>,
-    zero: Constant<Bits<PSUM_BITS>>,
-    one: Constant<Bits<PSUM_BITS>>,
-    /// Masks that cut a sum to the step-sum width: its bits, its sign bit, the bits above.
-    psum_low: Constant<Bits<PSUM_BITS>>,
-    psum_sign: Constant<Bits<PSUM_BITS>>,
-    psum_high: Constant<Bits<PSUM_BITS>>,
+    _lfsr: LfsrGate,
+    _col: usize,
+    _psum_bits: u32,
+    // registers of the Rust model, and the output values they give (converted once per
+    // clock, not once per settle pass)
+    _state: u32,
+    _gate: bool,
+    _z: Bits<32>,
+    _s: Signed<PSUM_BITS>,
+    _t: Signed<PSUM_BITS>,
+}
+
+/// `v` cut to `bits` bits and sign-extended (two's complement wrap-around).
+fn wrap(v: i64, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    (v << shift) >> shift
+}
+
+fn to_i64(x: Signed<PSUM_BITS>) -> i64 {
+    i64::from(x.inner().to_u64() as u32 as i32)
 }
 
 impl Pe {
@@ -78,7 +82,7 @@ impl Pe {
         psum_bits: u32,
     ) -> Self {
         assert!(col < 32);
-        let (psum_low, psum_sign, psum_high) = fit_masks(psum_bits);
+        assert!((2..=PSUM_BITS as u32).contains(&psum_bits));
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -91,70 +95,70 @@ impl Pe {
             s_out: Default::default(),
             t_out: Default::default(),
             gate: Default::default(),
-            z_r: Default::default(),
-            s_r: Default::default(),
-            t_r: Default::default(),
-            lfsr: LfsrGate::new(spec, seed, k, threshold),
-            col_mask: Constant::new((1u64 << col).into()),
-            add_s: Default::default(),
-            carry_s: Default::default(),
-            add_t: Default::default(),
-            carry_t: Default::default(),
-            sum_s: Default::default(),
-            sum_t: Default::default(),
-            zero: Constant::new(0u64.into()),
-            one: Constant::new(1u64.into()),
-            psum_low,
-            psum_sign,
-            psum_high,
+            _lfsr: LfsrGate::new(spec, seed, k, threshold),
+            _col: col,
+            _psum_bits: psum_bits,
+            _state: 0,
+            _gate: false,
+            _z: Default::default(),
+            _s: Default::default(),
+            _t: Default::default(),
         }
     }
 }
 
 impl Logic for Pe {
-    #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, z_r, s_r, t_r);
-        self.lfsr.clock.next = self.clock.val();
-        self.lfsr.reset.next = self.reset.val();
-        self.lfsr.step.next = self.valid_in.val();
-        self.gate.next = self.lfsr.gate.val();
-        // Conditional negation as the adders' operands: z = +1 adds w, z = -1 adds !w with a
-        // carry of 1; T takes the same addend when the gate is open. One adder per sum (half
-        // the area of an add and a subtract behind a multiplexer).
-        self.z_r.d.next = self.z_in.val();
-        self.add_s.next = unsigned_cast(self.w_in.val());
-        self.carry_s.next = self.zero.val();
-        self.add_t.next = self.zero.val();
-        self.carry_t.next = self.zero.val();
-        if (self.z_in.val() & self.col_mask.val()).any() {
-            if self.lfsr.gate.val() {
-                self.add_t.next = unsigned_cast(self.w_in.val());
+        if self.clock.pos_edge() {
+            let z = self.z_in.val();
+            let w = to_i64(self.w_in.val());
+            let term = if (z.to_u64() >> self._col) & 1 == 1 {
+                w
+            } else {
+                -w
+            };
+            let p = self._psum_bits;
+            self._s = wrap(to_i64(self.s_in.val()) + term, p).into();
+            let t = to_i64(self.t_in.val()) + if self._gate { term } else { 0 };
+            self._t = wrap(t, p).into();
+            self._z = z;
+            if self.reset.val() {
+                self._state = self._lfsr.seed();
+            } else if self.valid_in.val() {
+                self._state = self._lfsr.leap(self._state);
             }
+            self._gate = self._lfsr.gate_from(self._state);
+        }
+        self.gate.next = self._gate;
+        self.z_out.next = self._z;
+        self.s_out.next = self._s;
+        self.t_out.next = self._t;
+    }
+
+    fn connect(&mut self) {
+        self.z_out.connect();
+        self.s_out.connect();
+        self.t_out.connect();
+        self.gate.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let p = self._psum_bits as usize;
+        let pm = p - 1;
+        let ext = |x: &str| crate::ram::extend(x, p, PSUM_BITS, true);
+        let zeros = if p == 1 {
+            String::new()
         } else {
-            self.add_s.next = !unsigned_cast(self.w_in.val());
-            self.carry_s.next = self.one.val();
-            if self.lfsr.gate.val() {
-                self.add_t.next = !unsigned_cast(self.w_in.val());
-                self.carry_t.next = self.one.val();
-            }
-        }
-        self.sum_s.next = unsigned_cast(self.s_in.val()) + self.add_s.val() + self.carry_s.val();
-        self.sum_t.next = unsigned_cast(self.t_in.val()) + self.add_t.val() + self.carry_t.val();
-        // cut to the configuration's step-sum width (a no-op on every reachable value)
-        self.s_r.d.next = signed_cast(self.sum_s.val() & self.psum_low.val());
-        if (self.sum_s.val() & self.psum_sign.val()).any() {
-            self.s_r.d.next =
-                signed_cast((self.sum_s.val() & self.psum_low.val()) | self.psum_high.val());
-        }
-        self.t_r.d.next = signed_cast(self.sum_t.val() & self.psum_low.val());
-        if (self.sum_t.val() & self.psum_sign.val()).any() {
-            self.t_r.d.next =
-                signed_cast((self.sum_t.val() & self.psum_low.val()) | self.psum_high.val());
-        }
-        self.z_out.next = self.z_r.q.val();
-        self.s_out.next = self.s_r.q.val();
-        self.t_out.next = self.t_r.q.val();
+            format!("{}'d0, ", p - 1)
+        };
+        let mut v = self._lfsr.verilog_body("valid_in", "gate");
+        v.push_str(&format!(
+            "\n// the conditional negation as the adders' operands: w or !w with a carry of 1\nwire z_bit = z_in[{c}];\nwire [{pm}:0] w_n = w_in[{pm}:0];\nwire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate}};\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_in[{pm}:0] + add_s + carry_s;\n   t_r <= t_in[{pm}:0] + add_t + carry_t;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
+            c = self._col,
+            es = ext("s_r"),
+            et = ext("t_r"),
+        ));
+        Verilog::Custom(v)
     }
 }
 
