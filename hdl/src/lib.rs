@@ -54,10 +54,15 @@ pub fn check_supported(cfg: &EngineConfig) -> Result<(), HdlError> {
     Ok(())
 }
 
+pub mod board;
 pub mod chain;
 pub mod engine;
+pub mod host_link;
 pub mod lfsr_gate;
 pub mod neuron;
 pub mod pe;
 pub mod ram;
 pub mod row;
+pub mod serial;
+pub mod uart_rx;
+pub mod uart_tx;
