@@ -48,7 +48,7 @@ pub enum ErrorCode {
     Overrun = 2,
     /// A byte's stop bit was low (wrong baud rate, noise, a break).
     Framing = 3,
-    /// `'I'`/`'L'` with zero words.
+    /// `'I'`/`'L'` with zero words (reported after the check byte).
     BadLength = 4,
     /// The check byte does not match: nothing was written, the input was dropped.
     BadCheck = 5,
@@ -129,6 +129,7 @@ pub struct HostLink {
     is_write: DFF<bool>,
     is_infer: DFF<bool>,
     with_logits: DFF<bool>,
+    bad_length: DFF<bool>,
     /// Bytes left in the current field or word.
     left: DFF<Bits<4>>,
     address: DFF<Bits<32>>,
@@ -142,7 +143,7 @@ pub struct HostLink {
     err_flag: DFF<bool>,
     logit: DFF<Bits<64>>,
     beat_last: DFF<bool>,
-    class: DFF<Bits<16>>,
+    win_class: DFF<Bits<16>>,
     take: Signal<Local, bool>,
     filler_ok: Signal<Local, bool>,
     c_op_ping: Constant<Bits<8>>,
@@ -202,6 +203,7 @@ impl HostLink {
             is_write: Default::default(),
             is_infer: Default::default(),
             with_logits: Default::default(),
+            bad_length: Default::default(),
             left: Default::default(),
             address: Default::default(),
             data: Default::default(),
@@ -214,7 +216,7 @@ impl HostLink {
             err_flag: Default::default(),
             logit: Default::default(),
             beat_last: Default::default(),
-            class: Default::default(),
+            win_class: Default::default(),
             take: Default::default(),
             filler_ok: Default::default(),
             c_op_ping: b8(OP_PING),
@@ -251,6 +253,7 @@ impl Logic for HostLink {
             is_write,
             is_infer,
             with_logits,
+            bad_length,
             left,
             address,
             data,
@@ -263,7 +266,7 @@ impl Logic for HostLink {
             err_flag,
             logit,
             beat_last,
-            class
+            win_class
         );
         self.take.next = false;
         self.filler_ok.next = false;
@@ -291,6 +294,7 @@ impl Logic for HostLink {
                     self.state.d.next = LinkState::SendErr;
                 } else if self.pending.q.val() & (self.pend_byte.q.val() != self.c_filler.val()) {
                     self.take.next = true;
+                    self.bad_length.d.next = false;
                     self.check.d.next = self.pend_byte.q.val();
                     self.is_write.d.next = self.pend_byte.q.val() == self.c_op_write.val();
                     self.is_infer.d.next = (self.pend_byte.q.val() == self.c_op_infer.val())
@@ -347,8 +351,9 @@ impl Logic for HostLink {
             }
             LinkState::Words => {
                 if self.words_left.q.val() == 0 {
-                    self.err_code.d.next = self.c_err_length.val();
-                    self.state.d.next = LinkState::SendErr;
+                    // reported once the check byte is in, so it is not read as an opcode
+                    self.bad_length.d.next = true;
+                    self.state.d.next = LinkState::Check;
                 } else if self.pending.q.val() {
                     self.take.next = true;
                     self.timer.d.next = 0.into();
@@ -388,6 +393,9 @@ impl Logic for HostLink {
                         self.state.d.next = LinkState::SendErr;
                     } else if self.framing.q.val() {
                         self.err_code.d.next = self.c_err_framing.val();
+                        self.state.d.next = LinkState::SendErr;
+                    } else if self.bad_length.q.val() {
+                        self.err_code.d.next = self.c_err_length.val();
                         self.state.d.next = LinkState::SendErr;
                     } else if self.pend_byte.q.val() != self.check.q.val() {
                         self.err_code.d.next = self.c_err_check.val();
@@ -434,7 +442,7 @@ impl Logic for HostLink {
                 if self.out_valid.val() {
                     self.logit.d.next = unsigned_cast(self.out_logit.val());
                     self.beat_last.d.next = self.out_last.val();
-                    self.class.d.next = self.out_class.val().get_bits::<16>(0);
+                    self.win_class.d.next = self.out_class.val().get_bits::<16>(0);
                     self.left.d.next = 8.into();
                     if self.with_logits.q.val() {
                         self.state.d.next = LinkState::SendLogit;
@@ -462,7 +470,7 @@ impl Logic for HostLink {
             LinkState::SendClassLo => {
                 self.filler_ok.next = true;
                 self.tx_start.next = true;
-                self.tx_data.next = self.class.q.val().get_bits::<8>(0);
+                self.tx_data.next = self.win_class.q.val().get_bits::<8>(0);
                 if self.tx_ready.val() {
                     self.state.d.next = LinkState::SendClassHi;
                 }
@@ -470,7 +478,7 @@ impl Logic for HostLink {
             LinkState::SendClassHi => {
                 self.filler_ok.next = true;
                 self.tx_start.next = true;
-                self.tx_data.next = self.class.q.val().get_bits::<8>(8);
+                self.tx_data.next = self.win_class.q.val().get_bits::<8>(8);
                 if self.tx_ready.val() {
                     self.state.d.next = LinkState::Idle;
                 }

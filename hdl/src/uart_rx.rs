@@ -33,7 +33,7 @@ pub struct UartRx {
     sync1: DFF<bool>,
     state: DFF<RxState>,
     count: DFF<Bits<16>>,
-    bit: DFF<Bits<3>>,
+    bit_idx: DFF<Bits<3>>,
     shift: DFF<Bits<8>>,
     valid_r: DFF<bool>,
     error_r: DFF<bool>,
@@ -59,7 +59,7 @@ impl UartRx {
             sync1: Default::default(),
             state: Default::default(),
             count: Default::default(),
-            bit: Default::default(),
+            bit_idx: Default::default(),
             shift: Default::default(),
             valid_r: Default::default(),
             error_r: Default::default(),
@@ -74,7 +74,7 @@ impl UartRx {
 impl Logic for UartRx {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, sync0, sync1, state, count, bit, shift, valid_r, error_r);
+        dff_setup!(self, clock, sync0, sync1, state, count, bit_idx, shift, valid_r, error_r);
         self.sync0.d.next = self.rx.val();
         self.sync1.d.next = self.sync0.q.val();
         self.data.next = self.shift.q.val();
@@ -93,7 +93,7 @@ impl Logic for UartRx {
             RxState::Start => {
                 if self.count.q.val() == self.c_half.val() {
                     self.count.d.next = 0.into();
-                    self.bit.d.next = 0.into();
+                    self.bit_idx.d.next = 0.into();
                     if self.sync1.q.val() {
                         self.state.d.next = RxState::Idle;
                     } else {
@@ -109,8 +109,8 @@ impl Logic for UartRx {
                     } else {
                         self.shift.d.next = self.shift.q.val() >> 1;
                     }
-                    self.bit.d.next = self.bit.q.val() + 1;
-                    if self.bit.q.val() == 7 {
+                    self.bit_idx.d.next = self.bit_idx.q.val() + 1;
+                    if self.bit_idx.q.val() == 7 {
                         self.state.d.next = RxState::Stop;
                     }
                 }
