@@ -311,7 +311,7 @@ mod tests {
             decode_replies(&bytes[..5], &expect),
             Err(HostError::Truncated { .. })
         ));
-        let errs = decode_replies(&[b'E', 5, b'K', b'E', 1, b'K'], &expect).unwrap();
+        let errs = decode_replies(&[b'E', 5, b'K', b'E', 1, b'K'], &[Expect::Ack; 4]).unwrap();
         assert_eq!(errs[0].error(), Some(ErrorCode::BadCheck));
         assert_eq!(errs[2], Reply::Error(1));
     }
