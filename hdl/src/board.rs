@@ -70,6 +70,12 @@ pub enum BoardError {
         min: u32,
         max: u32,
     },
+    #[error("{clocks_per_bit} clocks per bit is outside {min}..={max}")]
+    ClocksPerBit {
+        clocks_per_bit: u32,
+        min: u32,
+        max: u32,
+    },
 }
 
 /// The parameters a board top is generated with.
@@ -140,9 +146,7 @@ impl NsmBoard {
     pub fn new(cfg: &EngineConfig, params: &BoardParams) -> Result<Self, BoardError> {
         let engine = NsmEngine::new(cfg)?;
         if !(MIN_CLOCKS_PER_BIT..=MAX_CLOCKS_PER_BIT).contains(&params.clocks_per_bit) {
-            return Err(BoardError::Baud {
-                clock_hz: 0,
-                baud: 0,
+            return Err(BoardError::ClocksPerBit {
                 clocks_per_bit: params.clocks_per_bit,
                 min: MIN_CLOCKS_PER_BIT,
                 max: MAX_CLOCKS_PER_BIT,
@@ -215,5 +219,57 @@ impl Logic for NsmBoard {
         self.led_heartbeat.next = (self.heart.q.val() & self.c_heart_mask.val()) != 0;
         self.led_busy.next = self.engine.busy.val();
         self.led_error.next = self.link.error_flag.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_specs_give_the_documented_divisors() {
+        let ice = BoardParams::for_board(&BoardSpec::ICEBREAKER).unwrap();
+        assert_eq!(ice.clocks_per_bit, 104);
+        assert_eq!(ice.timeout_cycles, 16 * 10 * 104);
+        assert_eq!(ice.heartbeat_bit, 22);
+        let ulx = BoardParams::for_board(&BoardSpec::ULX3S).unwrap();
+        assert_eq!(ulx.clocks_per_bit, 217);
+        assert_eq!(ulx.heartbeat_bit, 23);
+        let fast = BoardSpec {
+            clock_hz: 1_000_000,
+            baud: 1_000_000,
+        };
+        assert!(matches!(
+            BoardParams::for_board(&fast),
+            Err(BoardError::Baud {
+                clocks_per_bit: 1,
+                ..
+            })
+        ));
+        let cfg = EngineConfig {
+            rows: 1,
+            cols: 1,
+            max_fan_in: 4,
+            max_neurons: 4,
+            max_layers: 2,
+            weight_memory_words: 16,
+            neuron_memory_words: 8,
+            mc_samples: 1,
+            ..EngineConfig::default_config()
+        };
+        let bad = BoardParams {
+            clocks_per_bit: 2,
+            ..ice
+        };
+        assert!(matches!(
+            NsmBoard::new(&cfg, &bad),
+            Err(BoardError::ClocksPerBit {
+                clocks_per_bit: 2,
+                ..
+            })
+        ));
+        assert_eq!(word_bytes(1), 1);
+        assert_eq!(word_bytes(9), 2);
+        assert_eq!(word_bytes(32), 4);
     }
 }
