@@ -177,7 +177,7 @@ pub struct BitstreamReport {
     pub fmax_mhz: Option<f64>,
     pub clock_mhz: f64,
     pub baud: u32,
-    /// The tools' logs, in the output folder.
+    /// The board Verilog, the constraint file and the tools' logs, in the output folder.
     pub logs: Vec<PathBuf>,
     pub seconds: f64,
 }
@@ -191,8 +191,9 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CodegenError + '_ {
 
 /// Builds the bitstream of `board` for `cfg`: Yosys (`synth_ice40`/`synth_ecp5`), nextpnr at
 /// the board's clock (failing if timing is not met), then `icepack` or `ecppack`. The tools
-/// run in `work_dir`; the bitstream (`<top>.bin`/`.bit`), `report.json` and one log per tool
-/// are written into `out_dir`, each atomically. Checks the configuration and finds every tool
+/// run in `work_dir`; the bitstream (`<top>.bin`/`.bit`), `report.json`, one log per tool,
+/// the board Verilog (`<top>.v`) and the constraint file are written into `out_dir`, each
+/// atomically. Checks the configuration and finds every tool
 /// before creating anything.
 pub fn build_bitstream(
     board: Board,
@@ -240,6 +241,9 @@ pub fn build_bitstream(
         }
         Ok(())
     };
+    // the sources of the bitstream, for inspection and replay
+    keep_log(&v_file)?;
+    keep_log(c_file)?;
     let failed = |tool: &'static str, log: String| CodegenError::ToolFailed {
         tool,
         dir: work_dir.to_path_buf(),
@@ -258,7 +262,7 @@ pub fn build_bitstream(
         format!("synth_ecp5 -top {top} -json synth.json")
     };
     let script = format!(
-        "read_verilog {v_file}; hierarchy -top {top}; {synth}; tee -q -o stat.json stat -json"
+        "read_verilog {v_file}; hierarchy -top {top}; {synth}; tee -q -o stat.json stat -json; tee -q -o yosys-stat.txt stat"
     );
     let (ok, log) = run(
         work_dir,
@@ -267,6 +271,7 @@ pub fn build_bitstream(
         "yosys.log",
     )?;
     keep_log("yosys.log")?;
+    keep_log("yosys-stat.txt")?;
     if !ok {
         return Err(failed("yosys", log));
     }
