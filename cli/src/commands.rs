@@ -61,6 +61,113 @@ enum Command {
     /// Synthesize (Yosys) and place and route (nextpnr) the engine; report LUTs, flip-flops,
     /// block RAMs, DSPs, LUTs per PE, Fmax and whether it fits.
     Synth(SynthArgs),
+    /// Build a board's bitstream: the engine with a UART host link (Yosys, nextpnr, icepack or
+    /// ecppack); report utilization and Fmax.
+    Bitstream(BitstreamArgs),
+    /// Write the bytes that load a quantized network onto a board and classify test images
+    /// (send them with any serial tool); optionally the replies the bit-exact model predicts.
+    BoardStream(BoardStreamArgs),
+    /// Decode a board's replies to a `board-stream` file and compare them with the bit-exact
+    /// model.
+    BoardDecode(BoardDecodeArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BoardArg {
+    /// iCEBreaker v1.0 (iCE40 UP5K), 12 MHz.
+    Icebreaker,
+    /// ULX3S with an ECP5 LFE5U-25F, 25 MHz.
+    Ulx3s,
+    /// ULX3S with an ECP5 LFE5U-85F, 25 MHz.
+    #[value(name = "ulx3s-85f")]
+    Ulx3s85f,
+}
+
+impl BoardArg {
+    fn board(self) -> nsm_codegen::board::Board {
+        use nsm_codegen::board::Board;
+        match self {
+            BoardArg::Icebreaker => Board::Icebreaker,
+            BoardArg::Ulx3s => Board::Ulx3s,
+            BoardArg::Ulx3s85f => Board::Ulx3s85f,
+        }
+    }
+
+    /// The shipped configuration for the board.
+    fn default_config(self) -> PathBuf {
+        let name = match self {
+            BoardArg::Icebreaker => "icebreaker",
+            BoardArg::Ulx3s | BoardArg::Ulx3s85f => "ulx3s",
+        };
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.json"))
+    }
+}
+
+#[derive(Debug, Args)]
+struct BitstreamArgs {
+    #[arg(long, value_enum)]
+    board: BoardArg,
+    /// Engine configuration [configs/icebreaker.json or configs/ulx3s.json].
+    #[arg(long, value_name = "ENGINE.json")]
+    config: Option<PathBuf>,
+    /// Folder for the bitstream, report.json and the tools' logs [bitstream-<board>].
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Folder for the tool runs (kept); default: a temporary folder, removed afterwards.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct BoardStreamArgs {
+    /// The board the bytes are for (its clock sets how many filler bytes cover an inference).
+    #[arg(long, value_enum)]
+    board: BoardArg,
+    #[arg(long, value_name = "QNET.json")]
+    qnet: PathBuf,
+    /// The engine configuration the board was built with.
+    #[arg(long, value_name = "ENGINE.json")]
+    config: PathBuf,
+    /// Test images to classify.
+    #[arg(long, default_value_t = 10)]
+    images: usize,
+    /// Ask for every class's logit sum too (`'L'` instead of `'I'`).
+    #[arg(long)]
+    logits: bool,
+    /// No filler bytes after each input: for a host that waits for each reply.
+    #[arg(long)]
+    no_fillers: bool,
+    /// The byte stream to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Also write the reply bytes the bit-exact model predicts.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+struct BoardDecodeArgs {
+    #[arg(long, value_name = "QNET.json")]
+    qnet: PathBuf,
+    #[arg(long, value_name = "ENGINE.json")]
+    config: PathBuf,
+    /// The --images of the board-stream run.
+    #[arg(long, default_value_t = 10)]
+    images: usize,
+    /// The --logits of the board-stream run.
+    #[arg(long)]
+    logits: bool,
+    /// The bytes the board sent back.
+    #[arg(long, value_name = "FILE")]
+    replies: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -326,6 +433,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sweep(a) => sweep(a),
         Command::Sim(a) => sim(a),
         Command::Synth(a) => synth(a),
+        Command::Bitstream(a) => bitstream(a),
+        Command::BoardStream(a) => board_stream(a),
+        Command::BoardDecode(a) => board_decode(a),
     }
 }
 
@@ -599,6 +709,194 @@ fn synth(a: SynthArgs) -> Result<()> {
             r.dsps,
             r.fmax_mhz.map_or("-".to_string(), |f| format!("{f:.1} MHz (target {:.0})", r.target_mhz)),
             if target == Target::Generic { "no place-and-route".to_string() } else if r.fits { "fits".to_string() } else { format!("does not fit: {}", r.pnr_error.clone().unwrap_or_default()) }
+        );
+    }
+    Ok(())
+}
+
+fn bitstream(a: BitstreamArgs) -> Result<()> {
+    use nsm_codegen::board::build_bitstream;
+    let board = a.board.board();
+    let cfg_path = a.config.clone().unwrap_or_else(|| a.board.default_config());
+    let cfg = EngineConfig::load(&cfg_path)?;
+    let out_dir = a
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("bitstream-{}", board.name())));
+    let work = a.work_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("nsm-bitstream-{}", std::process::id()))
+    });
+    let report = build_bitstream(board, &cfg, &out_dir, &work);
+    if a.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let r = report.with_context(|| format!("building the {} bitstream", board.name()))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        let util: Vec<String> = r
+            .utilization
+            .iter()
+            .map(|(k, used, avail)| {
+                format!(
+                    "{k} {used}/{avail} ({:.0}%)",
+                    100.0 * *used as f64 / (*avail).max(1) as f64
+                )
+            })
+            .collect();
+        println!(
+            "{} ({}), {}x{} engine: {} LUTs, {} FFs, {} block RAMs, {} DSPs; {}; Fmax {} at a {:.0} MHz clock\nwrote {} ({} bytes) in {:.0} s",
+            r.board,
+            r.device,
+            r.rows,
+            r.cols,
+            r.luts,
+            r.ffs,
+            r.brams,
+            r.dsps,
+            util.join(", "),
+            r.fmax_mhz.map_or("-".to_string(), |f| format!("{f:.1} MHz")),
+            r.clock_mhz,
+            r.bitstream.display(),
+            r.bitstream_bytes,
+            r.seconds
+        );
+    }
+    Ok(())
+}
+
+/// The test images of a board run, as `+1`/`-1` values.
+fn board_images(data: &DataArgs, images: usize) -> Result<(Vec<Vec<i8>>, Vec<u8>)> {
+    if images == 0 {
+        bail!("--images must be at least 1");
+    }
+    let set = BinarizedSet::from_dataset(&data.load(Split::Test)?);
+    let n = images.min(set.len());
+    let inputs = (0..n)
+        .map(|i| {
+            set.row(i)
+                .iter()
+                .map(|&v| if v > 0.0 { 1 } else { -1 })
+                .collect()
+        })
+        .collect();
+    Ok((inputs, set.labels[..n].to_vec()))
+}
+
+/// The byte stream of a board run (ping, network, one classify command per input, ping)
+/// and the model's results for the inputs.
+fn board_session(
+    cfg: &EngineConfig,
+    q: &QNet,
+    inputs: &[Vec<i8>],
+    logits: bool,
+    fillers: Option<u32>,
+) -> Result<(nsm_sim::host::HostStream, Vec<nsm_model::engine::Inference>)> {
+    use nsm_sim::host::{filler_bytes, HostStream};
+    let model = BitExact::new(cfg, q)?;
+    let mut states = model.seeds().to_vec();
+    let classes = *q.widths().last().expect("a network has an output layer");
+    let per_input = fillers.map_or(0, |cpb| filler_bytes(cfg, q, logits, cpb));
+    let mut stream = HostStream::new();
+    stream.ping();
+    stream.load(q, cfg.cols);
+    let mut results = Vec::new();
+    for x in inputs {
+        stream.classify(x, cfg.cols, classes, logits, per_input);
+        results.push(model.infer(x, &mut states)?);
+    }
+    stream.ping();
+    Ok((stream, results))
+}
+
+fn board_stream(a: BoardStreamArgs) -> Result<()> {
+    use nsm_hdl::board::BoardParams;
+    let cfg = EngineConfig::load(&a.config)?;
+    let q = QNet::load(&a.qnet, &cfg)?;
+    check_output_path(&a.out)?;
+    if let Some(e) = &a.expect {
+        check_output_path(e)?;
+    }
+    let params = BoardParams::for_board(&a.board.board().spec())?;
+    let (inputs, _) = board_images(&a.data, a.images)?;
+    let fillers = (!a.no_fillers).then_some(params.clocks_per_bit);
+    let (stream, results) = board_session(&cfg, &q, &inputs, a.logits, fillers)?;
+    atomic_write(&a.out, &stream.bytes)?;
+    if let Some(e) = &a.expect {
+        atomic_write(e, &stream.expected_replies(&results))?;
+    }
+    eprintln!(
+        "wrote {} ({} bytes: ping, {} configuration writes, {} inputs, ping); expect {} reply bytes",
+        a.out.display(),
+        stream.bytes.len(),
+        stream.expect.len() - 2 - inputs.len(),
+        inputs.len(),
+        stream.expected_replies(&results).len()
+    );
+    Ok(())
+}
+
+fn board_decode(a: BoardDecodeArgs) -> Result<()> {
+    use nsm_sim::host::{decode_replies, Reply};
+    let cfg = EngineConfig::load(&a.config)?;
+    let q = QNet::load(&a.qnet, &cfg)?;
+    let bytes =
+        std::fs::read(&a.replies).with_context(|| format!("reading {}", a.replies.display()))?;
+    let (inputs, labels) = board_images(&a.data, a.images)?;
+    let (stream, results) = board_session(&cfg, &q, &inputs, a.logits, None)?;
+    let replies = decode_replies(&bytes, &stream.expect)
+        .with_context(|| format!("decoding {}", a.replies.display()))?;
+    let errors = replies
+        .iter()
+        .filter(|r| matches!(r, Reply::Error(_)))
+        .count();
+    let mut classes = Vec::new();
+    let (mut mismatches, mut wrong) = (0usize, 0usize);
+    let mut result_replies = replies.iter().filter(|r| !matches!(r, Reply::Ack));
+    for (n, (inf, &label)) in results.iter().zip(&labels).enumerate() {
+        let got = result_replies.next();
+        let want = Reply::from_inference(inf, a.logits);
+        let class = match got {
+            Some(Reply::Result { class, .. }) => Some(*class),
+            _ => None,
+        };
+        if got != Some(&want) {
+            mismatches += 1;
+            if !a.json {
+                eprintln!("image {n}: board {got:?}, bit-exact model {want:?}");
+            }
+        }
+        if class != Some(u16::from(label)) {
+            wrong += 1;
+        }
+        classes.push(class);
+    }
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "images": results.len(),
+                "classes": classes,
+                "labels": labels,
+                "error_replies": errors,
+                "mismatches_vs_golden": mismatches,
+                "test_error_pct": 100.0 * wrong as f64 / results.len() as f64,
+            })
+        );
+    } else {
+        println!(
+            "{} images: classes {:?}; {} error replies, {} mismatches vs the bit-exact model, {:.1}% test error",
+            results.len(),
+            classes,
+            errors,
+            mismatches,
+            100.0 * wrong as f64 / results.len() as f64
+        );
+    }
+    if mismatches > 0 || errors > 0 {
+        bail!(
+            "{mismatches} of {} results differ from the bit-exact model ({errors} error replies)",
+            results.len()
         );
     }
     Ok(())

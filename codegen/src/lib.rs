@@ -13,6 +13,7 @@ use nsm_model::engine::qnet::{QNet, QuantError};
 use rust_hdl::prelude::*;
 use serde::Serialize;
 
+pub mod board;
 pub mod lint;
 pub mod synth;
 
@@ -44,6 +45,8 @@ pub enum CodegenError {
     Hdl(#[from] nsm_hdl::HdlError),
     #[error(transparent)]
     Quant(#[from] QuantError),
+    #[error(transparent)]
+    Board(#[from] nsm_hdl::board::BoardError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -257,6 +260,11 @@ fn tool_versions() -> std::collections::BTreeMap<&'static str, Option<String>> {
 
 /// Renames rust-hdl's `top` module (and its `top$...` children) to [`TOP`].
 fn rename_top(v: &str) -> String {
+    rename_module(v, TOP)
+}
+
+/// Renames rust-hdl's `top` module (and its `top$...` children) to `name`.
+pub(crate) fn rename_module(v: &str, name: &str) -> String {
     v.lines()
         .map(|line| {
             let t = line.trim_start();
@@ -264,7 +272,7 @@ fn rename_top(v: &str) -> String {
                 || t.starts_with("endmodule // top")
                 || t.starts_with("top$")
             {
-                line.replacen("top", TOP, 1)
+                line.replacen("top", name, 1)
             } else {
                 line.to_string()
             }

@@ -96,11 +96,11 @@ module nsm_synth_top(input clock, input reset, input sdi, output reg sdo);
 endmodule
 "#;
 
-fn tool(name: &'static str, env: &'static str) -> Result<PathBuf, CodegenError> {
+pub(crate) fn tool(name: &'static str, env: &'static str) -> Result<PathBuf, CodegenError> {
     crate::find_tool(name, env).ok_or(CodegenError::ToolMissing { tool: name, env })
 }
 
-fn run(
+pub(crate) fn run(
     dir: &Path,
     program: &Path,
     args: &[String],
@@ -121,7 +121,7 @@ fn run(
     Ok((out.status.success(), text))
 }
 
-fn count(cells: &serde_json::Value, names: &[&str]) -> u64 {
+pub(crate) fn count(cells: &serde_json::Value, names: &[&str]) -> u64 {
     cells
         .as_object()
         .map(|m| {

@@ -103,11 +103,16 @@ pub fn unsigned_bits(n: u64) -> u32 {
     (64 - n.leading_zeros()).max(1)
 }
 
+pub mod board;
 pub mod chain;
 pub mod engine;
 pub mod extend;
+pub mod host_link;
 pub mod lfsr_gate;
 pub mod neuron;
 pub mod pe;
 pub mod ram;
 pub mod row;
+pub mod serial;
+pub mod uart_rx;
+pub mod uart_tx;

@@ -16,6 +16,9 @@ use rust_hdl::core::vcd_probe::{write_vcd_change, write_vcd_dump, write_vcd_head
 use rust_hdl::prelude::*;
 use std::io::{BufWriter, Write};
 
+pub mod board_sim;
+pub mod host;
+
 /// One write on the engine's configuration port (`docs/hardware.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConfigWrite {
@@ -116,6 +119,8 @@ pub enum SimError {
     Hdl(#[from] nsm_hdl::HdlError),
     #[error(transparent)]
     Quant(#[from] QuantError),
+    #[error(transparent)]
+    Board(#[from] nsm_hdl::board::BoardError),
     #[error("the simulation did not settle within {0} passes (a combinational loop?)")]
     NoSettle(usize),
     #[error("no result after {0} cycles")]

@@ -15,6 +15,8 @@ use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::{BitExact, BitExactError, Inference};
 use nsm_sim::{config_writes, input_words, CycleModel};
 
+pub mod board;
+
 /// The testbench source.
 pub const TESTBENCH: &str = include_str!("../verilog/nsm_tb.v");
 

@@ -602,3 +602,160 @@ fn synth_reports_resources_for_generic_and_up5k() {
     let e = fails(&["synth", "--target", "up5k", "--config", "/nonexistent.json"]);
     assert!(e.contains("/nonexistent.json"), "{e}");
 }
+
+#[test]
+fn bitstream_refuses_unknown_boards_and_bad_configs_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    // an unknown board is a usage error that lists the boards
+    let o = nsm(&["bitstream", "--board", "de0-nano", "--out-dir", out_s]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("de0-nano") && e.contains("icebreaker") && e.contains("ulx3s"),
+        "{e}"
+    );
+    // a missing configuration is named
+    let e = fails(&[
+        "bitstream",
+        "--board",
+        "icebreaker",
+        "--config",
+        "/nonexistent/engine.json",
+        "--out-dir",
+        out_s,
+    ]);
+    assert!(e.contains("/nonexistent/engine.json"), "{e}");
+    // an invalid configuration, and one the hardware does not build, are refused by name
+    let zero = edited_config(dir.path(), "zero", serde_json::json!({"rows": 0}));
+    let e = fails(&[
+        "bitstream",
+        "--board",
+        "ulx3s",
+        "--config",
+        zero.to_str().unwrap(),
+        "--out-dir",
+        out_s,
+    ]);
+    assert!(e.contains("rows"), "{e}");
+    let wide = edited_config(dir.path(), "wide", serde_json::json!({"cols": 40}));
+    let e = fails(&[
+        "bitstream",
+        "--board",
+        "icebreaker",
+        "--config",
+        wide.to_str().unwrap(),
+        "--out-dir",
+        out_s,
+    ]);
+    assert!(e.contains("cols") && e.contains("32"), "{e}");
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{ not json").unwrap();
+    let e = fails(&[
+        "bitstream",
+        "--board",
+        "icebreaker",
+        "--config",
+        garbage.to_str().unwrap(),
+        "--out-dir",
+        out_s,
+    ]);
+    assert!(e.contains("garbage.json"), "{e}");
+    assert!(!out.exists(), "nothing is written when the inputs are bad");
+}
+
+#[test]
+fn board_stream_and_decode_round_trip_against_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = tiny_net(dir.path());
+    let cfg_path = edited_config(
+        dir.path(),
+        "board",
+        serde_json::json!({"rows": 2, "cols": 4, "mc_samples": 3, "max_fan_in": 784,
+            "max_neurons": 64, "weight_memory_words": 8192}),
+    );
+    let q = quantize(dir.path(), &net, &cfg_path);
+    let (q_s, c_s) = (q.to_str().unwrap(), cfg_path.to_str().unwrap());
+    let bytes = dir.path().join("stream.bin");
+    let expect = dir.path().join("expect.bin");
+    let o = nsm(&[
+        "board-stream",
+        "--board",
+        "icebreaker",
+        "--qnet",
+        q_s,
+        "--config",
+        c_s,
+        "--images",
+        "4",
+        "--logits",
+        "--out",
+        bytes.to_str().unwrap(),
+        "--expect",
+        expect.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stream = std::fs::read(&bytes).unwrap();
+    // ping first, then writes ('W' + 8 bytes + check), ping last
+    assert_eq!(&stream[..2], b"PP");
+    assert_eq!(stream[2], b'W');
+    assert_eq!(&stream[stream.len() - 2..], b"PP");
+    // the model's replies decode as a clean run
+    let decode = |replies: &Path| {
+        nsm(&[
+            "board-decode",
+            "--qnet",
+            q_s,
+            "--config",
+            c_s,
+            "--images",
+            "4",
+            "--logits",
+            "--replies",
+            replies.to_str().unwrap(),
+            "--json",
+        ])
+    };
+    let o = decode(&expect);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["images"], 4);
+    assert_eq!(v["mismatches_vs_golden"], 0);
+    assert_eq!(v["classes"].as_array().unwrap().len(), 4);
+    // a changed logit byte is a mismatch, a missing byte a clear decoding error
+    let mut replies = std::fs::read(&expect).unwrap();
+    let n = replies.len();
+    replies[n - 5] ^= 1;
+    let changed = dir.path().join("changed.bin");
+    std::fs::write(&changed, &replies).unwrap();
+    let o = decode(&changed);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("differ from the bit-exact model"),
+        "{}",
+        stderr(&o)
+    );
+    let cut = dir.path().join("cut.bin");
+    std::fs::write(&cut, &replies[..n - 1]).unwrap();
+    let o = decode(&cut);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("end after"), "{}", stderr(&o));
+    // bad arguments write nothing
+    let none = dir.path().join("none.bin");
+    let e = fails(&[
+        "board-stream",
+        "--board",
+        "ulx3s",
+        "--qnet",
+        q_s,
+        "--config",
+        c_s,
+        "--images",
+        "0",
+        "--out",
+        none.to_str().unwrap(),
+    ]);
+    assert!(e.contains("--images"), "{e}");
+    assert!(!none.exists());
+}

@@ -1,0 +1,538 @@
+//! The host link: a byte protocol that bridges a UART to the engine's ports, so a host can load
+//! a network, send inputs and read classes over a serial line. `docs/hardware.md` ("Boards")
+//! documents it byte by byte; in short (multi-byte fields little-endian):
+//!
+//! | command | bytes | reply |
+//! |---|---|---|
+//! | ping | `'P'` check | `'K'` |
+//! | write a configuration word | `'W'` address:u32 data:u32 check | `'K'` |
+//! | classify | `'I'` n:u16, n words of `word_bytes` bytes, check | `'K'` class:u16 |
+//! | classify, with logits | `'L'` n:u16, n words, check | `'K'` (logit:i64 per class) class:u16 |
+//! | any error | | `'E'` code:u8 |
+//!
+//! `check` is the XOR of every earlier byte of the command, opcode included. A write happens
+//! only once its check byte matched. Input words go to the engine as they arrive, except the
+//! last, which is held until the check byte matched; on any error the link pulses the
+//! engine's reset (which drops a half-sent input; the network stays loaded, the random
+//! streams restart from their seeds) and replies `'E'` with an [`ErrorCode`]. A command that
+//! stops arriving for `timeout_cycles` clocks is dropped with [`ErrorCode::Timeout`].
+//!
+//! Bytes are buffered one deep: the next command may follow a write or a ping at once (the
+//! reply of one byte goes out while the next command comes in), but after `'I'` or `'L'` the
+//! host either waits for the reply or sends [`FILLER`] bytes (`0xFF`, dropped between
+//! commands and while an input is classified) for as long as the inference and the reply
+//! take; a byte that finds the buffer full is lost and reported as [`ErrorCode::Overrun`] when
+//! the link is next idle.
+
+use rust_hdl::prelude::*;
+
+/// Command opcodes and reply bytes.
+pub const OP_PING: u8 = b'P';
+pub const OP_WRITE: u8 = b'W';
+pub const OP_INFER: u8 = b'I';
+pub const OP_INFER_LOGITS: u8 = b'L';
+pub const REPLY_ACK: u8 = b'K';
+/// A byte that does nothing: dropped between commands and while an input is classified, so
+/// a host that cannot wait for replies pads each classify command with enough of them to
+/// cover the inference.
+pub const FILLER: u8 = 0xFF;
+pub const REPLY_ERROR: u8 = b'E';
+
+/// The byte after `'E'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ErrorCode {
+    /// The first byte of a command is not an opcode.
+    UnknownOpcode = 1,
+    /// A byte arrived while the one before it was still waiting: it was lost.
+    Overrun = 2,
+    /// A byte's stop bit was low (wrong baud rate, noise, a break).
+    Framing = 3,
+    /// `'I'`/`'L'` with zero words (reported after the check byte).
+    BadLength = 4,
+    /// The check byte does not match: nothing was written, the input was dropped.
+    BadCheck = 5,
+    /// The command stopped arriving for longer than the timeout.
+    Timeout = 6,
+}
+
+impl ErrorCode {
+    pub fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => Self::UnknownOpcode,
+            2 => Self::Overrun,
+            3 => Self::Framing,
+            4 => Self::BadLength,
+            5 => Self::BadCheck,
+            6 => Self::Timeout,
+            _ => return None,
+        })
+    }
+}
+
+/// Most clocks the timeout counter holds.
+pub const MAX_TIMEOUT_CYCLES: u32 = (1 << 24) - 1;
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+enum LinkState {
+    Idle,
+    Field,
+    Words,
+    Offer,
+    Check,
+    Write,
+    SendAck,
+    LastWord,
+    WaitBeat,
+    SendLogit,
+    SendClassLo,
+    SendClassHi,
+    SendErr,
+    SendErrCode,
+}
+
+#[derive(LogicBlock)]
+pub struct HostLink {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: idle, nothing pending.
+    pub reset: Signal<In, bool>,
+    // ---- from the UART receiver ----
+    pub rx_data: Signal<In, Bits<8>>,
+    pub rx_valid: Signal<In, bool>,
+    pub rx_error: Signal<In, bool>,
+    // ---- to the UART transmitter ----
+    pub tx_data: Signal<Out, Bits<8>>,
+    pub tx_start: Signal<Out, bool>,
+    pub tx_ready: Signal<In, bool>,
+    // ---- to the engine (docs/hardware.md) ----
+    pub cfg_write: Signal<Out, bool>,
+    pub cfg_address: Signal<Out, Bits<32>>,
+    pub cfg_data: Signal<Out, Bits<32>>,
+    pub in_valid: Signal<Out, bool>,
+    pub in_ready: Signal<In, bool>,
+    pub in_data: Signal<Out, Bits<32>>,
+    pub in_last: Signal<Out, bool>,
+    pub out_valid: Signal<In, bool>,
+    pub out_ready: Signal<Out, bool>,
+    pub out_logit: Signal<In, Signed<64>>,
+    pub out_last: Signal<In, bool>,
+    pub out_class: Signal<In, Bits<20>>,
+    /// Resets the engine (one or more clocks) when a command fails.
+    pub engine_reset: Signal<Out, bool>,
+    /// On from an error reply to the next acknowledged command.
+    pub error_flag: Signal<Out, bool>,
+    pending: DFF<bool>,
+    pend_byte: DFF<Bits<8>>,
+    overrun: DFF<bool>,
+    framing: DFF<bool>,
+    state: DFF<LinkState>,
+    is_write: DFF<bool>,
+    is_infer: DFF<bool>,
+    with_logits: DFF<bool>,
+    bad_length: DFF<bool>,
+    /// Bytes left in the current field or word.
+    left: DFF<Bits<4>>,
+    address: DFF<Bits<32>>,
+    data: DFF<Bits<32>>,
+    words_left: DFF<Bits<16>>,
+    word: DFF<Bits<32>>,
+    in_word: DFF<Bits<32>>,
+    check: DFF<Bits<8>>,
+    timer: DFF<Bits<24>>,
+    err_code: DFF<Bits<8>>,
+    err_flag: DFF<bool>,
+    logit: DFF<Bits<64>>,
+    beat_last: DFF<bool>,
+    win_class: DFF<Bits<16>>,
+    take: Signal<Local, bool>,
+    filler_ok: Signal<Local, bool>,
+    c_op_ping: Constant<Bits<8>>,
+    c_op_write: Constant<Bits<8>>,
+    c_op_infer: Constant<Bits<8>>,
+    c_op_logits: Constant<Bits<8>>,
+    c_ack: Constant<Bits<8>>,
+    c_filler: Constant<Bits<8>>,
+    c_error: Constant<Bits<8>>,
+    c_err_opcode: Constant<Bits<8>>,
+    c_err_overrun: Constant<Bits<8>>,
+    c_err_framing: Constant<Bits<8>>,
+    c_err_length: Constant<Bits<8>>,
+    c_err_check: Constant<Bits<8>>,
+    c_err_timeout: Constant<Bits<8>>,
+    c_word_bytes: Constant<Bits<4>>,
+    c_word_shift: Constant<Bits<8>>,
+    c_timeout: Constant<Bits<24>>,
+}
+
+impl HostLink {
+    /// A link whose input words are `word_bytes` bytes (1..=4: `ceil(cols / 8)`), dropping a
+    /// command after `timeout_cycles` clocks without a byte (1..=[`MAX_TIMEOUT_CYCLES`]).
+    /// Panics outside those ranges (the board checks them first).
+    pub fn new(word_bytes: usize, timeout_cycles: u32) -> Self {
+        assert!((1..=4).contains(&word_bytes));
+        assert!((1..=MAX_TIMEOUT_CYCLES).contains(&timeout_cycles));
+        let b8 = |v: u8| Constant::new(Bits::<8>::from(u64::from(v)));
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            rx_data: Default::default(),
+            rx_valid: Default::default(),
+            rx_error: Default::default(),
+            tx_data: Default::default(),
+            tx_start: Default::default(),
+            tx_ready: Default::default(),
+            cfg_write: Default::default(),
+            cfg_address: Default::default(),
+            cfg_data: Default::default(),
+            in_valid: Default::default(),
+            in_ready: Default::default(),
+            in_data: Default::default(),
+            in_last: Default::default(),
+            out_valid: Default::default(),
+            out_ready: Default::default(),
+            out_logit: Default::default(),
+            out_last: Default::default(),
+            out_class: Default::default(),
+            engine_reset: Default::default(),
+            error_flag: Default::default(),
+            pending: Default::default(),
+            pend_byte: Default::default(),
+            overrun: Default::default(),
+            framing: Default::default(),
+            state: Default::default(),
+            is_write: Default::default(),
+            is_infer: Default::default(),
+            with_logits: Default::default(),
+            bad_length: Default::default(),
+            left: Default::default(),
+            address: Default::default(),
+            data: Default::default(),
+            words_left: Default::default(),
+            word: Default::default(),
+            in_word: Default::default(),
+            check: Default::default(),
+            timer: Default::default(),
+            err_code: Default::default(),
+            err_flag: Default::default(),
+            logit: Default::default(),
+            beat_last: Default::default(),
+            win_class: Default::default(),
+            take: Default::default(),
+            filler_ok: Default::default(),
+            c_op_ping: b8(OP_PING),
+            c_op_write: b8(OP_WRITE),
+            c_op_infer: b8(OP_INFER),
+            c_op_logits: b8(OP_INFER_LOGITS),
+            c_ack: b8(REPLY_ACK),
+            c_filler: b8(FILLER),
+            c_error: b8(REPLY_ERROR),
+            c_err_opcode: b8(ErrorCode::UnknownOpcode as u8),
+            c_err_overrun: b8(ErrorCode::Overrun as u8),
+            c_err_framing: b8(ErrorCode::Framing as u8),
+            c_err_length: b8(ErrorCode::BadLength as u8),
+            c_err_check: b8(ErrorCode::BadCheck as u8),
+            c_err_timeout: b8(ErrorCode::Timeout as u8),
+            c_word_bytes: Constant::new(Bits::from(word_bytes as u64)),
+            c_word_shift: Constant::new(Bits::from(32 - 8 * word_bytes as u64)),
+            c_timeout: Constant::new(Bits::from(u64::from(timeout_cycles))),
+        }
+    }
+}
+
+impl Logic for HostLink {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            pending,
+            pend_byte,
+            overrun,
+            framing,
+            state,
+            is_write,
+            is_infer,
+            with_logits,
+            bad_length,
+            left,
+            address,
+            data,
+            words_left,
+            word,
+            in_word,
+            check,
+            timer,
+            err_code,
+            err_flag,
+            logit,
+            beat_last,
+            win_class
+        );
+        self.take.next = false;
+        self.filler_ok.next = false;
+        self.tx_start.next = false;
+        self.tx_data.next = self.c_ack.val();
+        self.cfg_write.next = false;
+        self.cfg_address.next = self.address.q.val();
+        self.cfg_data.next = self.data.q.val();
+        self.in_valid.next = false;
+        self.in_data.next = self.in_word.q.val();
+        self.in_last.next = false;
+        self.out_ready.next = false;
+        self.engine_reset.next = false;
+        self.error_flag.next = self.err_flag.q.val();
+        self.timer.d.next = self.timer.q.val() + 1;
+        match self.state.q.val() {
+            LinkState::Idle => {
+                self.filler_ok.next = true;
+                self.timer.d.next = 0.into();
+                if self.overrun.q.val() {
+                    self.err_code.d.next = self.c_err_overrun.val();
+                    self.state.d.next = LinkState::SendErr;
+                } else if self.framing.q.val() {
+                    self.err_code.d.next = self.c_err_framing.val();
+                    self.state.d.next = LinkState::SendErr;
+                } else if self.pending.q.val() & (self.pend_byte.q.val() != self.c_filler.val()) {
+                    self.take.next = true;
+                    self.bad_length.d.next = false;
+                    self.check.d.next = self.pend_byte.q.val();
+                    self.is_write.d.next = self.pend_byte.q.val() == self.c_op_write.val();
+                    self.is_infer.d.next = (self.pend_byte.q.val() == self.c_op_infer.val())
+                        | (self.pend_byte.q.val() == self.c_op_logits.val());
+                    self.with_logits.d.next = self.pend_byte.q.val() == self.c_op_logits.val();
+                    self.left.d.next = 2.into();
+                    self.state.d.next = LinkState::Field;
+                    if self.pend_byte.q.val() == self.c_op_write.val() {
+                        self.left.d.next = 8.into();
+                    }
+                    if self.pend_byte.q.val() == self.c_op_ping.val() {
+                        self.state.d.next = LinkState::Check;
+                    }
+                    if (self.pend_byte.q.val() != self.c_op_ping.val())
+                        & (self.pend_byte.q.val() != self.c_op_write.val())
+                        & (self.pend_byte.q.val() != self.c_op_infer.val())
+                        & (self.pend_byte.q.val() != self.c_op_logits.val())
+                    {
+                        self.err_code.d.next = self.c_err_opcode.val();
+                        self.state.d.next = LinkState::SendErr;
+                    }
+                }
+            }
+            LinkState::Field => {
+                if self.pending.q.val() {
+                    self.take.next = true;
+                    self.timer.d.next = 0.into();
+                    self.check.d.next = self.check.q.val() ^ self.pend_byte.q.val();
+                    self.left.d.next = self.left.q.val() - 1;
+                    if self.is_write.q.val() {
+                        if self.left.q.val() > 4 {
+                            self.address.d.next = (self.address.q.val() >> 8)
+                                | (bit_cast::<32, 8>(self.pend_byte.q.val()) << 24);
+                        } else {
+                            self.data.d.next = (self.data.q.val() >> 8)
+                                | (bit_cast::<32, 8>(self.pend_byte.q.val()) << 24);
+                        }
+                    } else {
+                        self.words_left.d.next = (self.words_left.q.val() >> 8)
+                            | (bit_cast::<16, 8>(self.pend_byte.q.val()) << 8);
+                    }
+                    if self.left.q.val() == 1 {
+                        if self.is_write.q.val() {
+                            self.state.d.next = LinkState::Check;
+                        } else {
+                            self.left.d.next = self.c_word_bytes.val();
+                            self.state.d.next = LinkState::Words;
+                        }
+                    }
+                } else if self.timer.q.val() == self.c_timeout.val() {
+                    self.err_code.d.next = self.c_err_timeout.val();
+                    self.state.d.next = LinkState::SendErr;
+                }
+            }
+            LinkState::Words => {
+                if self.words_left.q.val() == 0 {
+                    // reported once the check byte is in, so it is not read as an opcode
+                    self.bad_length.d.next = true;
+                    self.state.d.next = LinkState::Check;
+                } else if self.pending.q.val() {
+                    self.take.next = true;
+                    self.timer.d.next = 0.into();
+                    self.check.d.next = self.check.q.val() ^ self.pend_byte.q.val();
+                    self.left.d.next = self.left.q.val() - 1;
+                    self.word.d.next = (self.word.q.val() >> 8)
+                        | (bit_cast::<32, 8>(self.pend_byte.q.val()) << 24);
+                    if self.left.q.val() == 1 {
+                        self.in_word.d.next = ((self.word.q.val() >> 8)
+                            | (bit_cast::<32, 8>(self.pend_byte.q.val()) << 24))
+                            >> self.c_word_shift.val();
+                        self.left.d.next = self.c_word_bytes.val();
+                        self.words_left.d.next = self.words_left.q.val() - 1;
+                        if self.words_left.q.val() == 1 {
+                            self.state.d.next = LinkState::Check;
+                        } else {
+                            self.state.d.next = LinkState::Offer;
+                        }
+                    }
+                } else if self.timer.q.val() == self.c_timeout.val() {
+                    self.err_code.d.next = self.c_err_timeout.val();
+                    self.state.d.next = LinkState::SendErr;
+                }
+            }
+            LinkState::Offer => {
+                self.in_valid.next = true;
+                if self.in_ready.val() {
+                    self.state.d.next = LinkState::Words;
+                }
+            }
+            LinkState::Check => {
+                if self.pending.q.val() {
+                    self.take.next = true;
+                    self.timer.d.next = 0.into();
+                    if self.overrun.q.val() {
+                        self.err_code.d.next = self.c_err_overrun.val();
+                        self.state.d.next = LinkState::SendErr;
+                    } else if self.framing.q.val() {
+                        self.err_code.d.next = self.c_err_framing.val();
+                        self.state.d.next = LinkState::SendErr;
+                    } else if self.bad_length.q.val() {
+                        self.err_code.d.next = self.c_err_length.val();
+                        self.state.d.next = LinkState::SendErr;
+                    } else if self.pend_byte.q.val() != self.check.q.val() {
+                        self.err_code.d.next = self.c_err_check.val();
+                        self.state.d.next = LinkState::SendErr;
+                    } else if self.is_write.q.val() {
+                        self.state.d.next = LinkState::Write;
+                    } else {
+                        self.state.d.next = LinkState::SendAck;
+                    }
+                } else if self.timer.q.val() == self.c_timeout.val() {
+                    self.err_code.d.next = self.c_err_timeout.val();
+                    self.state.d.next = LinkState::SendErr;
+                }
+            }
+            LinkState::Write => {
+                self.filler_ok.next = true;
+                self.cfg_write.next = true;
+                self.state.d.next = LinkState::SendAck;
+            }
+            LinkState::SendAck => {
+                self.filler_ok.next = true;
+                self.tx_start.next = true;
+                self.tx_data.next = self.c_ack.val();
+                if self.tx_ready.val() {
+                    self.err_flag.d.next = false;
+                    if self.is_infer.q.val() {
+                        self.state.d.next = LinkState::LastWord;
+                    } else {
+                        self.state.d.next = LinkState::Idle;
+                    }
+                }
+            }
+            LinkState::LastWord => {
+                self.filler_ok.next = true;
+                self.in_valid.next = true;
+                self.in_last.next = true;
+                if self.in_ready.val() {
+                    self.state.d.next = LinkState::WaitBeat;
+                }
+            }
+            LinkState::WaitBeat => {
+                self.filler_ok.next = true;
+                self.out_ready.next = true;
+                if self.out_valid.val() {
+                    self.logit.d.next = unsigned_cast(self.out_logit.val());
+                    self.beat_last.d.next = self.out_last.val();
+                    self.win_class.d.next = self.out_class.val().get_bits::<16>(0);
+                    self.left.d.next = 8.into();
+                    if self.with_logits.q.val() {
+                        self.state.d.next = LinkState::SendLogit;
+                    } else if self.out_last.val() {
+                        self.state.d.next = LinkState::SendClassLo;
+                    }
+                }
+            }
+            LinkState::SendLogit => {
+                self.filler_ok.next = true;
+                self.tx_start.next = true;
+                self.tx_data.next = self.logit.q.val().get_bits::<8>(0);
+                if self.tx_ready.val() {
+                    self.logit.d.next = self.logit.q.val() >> 8;
+                    self.left.d.next = self.left.q.val() - 1;
+                    if self.left.q.val() == 1 {
+                        if self.beat_last.q.val() {
+                            self.state.d.next = LinkState::SendClassLo;
+                        } else {
+                            self.state.d.next = LinkState::WaitBeat;
+                        }
+                    }
+                }
+            }
+            LinkState::SendClassLo => {
+                self.filler_ok.next = true;
+                self.tx_start.next = true;
+                self.tx_data.next = self.win_class.q.val().get_bits::<8>(0);
+                if self.tx_ready.val() {
+                    self.state.d.next = LinkState::SendClassHi;
+                }
+            }
+            LinkState::SendClassHi => {
+                self.filler_ok.next = true;
+                self.tx_start.next = true;
+                self.tx_data.next = self.win_class.q.val().get_bits::<8>(8);
+                if self.tx_ready.val() {
+                    self.state.d.next = LinkState::Idle;
+                }
+            }
+            LinkState::SendErr => {
+                self.engine_reset.next = true;
+                self.tx_start.next = true;
+                self.tx_data.next = self.c_error.val();
+                self.err_flag.d.next = true;
+                if self.tx_ready.val() {
+                    self.state.d.next = LinkState::SendErrCode;
+                }
+            }
+            LinkState::SendErrCode => {
+                self.tx_start.next = true;
+                self.tx_data.next = self.err_code.q.val();
+                if self.tx_ready.val() {
+                    self.state.d.next = LinkState::Idle;
+                }
+            }
+        }
+        // fillers are dropped between commands and while an input is being classified
+        if self.filler_ok.val()
+            & self.pending.q.val()
+            & (self.pend_byte.q.val() == self.c_filler.val())
+        {
+            self.take.next = true;
+        }
+        // ---- the one-byte receive buffer ----
+        if self.take.val() {
+            self.pending.d.next = false;
+        }
+        if self.state.q.val() == LinkState::SendErr {
+            self.overrun.d.next = false;
+            self.framing.d.next = false;
+        }
+        if self.rx_valid.val() {
+            if self.pending.q.val() & !self.take.val() {
+                self.overrun.d.next = true;
+            } else {
+                self.pending.d.next = true;
+                self.pend_byte.d.next = self.rx_data.val();
+            }
+        }
+        if self.rx_error.val() {
+            self.framing.d.next = true;
+        }
+        if self.reset.val() {
+            self.pending.d.next = false;
+            self.overrun.d.next = false;
+            self.framing.d.next = false;
+            self.state.d.next = LinkState::Idle;
+            self.err_flag.d.next = false;
+            self.timer.d.next = 0.into();
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The board top (`nsm_board`: UART, host link, engine) under Icarus and Verilator, driven
+//! through its serial pins by `verilog/board_tb.v` with the byte stream of the host library
+//! and checked against the reply bytes the bit-exact model predicts.
+
+use std::path::Path;
+
+use nsm_hdl::board::BoardParams;
+use nsm_model::engine::config::EngineConfig;
+
+use crate::{exec, find_tool, write, CosimError, Simulator};
+
+/// The board testbench source.
+pub const BOARD_TESTBENCH: &str = include_str!("../verilog/board_tb.v");
+
+/// Writes a board run folder: `nsm_board.v` for `cfg` and `params`, the testbench, the bytes
+/// to send (`rx.hex`) and the reply bytes expected (`expect.hex`). The run fails after
+/// `max_cycles` clocks.
+pub fn prepare_board(
+    dir: &Path,
+    cfg: &EngineConfig,
+    params: &BoardParams,
+    send: &[u8],
+    expect: &[u8],
+    max_cycles: u64,
+) -> Result<(), CosimError> {
+    std::fs::create_dir_all(dir).map_err(|source| CosimError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}\n")).collect() };
+    write(dir, "rx.hex", &hex(send))?;
+    write(dir, "expect.hex", &hex(expect))?;
+    write(
+        dir,
+        "board_tb.vh",
+        &format!(
+            "localparam CPB = {};\nlocalparam N_RX = {};\nlocalparam N_EXPECT = {};\nlocalparam MAX_CYCLES = {};\n",
+            params.clocks_per_bit,
+            send.len(),
+            expect.len(),
+            max_cycles
+        ),
+    )?;
+    write(dir, "board_tb.v", BOARD_TESTBENCH)?;
+    write(
+        dir,
+        "nsm_board.v",
+        &nsm_codegen::board::board_core_verilog(cfg, params)?,
+    )?;
+    write(dir, "engine.json", &cfg.to_json())?;
+    Ok(())
+}
+
+/// Simulates a board run folder; `Ok` (the log) only if the testbench printed
+/// `NSM_BOARD_TB PASS`. `run.sh` in the folder replays it.
+pub fn run_board(dir: &Path, simulator: Simulator) -> Result<String, CosimError> {
+    let s = |x: &str| x.to_string();
+    let cmds = match simulator {
+        Simulator::Icarus => {
+            let iverilog = find_tool("iverilog", "NSM_IVERILOG")?;
+            let vvp = find_tool("vvp", "NSM_VVP")?;
+            vec![
+                vec![
+                    iverilog.display().to_string(),
+                    s("-g2012"),
+                    s("-I."),
+                    s("-o"),
+                    s("board.vvp"),
+                    s("board_tb.v"),
+                    s("nsm_board.v"),
+                ],
+                vec![vvp.display().to_string(), s("-n"), s("board.vvp")],
+            ]
+        }
+        Simulator::Verilator => {
+            let verilator = find_tool("verilator", "NSM_VERILATOR")?;
+            vec![
+                [
+                    verilator.display().to_string().as_str(),
+                    "--binary",
+                    "--timing",
+                    "-Wno-fatal",
+                    "-Wno-lint",
+                    "-Wno-style",
+                    "-Wno-UNOPTFLAT",
+                    "-O1",
+                    "-j",
+                    "2",
+                    "--top-module",
+                    "board_tb",
+                    "-I.",
+                    "-Mdir",
+                    "obj_board",
+                    "board_tb.v",
+                    "nsm_board.v",
+                ]
+                .map(String::from)
+                .to_vec(),
+                vec![s("./obj_board/Vboard_tb")],
+            ]
+        }
+    };
+    let log = exec(dir, simulator, &cmds)?;
+    write(dir, &format!("board-{simulator}.log"), &log)?;
+    if log.lines().any(|l| l.starts_with("NSM_BOARD_TB PASS")) {
+        Ok(log)
+    } else {
+        Err(CosimError::Failed {
+            simulator,
+            dir: dir.to_path_buf(),
+            log,
+        })
+    }
+}
