@@ -61,6 +61,9 @@ enum Command {
     /// Synthesize (Yosys) and place and route (nextpnr) the engine; report LUTs, flip-flops,
     /// block RAMs, DSPs, LUTs per PE, Fmax and whether it fits.
     Synth(SynthArgs),
+    /// Synthesize a target at several array sizes; write a markdown table and a figure
+    /// (resources and Fmax against array size).
+    SynthReport(SynthReportArgs),
     /// Build a board's bitstream: the engine with a UART host link (Yosys, nextpnr, icepack or
     /// ecppack); report utilization and Fmax.
     Bitstream(BitstreamArgs),
@@ -191,6 +194,24 @@ struct SynthArgs {
     work_dir: Option<PathBuf>,
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SynthReportArgs {
+    #[arg(long, value_enum)]
+    target: TargetArg,
+    /// Array sizes n (n x n), comma-separated [2,4,8; ecp5-25f: 4,8,16].
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    sizes: Option<Vec<usize>>,
+    /// Configuration the sizes are applied to [the target's shipped one].
+    #[arg(long, value_name = "ENGINE.json")]
+    config: Option<PathBuf>,
+    /// Where `synth-<target>.md`, `.svg` and `.json` go.
+    #[arg(long, value_name = "DIR", default_value = "docs/reports")]
+    out_dir: PathBuf,
+    /// Folder for the tool runs (kept, one subfolder per size); default: temporary.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -433,6 +454,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sweep(a) => sweep(a),
         Command::Sim(a) => sim(a),
         Command::Synth(a) => synth(a),
+        Command::SynthReport(a) => synth_report(a),
         Command::Bitstream(a) => bitstream(a),
         Command::BoardStream(a) => board_stream(a),
         Command::BoardDecode(a) => board_decode(a),
@@ -667,22 +689,186 @@ fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
     Ok(())
 }
 
-fn synth(a: SynthArgs) -> Result<()> {
-    use nsm_codegen::synth::{synthesize, Target};
-    let target = match a.target {
-        TargetArg::Up5k => Target::Up5k,
-        TargetArg::Hx8k => Target::Hx8k,
-        TargetArg::Ecp525f => Target::Ecp5_25f,
-        TargetArg::Generic => Target::Generic,
-    };
-    let cfg_path = a.config.clone().unwrap_or_else(|| {
-        let name = if target == Target::Generic {
-            "default".to_string()
+impl TargetArg {
+    fn target(self) -> nsm_codegen::synth::Target {
+        use nsm_codegen::synth::Target;
+        match self {
+            TargetArg::Up5k => Target::Up5k,
+            TargetArg::Hx8k => Target::Hx8k,
+            TargetArg::Ecp525f => Target::Ecp5_25f,
+            TargetArg::Generic => Target::Generic,
+        }
+    }
+
+    /// The target's shipped configuration (`configs/<target>.json`; generic: the default).
+    fn default_config(self) -> PathBuf {
+        let target = self.target();
+        let name = if target == nsm_codegen::synth::Target::Generic {
+            "default"
         } else {
-            target.name().to_string()
+            target.name()
         };
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.json"))
+    }
+}
+
+fn synth_report(a: SynthReportArgs) -> Result<()> {
+    use nsm_codegen::synth::{synthesize, Target};
+    let target = a.target.target();
+    let sizes = a.sizes.clone().unwrap_or_else(|| {
+        if target == Target::Ecp5_25f {
+            vec![4, 8, 16]
+        } else {
+            vec![2, 4, 8]
+        }
     });
+    if sizes.is_empty() || sizes.iter().any(|&n| n == 0) {
+        bail!("--sizes needs one or more array sizes of at least 1");
+    }
+    let cfg_path = a
+        .config
+        .clone()
+        .unwrap_or_else(|| a.target.default_config());
+    let base = EngineConfig::load(&cfg_path)?;
+    let work = a.work_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("nsm-synth-report-{}", std::process::id()))
+    });
+    let mut reports = Vec::new();
+    for &n in &sizes {
+        let cfg = EngineConfig {
+            rows: n,
+            cols: n,
+            ..base.clone()
+        };
+        cfg.validate()
+            .with_context(|| format!("the {n}x{n} variant of {}", cfg_path.display()))?;
+        eprintln!("synthesizing {n}x{n} for {} ...", target.name());
+        let r = synthesize(&cfg, target, &work.join(format!("{n}x{n}")))?;
+        eprintln!(
+            "  {} LUTs, {} FFs, Fmax {}",
+            r.luts,
+            r.ffs,
+            r.fmax_mhz.map_or("-".into(), |f| format!("{f:.1} MHz"))
+        );
+        reports.push(r);
+    }
+    if a.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let name = target.name();
+    let mut md = format!(
+        "Synthesis of the engine for `{name}` (Yosys, nextpnr; the engine inside the four-pin measurement harness), from `{}` with rows = cols = n.\n\n| array | PEs | LUT4 | LUT4 / PE | FFs | carries | block RAMs | DSPs | Fmax (MHz) | target (MHz) | fits |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        cfg_path.file_name().map_or("?".into(), |f| f.to_string_lossy())
+    );
+    for r in &reports {
+        md.push_str(&format!(
+            "| {}x{} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {:.0} | {} |\n",
+            r.rows,
+            r.cols,
+            r.rows * r.cols,
+            r.luts,
+            r.luts_per_pe,
+            r.ffs,
+            r.carries,
+            r.brams,
+            r.dsps,
+            r.fmax_mhz.map_or("-".into(), |f| format!("{f:.1}")),
+            r.target_mhz,
+            if target == Target::Generic {
+                "-".to_string()
+            } else if r.fits {
+                "yes".to_string()
+            } else {
+                format!(
+                    "no: {}",
+                    r.pnr_error.clone().unwrap_or_default().replace('|', "/")
+                )
+            }
+        ));
+    }
+    md.push_str(&format!(
+        "\nCommand: `nsm synth-report --target {name} --sizes {}`; figure: `synth-{name}.svg`.\n",
+        sizes
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    ));
+    let pes = |r: &nsm_codegen::synth::SynthReport| (r.rows * r.cols) as f64;
+    let max_pes = reports.iter().map(pes).fold(1.0, f64::max);
+    let max_res = reports
+        .iter()
+        .map(|r| r.luts.max(r.ffs) as f64)
+        .fold(1.0, f64::max);
+    let resources = Chart {
+        title: &format!("{name}: resources against array size"),
+        x_label: "PEs (rows x cols)",
+        y_label: "cells",
+        x_range: (0.0, max_pes * 1.05),
+        y_range: (0.0, max_res * 1.1),
+        lines: vec![
+            (
+                "LUT4",
+                reports.iter().map(|r| (pes(r), r.luts as f64)).collect(),
+            ),
+            (
+                "flip-flops",
+                reports.iter().map(|r| (pes(r), r.ffs as f64)).collect(),
+            ),
+        ],
+        dots: vec![],
+    };
+    let fmax: Vec<(f64, f64)> = reports
+        .iter()
+        .filter_map(|r| r.fmax_mhz.map(|f| (pes(r), f)))
+        .collect();
+    let max_f = fmax
+        .iter()
+        .map(|p| p.1)
+        .fold(target.target_mhz(), f64::max)
+        .max(1.0);
+    let speed = Chart {
+        title: &format!("{name}: Fmax against array size"),
+        x_label: "PEs (rows x cols)",
+        y_label: "MHz",
+        x_range: (0.0, max_pes * 1.05),
+        y_range: (0.0, max_f * 1.2),
+        lines: vec![
+            ("Fmax (nextpnr)", fmax),
+            (
+                "target",
+                vec![
+                    (0.0, target.target_mhz()),
+                    (max_pes * 1.05, target.target_mhz()),
+                ],
+            ),
+        ],
+        dots: vec![],
+    };
+    std::fs::create_dir_all(&a.out_dir)
+        .with_context(|| format!("creating {}", a.out_dir.display()))?;
+    let md_path = a.out_dir.join(format!("synth-{name}.md"));
+    atomic_write(&md_path, md.as_bytes())?;
+    atomic_write(
+        &a.out_dir.join(format!("synth-{name}.svg")),
+        crate::plot::side_by_side(&resources, &speed).as_bytes(),
+    )?;
+    atomic_write(
+        &a.out_dir.join(format!("synth-{name}.json")),
+        serde_json::to_string_pretty(&reports)?.as_bytes(),
+    )?;
+    print!("{md}");
+    eprintln!("wrote {}", md_path.display());
+    Ok(())
+}
+
+fn synth(a: SynthArgs) -> Result<()> {
+    use nsm_codegen::synth::{synthesize, Target};
+    let target = a.target.target();
+    let cfg_path = a
+        .config
+        .clone()
+        .unwrap_or_else(|| a.target.default_config());
     let cfg = EngineConfig::load(&cfg_path)?;
     let dir = a
         .work_dir

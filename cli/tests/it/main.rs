@@ -604,6 +604,48 @@ fn synth_reports_resources_for_generic_and_up5k() {
 }
 
 #[test]
+fn synth_report_writes_a_table_and_a_figure_per_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = edited_config(
+        dir.path(),
+        "tiny",
+        serde_json::json!({"max_fan_in": 16, "max_neurons": 16, "max_layers": 2,
+            "weight_memory_words": 64, "neuron_memory_words": 32, "mc_samples": 2}),
+    );
+    let out = dir.path().join("reports");
+    let o = nsm(&[
+        "synth-report",
+        "--target",
+        "generic",
+        "--sizes",
+        "1,2",
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("synth-generic.md")).unwrap();
+    assert!(
+        md.contains("| 1x1 | 1 |") && md.contains("| 2x2 | 4 |"),
+        "{md}"
+    );
+    let svg = std::fs::read_to_string(out.join("synth-generic.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("LUT4") && svg.contains("Fmax"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("synth-generic.json")).unwrap())
+            .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    // more PEs, more LUTs
+    assert!(
+        json[1]["luts"].as_u64() > json[0]["luts"].as_u64(),
+        "{json}"
+    );
+    let e = fails(&["synth-report", "--target", "generic", "--sizes", "0"]);
+    assert!(e.contains("--sizes"), "{e}");
+}
+
+#[test]
 fn bitstream_refuses_unknown_boards_and_bad_configs_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
