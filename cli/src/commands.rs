@@ -722,7 +722,7 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
             vec![2, 4, 8]
         }
     });
-    if sizes.is_empty() || sizes.iter().any(|&n| n == 0) {
+    if sizes.is_empty() || sizes.contains(&0) {
         bail!("--sizes needs one or more array sizes of at least 1");
     }
     let cfg_path = a
