@@ -24,7 +24,7 @@ pub struct Waiver {
 
 const MEMORIES: &[&str] = &["weights", "a_ram", "b_ram", "logits", "act"];
 const CHAINS: &[&str] = &[
-    "skew",
+    "w_chain",
     "valid_chain",
     "n_chain",
     "tok_flags",
@@ -52,7 +52,7 @@ pub const WAIVERS: &[Waiver] = &[
         rule: "UNUSEDSIGNAL",
         module: "nsm_engine",
         signals: &[
-            "skew$*", "valid_chain$*", "n_chain$*", "tok_flags$*", "tok_word$*", "tok_bit$*",
+            "w_chain$*", "valid_chain$*", "n_chain$*", "tok_flags$*", "tok_word$*", "tok_bit$*",
             "tok_neuron$*", "tok_live$*",
         ],
         reason: "a shift chain offers a tap after every stage; the engine reads the stages its timing needs",
@@ -60,7 +60,11 @@ pub const WAIVERS: &[Waiver] = &[
     Waiver {
         rule: "UNUSEDSIGNAL",
         module: "nsm_engine",
-        signals: &["row_ends$*$logit_valid", "row_ends$*$logit_neuron"],
+        signals: &[
+            "row_ends$*$logit_valid",
+            "row_ends$*$logit_neuron",
+            "row_ends$*$logit_pending",
+        ],
         reason: "the rows finish an output neuron together: row 0's strobe and neuron index stand for every row",
     },
     Waiver {
@@ -103,13 +107,13 @@ pub const WAIVERS: &[Waiver] = &[
         rule: "UNUSEDSIGNAL",
         module: "@chains",
         signals: &["link$*", "clock", "reset"],
-        reason: "the last link of a shift chain feeds no stage; a chain of no stages (column 0's weight skew) uses neither clock nor reset",
+        reason: "the last link of a shift chain feeds no stage; a chain of no stages (the weight-address chain of a one-column array) uses neither clock nor reset",
     },
     Waiver {
         rule: "UNUSEDPARAM",
         module: "@chains",
         signals: &["zero"],
-        reason: "a chain of no stages (column 0's weight skew) has nothing to clear",
+        reason: "a chain of no stages (the weight-address chain of a one-column array) has nothing to clear",
     },
     Waiver {
         rule: "DECLFILENAME",

@@ -95,7 +95,12 @@ pub struct NsmEngine {
     a_ram: SyncRam<Signed<32>>,
     b_ram: SyncRam<Signed<32>>,
     logits: SyncRam<Signed<64>>,
-    skew: Vec<ShiftChain<Signed<32>>>,
+    /// The weight address, delayed one clock per column: column `c` reads its weight `c`
+    /// clocks after column 0, when the step's partial sums reach it (cheaper than delaying
+    /// the weights).
+    w_chain: ShiftChain<Bits<ADDR_BITS>>,
+    /// `C_k` of the output neuron the rows have just finished (the same for every row).
+    logit_c: DFF<Signed<32>>,
     valid_chain: ShiftChain<bool>,
     /// The control token, one chain per field: flags (bit 0 valid, 1 first, 2 last, 3 output),
     /// the neuron's activation word and bit, the neuron, and the group's live rows.
@@ -159,7 +164,13 @@ pub struct NsmEngine {
     f_last: Signal<Local, Bits<4>>,
     f_output: Signal<Local, Bits<4>>,
     agg_valid: Signal<Local, bool>,
+    walk_s: Signal<Local, Signed<32>>,
+    walk_live: Signal<Local, bool>,
+    walk_sum: Signal<Local, Bits<32>>,
     agg_logit32: Signal<Local, Signed<32>>,
+    logit_low: Constant<Bits<32>>,
+    logit_sign: Constant<Bits<32>>,
+    logit_high: Constant<Bits<32>>,
     agg_logit: Signal<Local, Signed<64>>,
     logit_ext: SignExtend,
     agg_neuron: Signal<Local, Bits<ADDR_BITS>>,
@@ -263,7 +274,6 @@ impl NsmEngine {
                 Accumulator::Exact => None,
                 Accumulator::Saturate { bits } => Some(bits),
             },
-            logit_bits: widths.logit_bits,
             act_words: 3 * lay.region_words,
             cols,
         };
@@ -273,6 +283,7 @@ impl NsmEngine {
         let (w_low, w_sign, w_high) = crate::fit_masks(cfg.weight_bits);
         let (a_low, a_sign, a_high) = crate::fit_masks(cfg.a_bits);
         let (b_low, b_sign, b_high) = crate::fit_masks(cfg.bias_bits);
+        let (logit_low, logit_sign, logit_high) = crate::fit_masks(widths.logit_bits);
         let ubits = |n: usize| crate::low_mask::<ADDR_BITS>(crate::unsigned_bits(n as u64));
         let b4f = |v: u64| Constant::new(Bits::<4>::from(v));
         let b20 = |v: usize| Constant::new(Bits::<ADDR_BITS>::from(v as u64));
@@ -321,7 +332,8 @@ impl NsmEngine {
                 true,
                 widths.logit_sum_bits.min(64) as usize,
             ),
-            skew: (0..cols).map(ShiftChain::new).collect(),
+            w_chain: ShiftChain::new(cols - 1),
+            logit_c: Default::default(),
             valid_chain: ShiftChain::new(cols),
             tok_flags: ShiftChain::new(cols + 1),
             tok_word: ShiftChain::new(cols + 1),
@@ -376,7 +388,13 @@ impl NsmEngine {
             f_last: Default::default(),
             f_output: Default::default(),
             agg_valid: Default::default(),
+            walk_s: Default::default(),
+            walk_live: Default::default(),
+            walk_sum: Default::default(),
             agg_logit32: Default::default(),
+            logit_low,
+            logit_sign,
+            logit_high,
             agg_logit: Default::default(),
             logit_ext: Default::default(),
             agg_neuron: Default::default(),
@@ -502,6 +520,7 @@ impl Logic for NsmEngine {
             walk_active,
             walk_r,
             walk_neuron,
+            logit_c,
             out_k,
             fetch,
             beat_valid,
@@ -530,6 +549,9 @@ impl Logic for NsmEngine {
         self.tok_neuron.clock.next = self.clock.val();
         self.tok_live.clock.next = self.clock.val();
         self.n_chain.clock.next = self.clock.val();
+        self.w_chain.clock.next = self.clock.val();
+        self.w_chain.reset.next = self.reset.val();
+        self.w_chain.data_in.next = self.w_addr.q.val();
         self.valid_chain.reset.next = self.reset.val();
         self.tok_flags.reset.next = self.reset.val();
         self.tok_word.reset.next = self.reset.val();
@@ -611,13 +633,10 @@ impl Logic for NsmEngine {
         self.cfg_b_fit.next = self.z32.val();
         for c in 0..self.weights.len() {
             self.weights[c].clock.next = self.clock.val();
-            self.weights[c].read_address.next = self.w_addr.q.val();
+            self.weights[c].read_address.next = self.w_chain.taps[c].val();
             self.weights[c].write_address.next = self.z20.val();
             self.weights[c].write_data.next = self.zs32.val();
             self.weights[c].write_enable.next = false;
-            self.skew[c].clock.next = self.clock.val();
-            self.skew[c].reset.next = self.reset.val();
-            self.skew[c].data_in.next = self.weights[c].read_data.val();
         }
         self.a_ram.write_address.next = self.z20.val();
         self.b_ram.write_address.next = self.z20.val();
@@ -693,7 +712,7 @@ impl Logic for NsmEngine {
                 }
                 for c in 0..self._cols {
                     self.pes[r * nc + c].valid_in.next = self.valid_chain.taps[c + 1].val();
-                    self.pes[r * nc + c].w_in.next = self.skew[c].out.val();
+                    self.pes[r * nc + c].w_in.next = self.weights[c].read_data.val();
                 }
                 self.pes[r * nc].z_in.next = self.row_ends[r].act_data.val();
                 self.pes[r * nc].s_in.next = self.zs32.val();
@@ -737,7 +756,8 @@ impl Logic for NsmEngine {
 
         // ---- logit aggregation over the rows of a group, then over groups ----
         self.agg_valid.next = false;
-        self.agg_logit32.next = self.zs32.val();
+        self.walk_s.next = self.zs32.val();
+        self.walk_live.next = false;
         self.agg_neuron.next = self.z20.val();
         self.agg_first.next = false;
         self.agg_last.next = false;
@@ -747,10 +767,9 @@ impl Logic for NsmEngine {
         if self.walk_active.q.val() {
             self.agg_valid.next = true;
             for r in 0..self.row_ends.len() {
-                if (self.walk_r.q.val() == self.row_index[r].val())
-                    & self.row_ends[r].logit_live.val()
-                {
-                    self.agg_logit32.next = self.row_ends[r].logit.val();
+                if self.walk_r.q.val() == self.row_index[r].val() {
+                    self.walk_s.next = self.row_ends[r].logit.val();
+                    self.walk_live.next = self.row_ends[r].logit_live.val();
                 }
             }
             self.agg_neuron.next = self.walk_neuron.q.val();
@@ -762,15 +781,30 @@ impl Logic for NsmEngine {
         }
         if self.row_ends[0].logit_valid.val() {
             self.agg_valid.next = true;
-            if self.row_ends[0].logit_live.val() {
-                self.agg_logit32.next = self.row_ends[0].logit.val();
-            }
+            self.walk_s.next = self.row_ends[0].logit.val();
+            self.walk_live.next = self.row_ends[0].logit_live.val();
             self.agg_neuron.next = self.row_ends[0].logit_neuron.val();
             self.agg_first.next = true;
             self.agg_last.next = self.c_one_row.val();
             self.walk_active.d.next = !self.c_one_row.val();
             self.walk_r.d.next = self.c_one9.val();
             self.walk_neuron.d.next = self.row_ends[0].logit_neuron.val();
+        }
+        // a live row's logit is S + C_k (C_k is the same for every row: one adder here, none
+        // in the row ends), cut to the logit width
+        self.walk_sum.next = unsigned_cast(self.walk_s.val() + self.logit_c.q.val());
+        self.agg_logit32.next = self.zs32.val();
+        if self.walk_live.val() {
+            self.agg_logit32.next = signed_cast(self.walk_sum.val() & self.logit_low.val());
+            if (self.walk_sum.val() & self.logit_sign.val()).any() {
+                self.agg_logit32.next = signed_cast(
+                    (self.walk_sum.val() & self.logit_low.val()) | self.logit_high.val(),
+                );
+            }
+        }
+        self.logit_c.d.next = self.logit_c.q.val();
+        if self.row_ends[0].logit_pending.val() {
+            self.logit_c.d.next = self.b_ram.read_data.val();
         }
         self.logit_ext.x.next = self.agg_logit32.val();
         self.agg_logit.next = self.logit_ext.y.val();

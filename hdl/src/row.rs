@@ -46,6 +46,8 @@ pub struct RowEnd {
     pub logit: Signal<Out, Signed<32>>,
     pub logit_neuron: Signal<Out, Bits<ADDR_BITS>>,
     pub logit_live: Signal<Out, bool>,
+    /// An output neuron finished last clock: `tok_b` is its `C_k` now (the engine keeps it).
+    pub logit_pending: Signal<Out, bool>,
     act: BitRam,
     neuron: NeuronUnit,
     acc_s: DFF<Signed<32>>,
@@ -78,17 +80,13 @@ pub struct RowEnd {
     below_s: Signal<Local, Signed<32>>,
     above_t: Signal<Local, Signed<32>>,
     below_t: Signal<Local, Signed<32>>,
-    logit_sum: Signal<Local, Bits<32>>,
     saturate: Constant<bool>,
     z32: Constant<Bits<32>>,
     one32: Constant<Bits<32>>,
-    /// Masks that cut the accumulators and the logit to their widths (`crate::fit_masks`).
+    /// Masks that cut the accumulators to their width (`crate::fit_masks`).
     acc_low: Constant<Bits<32>>,
     acc_sign: Constant<Bits<32>>,
     acc_high: Constant<Bits<32>>,
-    logit_low: Constant<Bits<32>>,
-    logit_sign: Constant<Bits<32>>,
-    logit_high: Constant<Bits<32>>,
     acc_max: Constant<Signed<32>>,
     acc_min: Constant<Signed<32>>,
 }
@@ -105,8 +103,6 @@ pub struct RowSpec {
     pub u_bits: u32,
     /// Saturating accumulator width, or `None` for exact accumulators.
     pub saturate_bits: Option<u32>,
-    /// Width of a logit `S + C` (the configuration's derived `logit_bits`).
-    pub logit_bits: u32,
     /// Activation buffer depth (all three regions).
     pub act_words: usize,
     /// Activation word width (the array's columns).
@@ -120,7 +116,6 @@ impl RowEnd {
             None => (i64::from(i32::MAX), i64::from(i32::MIN) + 1),
         };
         let (acc_low, acc_sign, acc_high) = crate::fit_masks(spec.acc_bits);
-        let (logit_low, logit_sign, logit_high) = crate::fit_masks(spec.logit_bits);
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -145,6 +140,7 @@ impl RowEnd {
             logit: Default::default(),
             logit_neuron: Default::default(),
             logit_live: Default::default(),
+            logit_pending: Default::default(),
             act: BitRam::new(spec.act_words, spec.cols),
             neuron: NeuronUnit::new(
                 spec.frac_bits,
@@ -179,16 +175,12 @@ impl RowEnd {
             below_s: Default::default(),
             above_t: Default::default(),
             below_t: Default::default(),
-            logit_sum: Default::default(),
             saturate: Constant::new(spec.saturate_bits.is_some()),
             z32: Constant::new(Bits::<32>::from(0u64)),
             one32: Constant::new(Bits::<32>::from(1u64)),
             acc_low,
             acc_sign,
             acc_high,
-            logit_low,
-            logit_sign,
-            logit_high,
             acc_max: Constant::new(max.into()),
             acc_min: Constant::new(min.into()),
         }
@@ -296,21 +288,16 @@ impl Logic for RowEnd {
         self.fire_pending.d.next = self.hid_pending.q.val() & !self.reset.val();
         self.fire_word.d.next = self.hid_word.q.val();
         self.fire_bit.d.next = self.hid_bit.q.val();
-        // output layer: the logit S + C_k of this pass, held until the row's next output
-        // neuron (the aggregator reads the rows in turn)
+        // output layer: S of this pass, held until the row's next output neuron (the
+        // aggregator reads the rows in turn and adds C_k)
+        self.logit_pending.next = self.fin_valid.q.val() & self.fin_output.q.val();
         self.logit_valid_r.d.next =
             self.fin_valid.q.val() & self.fin_output.q.val() & !self.reset.val();
-        self.logit_sum.next = unsigned_cast(self.acc_s.q.val() + self.tok_b.val());
         self.logit_r.d.next = self.logit_r.q.val();
         self.logit_neuron_r.d.next = self.logit_neuron_r.q.val();
         self.logit_live_r.d.next = self.logit_live_r.q.val();
         if self.fin_valid.q.val() & self.fin_output.q.val() {
-            self.logit_r.d.next = signed_cast(self.logit_sum.val() & self.logit_low.val());
-            if (self.logit_sum.val() & self.logit_sign.val()).any() {
-                self.logit_r.d.next = signed_cast(
-                    (self.logit_sum.val() & self.logit_low.val()) | self.logit_high.val(),
-                );
-            }
+            self.logit_r.d.next = self.acc_s.q.val();
             self.logit_neuron_r.d.next = self.fin_neuron.q.val();
             self.logit_live_r.d.next = self.fin_live.q.val();
         }
