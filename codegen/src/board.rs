@@ -134,7 +134,7 @@ pub fn board_core_verilog(
     ))
 }
 
-/// The complete board Verilog: `nsm_board` and the board's pin wrapper (its top module).
+/// The complete board Verilog: the board's pin wrapper (its top module) and `nsm_board`.
 pub fn board_verilog(board: Board, cfg: &EngineConfig) -> Result<String, CodegenError> {
     let spec = board.spec();
     let params = BoardParams::for_board(&spec)?;
@@ -151,7 +151,34 @@ pub fn board_verilog(board: Board, cfg: &EngineConfig) -> Result<String, Codegen
         params.clocks_per_bit,
         board.top()
     );
-    Ok(header + &board_core_verilog(cfg, &params)? + board.wrapper())
+    // the wrapper first: the file's first module is its top, named like the file (Verilator's
+    // DECLFILENAME ignores a line waiver on the first module of a file)
+    Ok(header + board.wrapper() + &board_core_verilog(cfg, &params)?)
+}
+
+/// The Verilator waivers (`<top>.vlt`, [`crate::lint`]) of `verilog`, the text of
+/// [`board_verilog`]`(board, ..)` saved as `<top>.v`.
+pub fn board_vlt(board: Board, verilog: &str) -> String {
+    crate::lint::vlt(verilog, &format!("{}.v", board.top()), board.top())
+}
+
+/// Writes the board Verilog and its waivers into `dir` as `<top>.v` and `<top>.vlt`
+/// (`verilator --lint-only -Wall --top-module <top> <top>.vlt <top>.v` reports nothing);
+/// returns their paths.
+pub fn write_board_verilog(
+    board: Board,
+    cfg: &EngineConfig,
+    dir: &Path,
+) -> Result<(PathBuf, PathBuf), CodegenError> {
+    let verilog = board_verilog(board, cfg)?;
+    let vlt = board_vlt(board, &verilog);
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let v_path = dir.join(format!("{}.v", board.top()));
+    let vlt_path = dir.join(format!("{}.vlt", board.top()));
+    for (path, text) in [(&v_path, &verilog), (&vlt_path, &vlt)] {
+        std::fs::write(path, text).map_err(io_err(path))?;
+    }
+    Ok((v_path, vlt_path))
 }
 
 /// What a bitstream build produced and measured.
@@ -177,7 +204,8 @@ pub struct BitstreamReport {
     pub fmax_mhz: Option<f64>,
     pub clock_mhz: f64,
     pub baud: u32,
-    /// The board Verilog, the constraint file and the tools' logs, in the output folder.
+    /// The board Verilog with its lint waivers, the constraint file and the tools' logs, in
+    /// the output folder.
     pub logs: Vec<PathBuf>,
     pub seconds: f64,
 }
@@ -192,7 +220,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CodegenError + '_ {
 /// Builds the bitstream of `board` for `cfg`: Yosys (`synth_ice40`/`synth_ecp5`), nextpnr at
 /// the board's clock (failing if timing is not met), then `icepack` or `ecppack`. The tools
 /// run in `work_dir`; the bitstream (`<top>.bin`/`.bit`), `report.json`, one log per tool,
-/// the board Verilog (`<top>.v`) and the constraint file are written into `out_dir`, each
+/// the board Verilog (`<top>.v`) with its lint waivers (`<top>.vlt`) and the constraint file
+/// are written into `out_dir`, each
 /// atomically. Checks the configuration and finds every tool
 /// before creating anything.
 pub fn build_bitstream(
@@ -222,8 +251,14 @@ pub fn build_bitstream(
     std::fs::create_dir_all(work_dir).map_err(io_err(work_dir))?;
     let top = board.top();
     let v_file = format!("{top}.v");
+    let vlt_file = format!("{top}.vlt");
+    let vlt = board_vlt(board, &verilog);
     let (c_file, c_text) = board.constraints();
-    for (name, text) in [(v_file.as_str(), verilog.as_str()), (c_file, c_text)] {
+    for (name, text) in [
+        (v_file.as_str(), verilog.as_str()),
+        (vlt_file.as_str(), vlt.as_str()),
+        (c_file, c_text),
+    ] {
         let path = work_dir.join(name);
         std::fs::write(&path, text).map_err(io_err(&path))?;
     }
@@ -243,6 +278,7 @@ pub fn build_bitstream(
     };
     // the sources of the bitstream, for inspection and replay
     keep_log(&v_file)?;
+    keep_log(&vlt_file)?;
     keep_log(c_file)?;
     let failed = |tool: &'static str, log: String| CodegenError::ToolFailed {
         tool,

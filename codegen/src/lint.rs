@@ -1,6 +1,6 @@
-//! Lint waivers of the generated Verilog: a Verilator configuration file (`nsm_engine.vlt`)
-//! with one `lint_off` per justified finding, each naming the rule, the file, the line and the
-//! reason.
+//! Lint waivers of the generated Verilog: a Verilator configuration file (`nsm_engine.vlt`
+//! for the engine, `<top>.vlt` for a board top, [`crate::board`]) with one `lint_off` per
+//! justified finding, each naming the rule, the file, the line and the reason.
 //!
 //! Width findings (`WIDTH`, `UNSIGNED`) are never waived: the description is written so that
 //! Verilator finds none. What remains are signals that are unused by design in some
@@ -15,13 +15,16 @@ pub struct Waiver {
     /// Verilator rule.
     pub rule: &'static str,
     /// Modules it applies to: the last component of the module's name with instance numbers
-    /// removed (`nsm_engine$pes$3$lfsr` is `lfsr`), or `*` for every module.
+    /// removed (`nsm_engine$pes$3$lfsr` is `lfsr`), a group (`@engine`, `@memories`,
+    /// `@chains`), or `*` for every module.
     pub module: &'static str,
     /// Declared names it applies to: an exact name, or a prefix ending in `*`.
     pub signals: &'static [&'static str],
     pub reason: &'static str,
 }
 
+/// The engine's module: `nsm_engine` on its own, `nsm_board$engine` inside a board top.
+const ENGINE: &[&str] = &["nsm_engine", "engine"];
 const MEMORIES: &[&str] = &["weights", "a_ram", "b_ram", "logits", "act"];
 const CHAINS: &[&str] = &[
     "w_chain",
@@ -38,19 +41,19 @@ const CHAINS: &[&str] = &[
 pub const WAIVERS: &[Waiver] = &[
     Waiver {
         rule: "UNUSEDSIGNAL",
-        module: "nsm_engine",
+        module: "@engine",
         signals: &["pes$*$gate"],
         reason: "a PE's gate output is for inspection (tests, waveforms); the array does not read it",
     },
     Waiver {
         rule: "UNUSEDSIGNAL",
-        module: "nsm_engine",
+        module: "@engine",
         signals: &["pes$*$z_out"],
         reason: "only the last PE of a row drives this: its activation word has no further PE",
     },
     Waiver {
         rule: "UNUSEDSIGNAL",
-        module: "nsm_engine",
+        module: "@engine",
         signals: &[
             "w_chain$*", "valid_chain$*", "n_chain$*", "tok_flags$*", "tok_word$*", "tok_bit$*",
             "tok_neuron$*", "tok_live$*",
@@ -59,7 +62,7 @@ pub const WAIVERS: &[Waiver] = &[
     },
     Waiver {
         rule: "UNUSEDSIGNAL",
-        module: "nsm_engine",
+        module: "@engine",
         signals: &[
             "row_ends$*$logit_valid",
             "row_ends$*$logit_neuron",
@@ -69,13 +72,13 @@ pub const WAIVERS: &[Waiver] = &[
     },
     Waiver {
         rule: "UNUSEDSIGNAL",
-        module: "nsm_engine",
+        module: "@engine",
         signals: &["cfg_address"],
         reason: "address bits between a region's index field and the region number are reserved and ignored",
     },
     Waiver {
         rule: "UNUSEDSIGNAL",
-        module: "nsm_engine",
+        module: "@engine",
         signals: &["best_minus_beat"],
         reason: "only the sign of the difference decides the argmax",
     },
@@ -116,6 +119,24 @@ pub const WAIVERS: &[Waiver] = &[
         reason: "a chain of no stages (the weight-address chain of a one-column array) has nothing to clear",
     },
     Waiver {
+        rule: "UNUSEDSIGNAL",
+        module: "nsm_board",
+        signals: &["engine$out_index"],
+        reason: "the result beats come in class order; the host link sends the logits in that order and needs no index",
+    },
+    Waiver {
+        rule: "UNUSEDSIGNAL",
+        module: "nsm_board",
+        signals: &["engine$step_issued"],
+        reason: "the array-step strobe feeds the simulations' utilization counts; a board has no counter for it",
+    },
+    Waiver {
+        rule: "UNUSEDSIGNAL",
+        module: "link",
+        signals: &["out_class"],
+        reason: "the reply carries the class in two bytes (docs/hardware.md, host link): the link sends bits 15:0 of the engine's class",
+    },
+    Waiver {
         rule: "DECLFILENAME",
         module: "*",
         signals: &[],
@@ -132,6 +153,7 @@ fn module_kind(name: &str) -> &str {
 fn module_matches(pattern: &str, kind: &str) -> bool {
     match pattern {
         "*" => true,
+        "@engine" => ENGINE.contains(&kind),
         "@memories" => MEMORIES.contains(&kind),
         "@chains" => CHAINS.contains(&kind),
         p => p == kind,
@@ -185,7 +207,7 @@ fn declared_name(line: &str) -> Option<(&'static str, &str)> {
 /// `file_name`).
 pub fn vlt(verilog: &str, file_name: &str, top: &str) -> String {
     let mut out = String::from(
-        "`verilator_config\n// Lint waivers of the generated Verilog, written by gen-verilog (codegen/src/lint.rs).\n// One waiver per justified finding: rule, file, line, and the reason above it.\n",
+        "`verilator_config\n// Lint waivers of the generated Verilog, written by nsm-codegen (codegen/src/lint.rs).\n// One waiver per justified finding: rule, file, line, and the reason above it.\n",
     );
     let mut module = String::new();
     for (i, line) in verilog.lines().enumerate() {
@@ -235,6 +257,9 @@ mod tests {
         assert_eq!(module_kind("nsm_engine$pes$3$lfsr"), "lfsr");
         assert_eq!(module_kind("nsm_engine$row_ends$0"), "row_ends");
         assert_eq!(module_kind("nsm_engine"), "nsm_engine");
+        assert_eq!(module_kind("nsm_board$engine"), "engine");
+        assert!(module_matches("@engine", "engine") && module_matches("@engine", "nsm_engine"));
+        assert!(!module_matches("@engine", "nsm_board"));
         assert!(name_matches("pes$*$gate", "pes$12$gate"));
         assert!(!name_matches("pes$*$gate", "pes$12$z_out"));
         assert!(name_matches("skew$*", "skew$3$taps$2"));

@@ -129,8 +129,8 @@ pub struct NsmBoard {
     pub led_busy: Signal<Out, bool>,
     /// From an error reply to the next acknowledged command.
     pub led_error: Signal<Out, bool>,
-    rx: UartRx,
-    tx: UartTx,
+    receiver: UartRx,
+    transmitter: UartTx,
     link: HostLink,
     engine: NsmEngine,
     /// The power-on counter: the one register that relies on its initial value (0).
@@ -139,6 +139,9 @@ pub struct NsmBoard {
     reset: Signal<Local, bool>,
     c_por_done: Constant<Bits<4>>,
     c_heart_mask: Constant<Bits<32>>,
+    c_one4: Constant<Bits<4>>,
+    c_zero32: Constant<Bits<32>>,
+    c_one32: Constant<Bits<32>>,
 }
 
 impl NsmBoard {
@@ -159,8 +162,8 @@ impl NsmBoard {
             led_heartbeat: Default::default(),
             led_busy: Default::default(),
             led_error: Default::default(),
-            rx: UartRx::new(params.clocks_per_bit),
-            tx: UartTx::new(params.clocks_per_bit),
+            receiver: UartRx::new(params.clocks_per_bit),
+            transmitter: UartTx::new(params.clocks_per_bit),
             link: HostLink::new(
                 word_bytes(cfg.cols),
                 params.timeout_cycles.clamp(1, MAX_TIMEOUT_CYCLES),
@@ -171,6 +174,9 @@ impl NsmBoard {
             reset: Default::default(),
             c_por_done: Constant::new(Bits::from(POR_CYCLES)),
             c_heart_mask: Constant::new(Bits::from(1u64 << params.heartbeat_bit.min(31))),
+            c_one4: Constant::new(Bits::from(1u64)),
+            c_zero32: Constant::new(Bits::from(0u64)),
+            c_one32: Constant::new(Bits::from(1u64)),
         })
     }
 }
@@ -179,29 +185,29 @@ impl Logic for NsmBoard {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, por, heart);
-        clock!(self, clock, rx, tx, link, engine);
+        clock!(self, clock, receiver, transmitter, link, engine);
         // ---- power-on reset ----
         self.reset.next = self.por.q.val() != self.c_por_done.val();
         if self.reset.val() {
-            self.por.d.next = self.por.q.val() + 1;
+            self.por.d.next = self.por.q.val() + self.c_one4.val();
         }
-        self.heart.d.next = self.heart.q.val() + 1;
+        self.heart.d.next = self.heart.q.val() + self.c_one32.val();
         if self.reset.val() {
-            self.heart.d.next = 0.into();
+            self.heart.d.next = self.c_zero32.val();
         }
-        self.rx.reset.next = self.reset.val();
-        self.tx.reset.next = self.reset.val();
+        self.receiver.reset.next = self.reset.val();
+        self.transmitter.reset.next = self.reset.val();
         self.link.reset.next = self.reset.val();
         self.engine.reset.next = self.reset.val() | self.link.engine_reset.val();
         // ---- serial line ----
-        self.rx.rx.next = self.uart_rx.val();
-        self.uart_tx.next = self.tx.tx.val();
-        self.link.rx_data.next = self.rx.data.val();
-        self.link.rx_valid.next = self.rx.valid.val();
-        self.link.rx_error.next = self.rx.frame_error.val();
-        self.tx.data.next = self.link.tx_data.val();
-        self.tx.start.next = self.link.tx_start.val();
-        self.link.tx_ready.next = self.tx.ready.val();
+        self.receiver.rx.next = self.uart_rx.val();
+        self.uart_tx.next = self.transmitter.tx.val();
+        self.link.rx_data.next = self.receiver.data.val();
+        self.link.rx_valid.next = self.receiver.valid.val();
+        self.link.rx_error.next = self.receiver.frame_error.val();
+        self.transmitter.data.next = self.link.tx_data.val();
+        self.transmitter.start.next = self.link.tx_start.val();
+        self.link.tx_ready.next = self.transmitter.ready.val();
         // ---- engine ----
         self.engine.cfg_write.next = self.link.cfg_write.val();
         self.engine.cfg_address.next = self.link.cfg_address.val();
@@ -216,7 +222,8 @@ impl Logic for NsmBoard {
         self.link.out_last.next = self.engine.out_last.val();
         self.link.out_class.next = self.engine.out_class.val();
         // ---- LEDs ----
-        self.led_heartbeat.next = (self.heart.q.val() & self.c_heart_mask.val()) != 0;
+        self.led_heartbeat.next =
+            (self.heart.q.val() & self.c_heart_mask.val()) != self.c_zero32.val();
         self.led_busy.next = self.engine.busy.val();
         self.led_error.next = self.link.error_flag.val();
     }

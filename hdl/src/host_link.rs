@@ -26,6 +26,8 @@
 
 use rust_hdl::prelude::*;
 
+use crate::byte_top::ByteOnTop;
+
 /// Command opcodes and reply bytes.
 pub const OP_PING: u8 = b'P';
 pub const OP_WRITE: u8 = b'W';
@@ -73,23 +75,22 @@ impl ErrorCode {
 /// Most clocks the timeout counter holds.
 pub const MAX_TIMEOUT_CYCLES: u32 = (1 << 24) - 1;
 
-#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
-enum LinkState {
-    Idle,
-    Field,
-    Words,
-    Offer,
-    Check,
-    Write,
-    SendAck,
-    LastWord,
-    WaitBeat,
-    SendLogit,
-    SendClassLo,
-    SendClassHi,
-    SendErr,
-    SendErrCode,
-}
+// The link's states: a 4-bit register compared with typed constants (rust-hdl emits an
+// enum's values as untyped integers and its register's initial value as a 64-bit literal).
+const IDLE: u64 = 0;
+const FIELD: u64 = 1;
+const WORDS: u64 = 2;
+const OFFER: u64 = 3;
+const CHECK: u64 = 4;
+const WRITE: u64 = 5;
+const SEND_ACK: u64 = 6;
+const LAST_WORD: u64 = 7;
+const WAIT_BEAT: u64 = 8;
+const SEND_LOGIT: u64 = 9;
+const SEND_CLASS_LO: u64 = 10;
+const SEND_CLASS_HI: u64 = 11;
+const SEND_ERR: u64 = 12;
+const SEND_ERR_CODE: u64 = 13;
 
 #[derive(LogicBlock)]
 pub struct HostLink {
@@ -125,7 +126,7 @@ pub struct HostLink {
     pend_byte: DFF<Bits<8>>,
     overrun: DFF<bool>,
     framing: DFF<bool>,
-    state: DFF<LinkState>,
+    state: DFF<Bits<4>>,
     is_write: DFF<bool>,
     is_infer: DFF<bool>,
     with_logits: DFF<bool>,
@@ -162,6 +163,32 @@ pub struct HostLink {
     c_word_bytes: Constant<Bits<4>>,
     c_word_shift: Constant<Bits<8>>,
     c_timeout: Constant<Bits<24>>,
+    s_idle: Constant<Bits<4>>,
+    s_field: Constant<Bits<4>>,
+    s_words: Constant<Bits<4>>,
+    s_offer: Constant<Bits<4>>,
+    s_check: Constant<Bits<4>>,
+    s_write: Constant<Bits<4>>,
+    s_send_ack: Constant<Bits<4>>,
+    s_last_word: Constant<Bits<4>>,
+    s_wait_beat: Constant<Bits<4>>,
+    s_send_logit: Constant<Bits<4>>,
+    s_send_class_lo: Constant<Bits<4>>,
+    s_send_class_hi: Constant<Bits<4>>,
+    s_send_err: Constant<Bits<4>>,
+    s_send_err_code: Constant<Bits<4>>,
+    c_one4: Constant<Bits<4>>,
+    c_two4: Constant<Bits<4>>,
+    c_four4: Constant<Bits<4>>,
+    c_eight4: Constant<Bits<4>>,
+    c_zero16: Constant<Bits<16>>,
+    c_one16: Constant<Bits<16>>,
+    c_zero24: Constant<Bits<24>>,
+    c_one24: Constant<Bits<24>>,
+    /// The received byte in the top byte of a field register (little-endian fields fill
+    /// from the top as they shift right).
+    top32: ByteOnTop<32>,
+    top16: ByteOnTop<16>,
 }
 
 impl HostLink {
@@ -172,6 +199,7 @@ impl HostLink {
         assert!((1..=4).contains(&word_bytes));
         assert!((1..=MAX_TIMEOUT_CYCLES).contains(&timeout_cycles));
         let b8 = |v: u8| Constant::new(Bits::<8>::from(u64::from(v)));
+        let b4 = |v: u64| Constant::new(Bits::<4>::from(v));
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -235,6 +263,30 @@ impl HostLink {
             c_word_bytes: Constant::new(Bits::from(word_bytes as u64)),
             c_word_shift: Constant::new(Bits::from(32 - 8 * word_bytes as u64)),
             c_timeout: Constant::new(Bits::from(u64::from(timeout_cycles))),
+            s_idle: b4(IDLE),
+            s_field: b4(FIELD),
+            s_words: b4(WORDS),
+            s_offer: b4(OFFER),
+            s_check: b4(CHECK),
+            s_write: b4(WRITE),
+            s_send_ack: b4(SEND_ACK),
+            s_last_word: b4(LAST_WORD),
+            s_wait_beat: b4(WAIT_BEAT),
+            s_send_logit: b4(SEND_LOGIT),
+            s_send_class_lo: b4(SEND_CLASS_LO),
+            s_send_class_hi: b4(SEND_CLASS_HI),
+            s_send_err: b4(SEND_ERR),
+            s_send_err_code: b4(SEND_ERR_CODE),
+            c_one4: b4(1),
+            c_two4: b4(2),
+            c_four4: b4(4),
+            c_eight4: b4(8),
+            c_zero16: Constant::new(Bits::from(0u64)),
+            c_one16: Constant::new(Bits::from(1u64)),
+            c_zero24: Constant::new(Bits::from(0u64)),
+            c_one24: Constant::new(Bits::from(1u64)),
+            top32: Default::default(),
+            top16: Default::default(),
         }
     }
 }
@@ -268,6 +320,8 @@ impl Logic for HostLink {
             beat_last,
             win_class
         );
+        self.top32.x.next = self.pend_byte.q.val();
+        self.top16.x.next = self.pend_byte.q.val();
         self.take.next = false;
         self.filler_ok.next = false;
         self.tx_start.next = false;
@@ -281,223 +335,216 @@ impl Logic for HostLink {
         self.out_ready.next = false;
         self.engine_reset.next = false;
         self.error_flag.next = self.err_flag.q.val();
-        self.timer.d.next = self.timer.q.val() + 1;
-        match self.state.q.val() {
-            LinkState::Idle => {
-                self.filler_ok.next = true;
-                self.timer.d.next = 0.into();
+        self.timer.d.next = self.timer.q.val() + self.c_one24.val();
+        if self.state.q.val() == self.s_idle.val() {
+            self.filler_ok.next = true;
+            self.timer.d.next = self.c_zero24.val();
+            if self.overrun.q.val() {
+                self.err_code.d.next = self.c_err_overrun.val();
+                self.state.d.next = self.s_send_err.val();
+            } else if self.framing.q.val() {
+                self.err_code.d.next = self.c_err_framing.val();
+                self.state.d.next = self.s_send_err.val();
+            } else if self.pending.q.val() & (self.pend_byte.q.val() != self.c_filler.val()) {
+                self.take.next = true;
+                self.bad_length.d.next = false;
+                self.check.d.next = self.pend_byte.q.val();
+                self.is_write.d.next = self.pend_byte.q.val() == self.c_op_write.val();
+                self.is_infer.d.next = (self.pend_byte.q.val() == self.c_op_infer.val())
+                    | (self.pend_byte.q.val() == self.c_op_logits.val());
+                self.with_logits.d.next = self.pend_byte.q.val() == self.c_op_logits.val();
+                self.left.d.next = self.c_two4.val();
+                self.state.d.next = self.s_field.val();
+                if self.pend_byte.q.val() == self.c_op_write.val() {
+                    self.left.d.next = self.c_eight4.val();
+                }
+                if self.pend_byte.q.val() == self.c_op_ping.val() {
+                    self.state.d.next = self.s_check.val();
+                }
+                if (self.pend_byte.q.val() != self.c_op_ping.val())
+                    & (self.pend_byte.q.val() != self.c_op_write.val())
+                    & (self.pend_byte.q.val() != self.c_op_infer.val())
+                    & (self.pend_byte.q.val() != self.c_op_logits.val())
+                {
+                    self.err_code.d.next = self.c_err_opcode.val();
+                    self.state.d.next = self.s_send_err.val();
+                }
+            }
+        }
+        if self.state.q.val() == self.s_field.val() {
+            if self.pending.q.val() {
+                self.take.next = true;
+                self.timer.d.next = self.c_zero24.val();
+                self.check.d.next = self.check.q.val() ^ self.pend_byte.q.val();
+                self.left.d.next = self.left.q.val() - self.c_one4.val();
+                if self.is_write.q.val() {
+                    if self.left.q.val() > self.c_four4.val() {
+                        self.address.d.next = (self.address.q.val() >> 8) | self.top32.y.val();
+                    } else {
+                        self.data.d.next = (self.data.q.val() >> 8) | self.top32.y.val();
+                    }
+                } else {
+                    self.words_left.d.next = (self.words_left.q.val() >> 8) | self.top16.y.val();
+                }
+                if self.left.q.val() == self.c_one4.val() {
+                    if self.is_write.q.val() {
+                        self.state.d.next = self.s_check.val();
+                    } else {
+                        self.left.d.next = self.c_word_bytes.val();
+                        self.state.d.next = self.s_words.val();
+                    }
+                }
+            } else if self.timer.q.val() == self.c_timeout.val() {
+                self.err_code.d.next = self.c_err_timeout.val();
+                self.state.d.next = self.s_send_err.val();
+            }
+        }
+        if self.state.q.val() == self.s_words.val() {
+            if self.words_left.q.val() == self.c_zero16.val() {
+                // reported once the check byte is in, so it is not read as an opcode
+                self.bad_length.d.next = true;
+                self.state.d.next = self.s_check.val();
+            } else if self.pending.q.val() {
+                self.take.next = true;
+                self.timer.d.next = self.c_zero24.val();
+                self.check.d.next = self.check.q.val() ^ self.pend_byte.q.val();
+                self.left.d.next = self.left.q.val() - self.c_one4.val();
+                self.word.d.next = (self.word.q.val() >> 8) | self.top32.y.val();
+                if self.left.q.val() == self.c_one4.val() {
+                    self.in_word.d.next =
+                        ((self.word.q.val() >> 8) | self.top32.y.val()) >> self.c_word_shift.val();
+                    self.left.d.next = self.c_word_bytes.val();
+                    self.words_left.d.next = self.words_left.q.val() - self.c_one16.val();
+                    if self.words_left.q.val() == self.c_one16.val() {
+                        self.state.d.next = self.s_check.val();
+                    } else {
+                        self.state.d.next = self.s_offer.val();
+                    }
+                }
+            } else if self.timer.q.val() == self.c_timeout.val() {
+                self.err_code.d.next = self.c_err_timeout.val();
+                self.state.d.next = self.s_send_err.val();
+            }
+        }
+        if self.state.q.val() == self.s_offer.val() {
+            self.in_valid.next = true;
+            if self.in_ready.val() {
+                self.state.d.next = self.s_words.val();
+            }
+        }
+        if self.state.q.val() == self.s_check.val() {
+            if self.pending.q.val() {
+                self.take.next = true;
+                self.timer.d.next = self.c_zero24.val();
                 if self.overrun.q.val() {
                     self.err_code.d.next = self.c_err_overrun.val();
-                    self.state.d.next = LinkState::SendErr;
+                    self.state.d.next = self.s_send_err.val();
                 } else if self.framing.q.val() {
                     self.err_code.d.next = self.c_err_framing.val();
-                    self.state.d.next = LinkState::SendErr;
-                } else if self.pending.q.val() & (self.pend_byte.q.val() != self.c_filler.val()) {
-                    self.take.next = true;
-                    self.bad_length.d.next = false;
-                    self.check.d.next = self.pend_byte.q.val();
-                    self.is_write.d.next = self.pend_byte.q.val() == self.c_op_write.val();
-                    self.is_infer.d.next = (self.pend_byte.q.val() == self.c_op_infer.val())
-                        | (self.pend_byte.q.val() == self.c_op_logits.val());
-                    self.with_logits.d.next = self.pend_byte.q.val() == self.c_op_logits.val();
-                    self.left.d.next = 2.into();
-                    self.state.d.next = LinkState::Field;
-                    if self.pend_byte.q.val() == self.c_op_write.val() {
-                        self.left.d.next = 8.into();
-                    }
-                    if self.pend_byte.q.val() == self.c_op_ping.val() {
-                        self.state.d.next = LinkState::Check;
-                    }
-                    if (self.pend_byte.q.val() != self.c_op_ping.val())
-                        & (self.pend_byte.q.val() != self.c_op_write.val())
-                        & (self.pend_byte.q.val() != self.c_op_infer.val())
-                        & (self.pend_byte.q.val() != self.c_op_logits.val())
-                    {
-                        self.err_code.d.next = self.c_err_opcode.val();
-                        self.state.d.next = LinkState::SendErr;
-                    }
+                    self.state.d.next = self.s_send_err.val();
+                } else if self.bad_length.q.val() {
+                    self.err_code.d.next = self.c_err_length.val();
+                    self.state.d.next = self.s_send_err.val();
+                } else if self.pend_byte.q.val() != self.check.q.val() {
+                    self.err_code.d.next = self.c_err_check.val();
+                    self.state.d.next = self.s_send_err.val();
+                } else if self.is_write.q.val() {
+                    self.state.d.next = self.s_write.val();
+                } else {
+                    self.state.d.next = self.s_send_ack.val();
+                }
+            } else if self.timer.q.val() == self.c_timeout.val() {
+                self.err_code.d.next = self.c_err_timeout.val();
+                self.state.d.next = self.s_send_err.val();
+            }
+        }
+        if self.state.q.val() == self.s_write.val() {
+            self.filler_ok.next = true;
+            self.cfg_write.next = true;
+            self.state.d.next = self.s_send_ack.val();
+        }
+        if self.state.q.val() == self.s_send_ack.val() {
+            self.filler_ok.next = true;
+            self.tx_start.next = true;
+            self.tx_data.next = self.c_ack.val();
+            if self.tx_ready.val() {
+                self.err_flag.d.next = false;
+                if self.is_infer.q.val() {
+                    self.state.d.next = self.s_last_word.val();
+                } else {
+                    self.state.d.next = self.s_idle.val();
                 }
             }
-            LinkState::Field => {
-                if self.pending.q.val() {
-                    self.take.next = true;
-                    self.timer.d.next = 0.into();
-                    self.check.d.next = self.check.q.val() ^ self.pend_byte.q.val();
-                    self.left.d.next = self.left.q.val() - 1;
-                    if self.is_write.q.val() {
-                        if self.left.q.val() > 4 {
-                            self.address.d.next = (self.address.q.val() >> 8)
-                                | (bit_cast::<32, 8>(self.pend_byte.q.val()) << 24);
-                        } else {
-                            self.data.d.next = (self.data.q.val() >> 8)
-                                | (bit_cast::<32, 8>(self.pend_byte.q.val()) << 24);
-                        }
+        }
+        if self.state.q.val() == self.s_last_word.val() {
+            self.filler_ok.next = true;
+            self.in_valid.next = true;
+            self.in_last.next = true;
+            if self.in_ready.val() {
+                self.state.d.next = self.s_wait_beat.val();
+            }
+        }
+        if self.state.q.val() == self.s_wait_beat.val() {
+            self.filler_ok.next = true;
+            self.out_ready.next = true;
+            if self.out_valid.val() {
+                self.logit.d.next = unsigned_cast(self.out_logit.val());
+                self.beat_last.d.next = self.out_last.val();
+                self.win_class.d.next = self.out_class.val().get_bits::<16>(0);
+                self.left.d.next = self.c_eight4.val();
+                if self.with_logits.q.val() {
+                    self.state.d.next = self.s_send_logit.val();
+                } else if self.out_last.val() {
+                    self.state.d.next = self.s_send_class_lo.val();
+                }
+            }
+        }
+        if self.state.q.val() == self.s_send_logit.val() {
+            self.filler_ok.next = true;
+            self.tx_start.next = true;
+            self.tx_data.next = self.logit.q.val().get_bits::<8>(0);
+            if self.tx_ready.val() {
+                self.logit.d.next = self.logit.q.val() >> 8;
+                self.left.d.next = self.left.q.val() - self.c_one4.val();
+                if self.left.q.val() == self.c_one4.val() {
+                    if self.beat_last.q.val() {
+                        self.state.d.next = self.s_send_class_lo.val();
                     } else {
-                        self.words_left.d.next = (self.words_left.q.val() >> 8)
-                            | (bit_cast::<16, 8>(self.pend_byte.q.val()) << 8);
-                    }
-                    if self.left.q.val() == 1 {
-                        if self.is_write.q.val() {
-                            self.state.d.next = LinkState::Check;
-                        } else {
-                            self.left.d.next = self.c_word_bytes.val();
-                            self.state.d.next = LinkState::Words;
-                        }
-                    }
-                } else if self.timer.q.val() == self.c_timeout.val() {
-                    self.err_code.d.next = self.c_err_timeout.val();
-                    self.state.d.next = LinkState::SendErr;
-                }
-            }
-            LinkState::Words => {
-                if self.words_left.q.val() == 0 {
-                    // reported once the check byte is in, so it is not read as an opcode
-                    self.bad_length.d.next = true;
-                    self.state.d.next = LinkState::Check;
-                } else if self.pending.q.val() {
-                    self.take.next = true;
-                    self.timer.d.next = 0.into();
-                    self.check.d.next = self.check.q.val() ^ self.pend_byte.q.val();
-                    self.left.d.next = self.left.q.val() - 1;
-                    self.word.d.next = (self.word.q.val() >> 8)
-                        | (bit_cast::<32, 8>(self.pend_byte.q.val()) << 24);
-                    if self.left.q.val() == 1 {
-                        self.in_word.d.next = ((self.word.q.val() >> 8)
-                            | (bit_cast::<32, 8>(self.pend_byte.q.val()) << 24))
-                            >> self.c_word_shift.val();
-                        self.left.d.next = self.c_word_bytes.val();
-                        self.words_left.d.next = self.words_left.q.val() - 1;
-                        if self.words_left.q.val() == 1 {
-                            self.state.d.next = LinkState::Check;
-                        } else {
-                            self.state.d.next = LinkState::Offer;
-                        }
-                    }
-                } else if self.timer.q.val() == self.c_timeout.val() {
-                    self.err_code.d.next = self.c_err_timeout.val();
-                    self.state.d.next = LinkState::SendErr;
-                }
-            }
-            LinkState::Offer => {
-                self.in_valid.next = true;
-                if self.in_ready.val() {
-                    self.state.d.next = LinkState::Words;
-                }
-            }
-            LinkState::Check => {
-                if self.pending.q.val() {
-                    self.take.next = true;
-                    self.timer.d.next = 0.into();
-                    if self.overrun.q.val() {
-                        self.err_code.d.next = self.c_err_overrun.val();
-                        self.state.d.next = LinkState::SendErr;
-                    } else if self.framing.q.val() {
-                        self.err_code.d.next = self.c_err_framing.val();
-                        self.state.d.next = LinkState::SendErr;
-                    } else if self.bad_length.q.val() {
-                        self.err_code.d.next = self.c_err_length.val();
-                        self.state.d.next = LinkState::SendErr;
-                    } else if self.pend_byte.q.val() != self.check.q.val() {
-                        self.err_code.d.next = self.c_err_check.val();
-                        self.state.d.next = LinkState::SendErr;
-                    } else if self.is_write.q.val() {
-                        self.state.d.next = LinkState::Write;
-                    } else {
-                        self.state.d.next = LinkState::SendAck;
-                    }
-                } else if self.timer.q.val() == self.c_timeout.val() {
-                    self.err_code.d.next = self.c_err_timeout.val();
-                    self.state.d.next = LinkState::SendErr;
-                }
-            }
-            LinkState::Write => {
-                self.filler_ok.next = true;
-                self.cfg_write.next = true;
-                self.state.d.next = LinkState::SendAck;
-            }
-            LinkState::SendAck => {
-                self.filler_ok.next = true;
-                self.tx_start.next = true;
-                self.tx_data.next = self.c_ack.val();
-                if self.tx_ready.val() {
-                    self.err_flag.d.next = false;
-                    if self.is_infer.q.val() {
-                        self.state.d.next = LinkState::LastWord;
-                    } else {
-                        self.state.d.next = LinkState::Idle;
+                        self.state.d.next = self.s_wait_beat.val();
                     }
                 }
             }
-            LinkState::LastWord => {
-                self.filler_ok.next = true;
-                self.in_valid.next = true;
-                self.in_last.next = true;
-                if self.in_ready.val() {
-                    self.state.d.next = LinkState::WaitBeat;
-                }
+        }
+        if self.state.q.val() == self.s_send_class_lo.val() {
+            self.filler_ok.next = true;
+            self.tx_start.next = true;
+            self.tx_data.next = self.win_class.q.val().get_bits::<8>(0);
+            if self.tx_ready.val() {
+                self.state.d.next = self.s_send_class_hi.val();
             }
-            LinkState::WaitBeat => {
-                self.filler_ok.next = true;
-                self.out_ready.next = true;
-                if self.out_valid.val() {
-                    self.logit.d.next = unsigned_cast(self.out_logit.val());
-                    self.beat_last.d.next = self.out_last.val();
-                    self.win_class.d.next = self.out_class.val().get_bits::<16>(0);
-                    self.left.d.next = 8.into();
-                    if self.with_logits.q.val() {
-                        self.state.d.next = LinkState::SendLogit;
-                    } else if self.out_last.val() {
-                        self.state.d.next = LinkState::SendClassLo;
-                    }
-                }
+        }
+        if self.state.q.val() == self.s_send_class_hi.val() {
+            self.filler_ok.next = true;
+            self.tx_start.next = true;
+            self.tx_data.next = self.win_class.q.val().get_bits::<8>(8);
+            if self.tx_ready.val() {
+                self.state.d.next = self.s_idle.val();
             }
-            LinkState::SendLogit => {
-                self.filler_ok.next = true;
-                self.tx_start.next = true;
-                self.tx_data.next = self.logit.q.val().get_bits::<8>(0);
-                if self.tx_ready.val() {
-                    self.logit.d.next = self.logit.q.val() >> 8;
-                    self.left.d.next = self.left.q.val() - 1;
-                    if self.left.q.val() == 1 {
-                        if self.beat_last.q.val() {
-                            self.state.d.next = LinkState::SendClassLo;
-                        } else {
-                            self.state.d.next = LinkState::WaitBeat;
-                        }
-                    }
-                }
+        }
+        if self.state.q.val() == self.s_send_err.val() {
+            self.engine_reset.next = true;
+            self.tx_start.next = true;
+            self.tx_data.next = self.c_error.val();
+            self.err_flag.d.next = true;
+            if self.tx_ready.val() {
+                self.state.d.next = self.s_send_err_code.val();
             }
-            LinkState::SendClassLo => {
-                self.filler_ok.next = true;
-                self.tx_start.next = true;
-                self.tx_data.next = self.win_class.q.val().get_bits::<8>(0);
-                if self.tx_ready.val() {
-                    self.state.d.next = LinkState::SendClassHi;
-                }
-            }
-            LinkState::SendClassHi => {
-                self.filler_ok.next = true;
-                self.tx_start.next = true;
-                self.tx_data.next = self.win_class.q.val().get_bits::<8>(8);
-                if self.tx_ready.val() {
-                    self.state.d.next = LinkState::Idle;
-                }
-            }
-            LinkState::SendErr => {
-                self.engine_reset.next = true;
-                self.tx_start.next = true;
-                self.tx_data.next = self.c_error.val();
-                self.err_flag.d.next = true;
-                if self.tx_ready.val() {
-                    self.state.d.next = LinkState::SendErrCode;
-                }
-            }
-            LinkState::SendErrCode => {
-                self.tx_start.next = true;
-                self.tx_data.next = self.err_code.q.val();
-                if self.tx_ready.val() {
-                    self.state.d.next = LinkState::Idle;
-                }
+        }
+        if self.state.q.val() == self.s_send_err_code.val() {
+            self.tx_start.next = true;
+            self.tx_data.next = self.err_code.q.val();
+            if self.tx_ready.val() {
+                self.state.d.next = self.s_idle.val();
             }
         }
         // fillers are dropped between commands and while an input is being classified
@@ -511,7 +558,7 @@ impl Logic for HostLink {
         if self.take.val() {
             self.pending.d.next = false;
         }
-        if self.state.q.val() == LinkState::SendErr {
+        if self.state.q.val() == self.s_send_err.val() {
             self.overrun.d.next = false;
             self.framing.d.next = false;
         }
@@ -530,9 +577,9 @@ impl Logic for HostLink {
             self.pending.d.next = false;
             self.overrun.d.next = false;
             self.framing.d.next = false;
-            self.state.d.next = LinkState::Idle;
+            self.state.d.next = self.s_idle.val();
             self.err_flag.d.next = false;
-            self.timer.d.next = 0.into();
+            self.timer.d.next = self.c_zero24.val();
         }
     }
 }

@@ -104,6 +104,7 @@ pub fn unsigned_bits(n: u64) -> u32 {
 }
 
 pub mod board;
+pub mod byte_top;
 pub mod chain;
 pub mod engine;
 pub mod extend;

@@ -12,13 +12,12 @@ use rust_hdl::prelude::*;
 
 pub use crate::uart_tx::{MAX_CLOCKS_PER_BIT, MIN_CLOCKS_PER_BIT};
 
-#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
-enum RxState {
-    Idle,
-    Start,
-    Data,
-    Stop,
-}
+// The receiver's states (a 2-bit register compared with typed constants: rust-hdl emits an
+// enum's values as untyped integers and its register's initial value as a 64-bit literal).
+const IDLE: u64 = 0;
+const START: u64 = 1;
+const DATA: u64 = 2;
+const STOP: u64 = 3;
 
 #[derive(LogicBlock)]
 pub struct UartRx {
@@ -31,7 +30,7 @@ pub struct UartRx {
     pub frame_error: Signal<Out, bool>,
     sync0: DFF<bool>,
     sync1: DFF<bool>,
-    state: DFF<RxState>,
+    state: DFF<Bits<2>>,
     count: DFF<Bits<16>>,
     bit_idx: DFF<Bits<3>>,
     shift: DFF<Bits<8>>,
@@ -40,6 +39,15 @@ pub struct UartRx {
     c_half: Constant<Bits<16>>,
     c_last: Constant<Bits<16>>,
     c_msb: Constant<Bits<8>>,
+    c_idle: Constant<Bits<2>>,
+    c_start: Constant<Bits<2>>,
+    c_data: Constant<Bits<2>>,
+    c_stop: Constant<Bits<2>>,
+    c_zero16: Constant<Bits<16>>,
+    c_one16: Constant<Bits<16>>,
+    c_zero3: Constant<Bits<3>>,
+    c_one3: Constant<Bits<3>>,
+    c_last_bit: Constant<Bits<3>>,
 }
 
 impl UartRx {
@@ -67,6 +75,15 @@ impl UartRx {
             c_half: Constant::new(Bits::from(u64::from(clocks_per_bit / 2 - 1))),
             c_last: Constant::new(Bits::from(u64::from(clocks_per_bit - 1))),
             c_msb: Constant::new(Bits::from(0x80)),
+            c_idle: Constant::new(Bits::from(IDLE)),
+            c_start: Constant::new(Bits::from(START)),
+            c_data: Constant::new(Bits::from(DATA)),
+            c_stop: Constant::new(Bits::from(STOP)),
+            c_zero16: Constant::new(Bits::from(0u64)),
+            c_one16: Constant::new(Bits::from(1u64)),
+            c_zero3: Constant::new(Bits::from(0u64)),
+            c_one3: Constant::new(Bits::from(1u64)),
+            c_last_bit: Constant::new(Bits::from(7u64)),
         }
     }
 }
@@ -82,53 +99,45 @@ impl Logic for UartRx {
         self.frame_error.next = self.error_r.q.val();
         self.valid_r.d.next = false;
         self.error_r.d.next = false;
-        self.count.d.next = self.count.q.val() + 1;
-        match self.state.q.val() {
-            RxState::Idle => {
-                self.count.d.next = 0.into();
-                if !self.sync1.q.val() {
-                    self.state.d.next = RxState::Start;
-                }
+        self.count.d.next = self.count.q.val() + self.c_one16.val();
+        if self.state.q.val() == self.c_idle.val() {
+            self.count.d.next = self.c_zero16.val();
+            if !self.sync1.q.val() {
+                self.state.d.next = self.c_start.val();
             }
-            RxState::Start => {
-                if self.count.q.val() == self.c_half.val() {
-                    self.count.d.next = 0.into();
-                    self.bit_idx.d.next = 0.into();
-                    if self.sync1.q.val() {
-                        self.state.d.next = RxState::Idle;
-                    } else {
-                        self.state.d.next = RxState::Data;
-                    }
-                }
+        }
+        if (self.state.q.val() == self.c_start.val()) & (self.count.q.val() == self.c_half.val()) {
+            self.count.d.next = self.c_zero16.val();
+            self.bit_idx.d.next = self.c_zero3.val();
+            if self.sync1.q.val() {
+                self.state.d.next = self.c_idle.val();
+            } else {
+                self.state.d.next = self.c_data.val();
             }
-            RxState::Data => {
-                if self.count.q.val() == self.c_last.val() {
-                    self.count.d.next = 0.into();
-                    if self.sync1.q.val() {
-                        self.shift.d.next = (self.shift.q.val() >> 1) | self.c_msb.val();
-                    } else {
-                        self.shift.d.next = self.shift.q.val() >> 1;
-                    }
-                    self.bit_idx.d.next = self.bit_idx.q.val() + 1;
-                    if self.bit_idx.q.val() == 7 {
-                        self.state.d.next = RxState::Stop;
-                    }
-                }
+        }
+        if (self.state.q.val() == self.c_data.val()) & (self.count.q.val() == self.c_last.val()) {
+            self.count.d.next = self.c_zero16.val();
+            if self.sync1.q.val() {
+                self.shift.d.next = (self.shift.q.val() >> 1) | self.c_msb.val();
+            } else {
+                self.shift.d.next = self.shift.q.val() >> 1;
             }
-            RxState::Stop => {
-                if self.count.q.val() == self.c_last.val() {
-                    self.count.d.next = 0.into();
-                    self.valid_r.d.next = self.sync1.q.val();
-                    self.error_r.d.next = !self.sync1.q.val();
-                    self.state.d.next = RxState::Idle;
-                }
+            self.bit_idx.d.next = self.bit_idx.q.val() + self.c_one3.val();
+            if self.bit_idx.q.val() == self.c_last_bit.val() {
+                self.state.d.next = self.c_stop.val();
             }
+        }
+        if (self.state.q.val() == self.c_stop.val()) & (self.count.q.val() == self.c_last.val()) {
+            self.count.d.next = self.c_zero16.val();
+            self.valid_r.d.next = self.sync1.q.val();
+            self.error_r.d.next = !self.sync1.q.val();
+            self.state.d.next = self.c_idle.val();
         }
         if self.reset.val() {
             self.sync0.d.next = true;
             self.sync1.d.next = true;
-            self.state.d.next = RxState::Idle;
-            self.count.d.next = 0.into();
+            self.state.d.next = self.c_idle.val();
+            self.count.d.next = self.c_zero16.val();
             self.valid_r.d.next = false;
             self.error_r.d.next = false;
         }

@@ -22,14 +22,19 @@ pub struct UartTx {
     pub ready: Signal<Out, bool>,
     pub tx: Signal<Out, bool>,
     busy: DFF<bool>,
-    /// The frame still to send, bit 0 on the line: `{stop, data, start}` when loaded.
-    frame: DFF<Bits<10>>,
-    /// Bits of the frame still to send after the current one.
+    /// The data bits still to send, the next one in bit 0.
+    shift: DFF<Bits<8>>,
+    /// Bits of the frame still to send after the current one: 9 while the start bit is on
+    /// the line, 8..=1 for the data bits, 0 for the stop bit.
     bits_left: DFF<Bits<4>>,
     count: DFF<Bits<16>>,
     line: DFF<bool>,
     c_last: Constant<Bits<16>>,
-    c_stop: Constant<Bits<10>>,
+    c_zero16: Constant<Bits<16>>,
+    c_one16: Constant<Bits<16>>,
+    c_start_bit: Constant<Bits<4>>,
+    c_stop_bit: Constant<Bits<4>>,
+    c_one4: Constant<Bits<4>>,
 }
 
 impl UartTx {
@@ -46,12 +51,16 @@ impl UartTx {
             ready: Default::default(),
             tx: Default::default(),
             busy: Default::default(),
-            frame: Default::default(),
+            shift: Default::default(),
             bits_left: Default::default(),
             count: Default::default(),
             line: Default::default(),
             c_last: Constant::new(Bits::from(u64::from(clocks_per_bit - 1))),
-            c_stop: Constant::new(Bits::from(0x200)),
+            c_zero16: Constant::new(Bits::from(0u64)),
+            c_one16: Constant::new(Bits::from(1u64)),
+            c_start_bit: Constant::new(Bits::from(9u64)),
+            c_stop_bit: Constant::new(Bits::from(0u64)),
+            c_one4: Constant::new(Bits::from(1u64)),
         }
     }
 }
@@ -59,31 +68,40 @@ impl UartTx {
 impl Logic for UartTx {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, busy, frame, bits_left, count, line);
+        dff_setup!(self, clock, busy, shift, bits_left, count, line);
         self.ready.next = !self.busy.q.val();
         self.tx.next = self.line.q.val();
         self.line.d.next = true;
         if self.busy.q.val() {
-            self.line.d.next = self.frame.q.val().get_bit(0);
-            self.count.d.next = self.count.q.val() + 1;
+            // the frame: start bit (low), the data bits from `shift`, stop bit (high)
+            self.line.d.next = self.shift.q.val().get_bit(0);
+            if self.bits_left.q.val() == self.c_start_bit.val() {
+                self.line.d.next = false;
+            }
+            if self.bits_left.q.val() == self.c_stop_bit.val() {
+                self.line.d.next = true;
+            }
+            self.count.d.next = self.count.q.val() + self.c_one16.val();
             if self.count.q.val() == self.c_last.val() {
-                self.count.d.next = 0.into();
-                self.frame.d.next = self.frame.q.val() >> 1;
-                if self.bits_left.q.val() == 0 {
+                self.count.d.next = self.c_zero16.val();
+                if self.bits_left.q.val() != self.c_start_bit.val() {
+                    self.shift.d.next = self.shift.q.val() >> 1;
+                }
+                if self.bits_left.q.val() == self.c_stop_bit.val() {
                     self.busy.d.next = false;
                 } else {
-                    self.bits_left.d.next = self.bits_left.q.val() - 1;
+                    self.bits_left.d.next = self.bits_left.q.val() - self.c_one4.val();
                 }
             }
         } else if self.start.val() {
-            self.frame.d.next = (bit_cast::<10, 8>(self.data.val()) << 1) | self.c_stop.val();
-            self.bits_left.d.next = 9.into();
-            self.count.d.next = 0.into();
+            self.shift.d.next = self.data.val();
+            self.bits_left.d.next = self.c_start_bit.val();
+            self.count.d.next = self.c_zero16.val();
             self.busy.d.next = true;
         }
         if self.reset.val() {
             self.busy.d.next = false;
-            self.count.d.next = 0.into();
+            self.count.d.next = self.c_zero16.val();
             self.line.d.next = true;
         }
     }
