@@ -36,21 +36,53 @@ fn output_is_deterministic_and_complete() {
     let b = nsm_codegen::generate(&tiny(), None).unwrap();
     assert_eq!(a.files, b.files);
     let names: Vec<&str> = a.files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["nsm_engine.v", "nsm_engine.core", "manifest.json"]);
-    let core = &a.files[1].1;
+    assert_eq!(
+        names,
+        [
+            "nsm_engine.v",
+            "nsm_engine.vlt",
+            "nsm_engine.core",
+            "manifest.json"
+        ]
+    );
+    let vlt = &a.files[1].1;
+    assert!(vlt.starts_with("`verilator_config"));
+    assert!(vlt.contains("lint_off -rule UNUSEDSIGNAL -file \"*nsm_engine.v\" -lines "));
+    assert!(!vlt.contains("WIDTH") && !vlt.contains("UNSIGNED"));
+    let core = &a.files[2].1;
     assert!(core.starts_with("CAPI=2:"));
     assert!(core.contains("      - nsm_engine.v\n") && core.contains("toplevel: nsm_engine"));
+    assert!(core.contains("      - nsm_engine.vlt\n") && core.contains("file_type: vlt"));
     let v = &a.files[0].1;
     assert!(v.contains("module nsm_engine("));
     assert!(!v.contains("module top("));
+    // every port of the manifest is declared in the top module with the manifest's width
+    let top: String = v
+        .lines()
+        .skip_while(|l| !l.starts_with("module nsm_engine("))
+        .take_while(|l| !l.starts_with("endmodule"))
+        .collect::<Vec<_>>()
+        .join("\n");
     for port in nsm_codegen::ports() {
-        assert!(
-            v.contains(&format!(" {};", port.name)) || v.contains(&format!("] {};", port.name)),
-            "port {} missing",
-            port.name
-        );
+        let decl = top
+            .lines()
+            .map(str::trim)
+            .find(|l| {
+                (l.starts_with("input ") || l.starts_with("output "))
+                    && l.ends_with(&format!(" {};", port.name))
+            })
+            .unwrap_or_else(|| panic!("port {} missing", port.name));
+        let bits = match decl.split_once('[') {
+            Some((_, rest)) => {
+                let hi: usize = rest.split(':').next().unwrap().parse().unwrap();
+                hi + 1
+            }
+            None => 1,
+        };
+        assert_eq!(bits, port.bits, "width of port {}: {decl}", port.name);
+        assert!(decl.starts_with(port.direction), "{decl}");
     }
-    let m: serde_json::Value = serde_json::from_str(&a.files[2].1).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&a.files[3].1).unwrap();
     assert_eq!(m["top"], "nsm_engine");
     assert_eq!(m["parameters"]["cols"], 2);
     assert_eq!(m["files"][0], "nsm_engine.v");
