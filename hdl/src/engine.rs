@@ -18,6 +18,7 @@ pub const START: u64 = 1;
 pub const RUN: u64 = 2;
 pub const DRAIN: u64 = 3;
 pub const OUTPUT: u64 = 4;
+pub const START2: u64 = 5;
 
 /// Host configuration-port regions (`cfg_address[31:28]`).
 pub const REGION_WEIGHTS: u64 = 0;
@@ -140,6 +141,13 @@ pub struct NsmEngine {
     walk_active: DFF<bool>,
     walk_r: DFF<Bits<9>>,
     walk_neuron: DFF<Bits<ADDR_BITS>>,
+    pick_valid: DFF<bool>,
+    pick_first: DFF<bool>,
+    pick_last: DFF<bool>,
+    pick_neuron: DFF<Bits<ADDR_BITS>>,
+    pick_s: DFF<Signed<32>>,
+    pick_live: DFF<bool>,
+    pick_c: DFF<Signed<32>>,
     // ---- result stream ----
     out_k: DFF<Bits<ADDR_BITS>>,
     fetch: DFF<bool>,
@@ -148,6 +156,16 @@ pub struct NsmEngine {
     beat_k: DFF<Bits<ADDR_BITS>>,
     best_val: DFF<Signed<64>>,
     best_k: DFF<Bits<ADDR_BITS>>,
+    /// The current layer's table entry and what derives from it, registered.
+    lay_steps: DFF<Bits<ADDR_BITS>>,
+    lay_n_out: DFF<Bits<ADDR_BITS>>,
+    lay_w_base: DFF<Bits<ADDR_BITS>>,
+    lay_n_base: DFF<Bits<ADDR_BITS>>,
+    lay_output: DFF<bool>,
+    lay_steps_eff: DFF<Bits<ADDR_BITS>>,
+    lay_in_base: DFF<Bits<ADDR_BITS>>,
+    lay_out_base: DFF<Bits<ADDR_BITS>>,
+    lay_live: DFF<Bits<9>>,
     // ---- combinational helpers ----
     cur_steps: Signal<Local, Bits<ADDR_BITS>>,
     cur_n_out: Signal<Local, Bits<ADDR_BITS>>,
@@ -242,6 +260,7 @@ pub struct NsmEngine {
     c_flag_output: Constant<Bits<4>>,
     c_idle: Constant<Bits<3>>,
     c_start: Constant<Bits<3>>,
+    c_start2: Constant<Bits<3>>,
     c_run: Constant<Bits<3>>,
     c_drain_state: Constant<Bits<3>>,
     c_output: Constant<Bits<3>>,
@@ -366,6 +385,13 @@ impl NsmEngine {
             walk_active: Default::default(),
             walk_r: Default::default(),
             walk_neuron: Default::default(),
+            pick_valid: Default::default(),
+            pick_first: Default::default(),
+            pick_last: Default::default(),
+            pick_neuron: Default::default(),
+            pick_s: Default::default(),
+            pick_live: Default::default(),
+            pick_c: Default::default(),
             out_k: Default::default(),
             fetch: Default::default(),
             beat_valid: Default::default(),
@@ -373,6 +399,15 @@ impl NsmEngine {
             beat_k: Default::default(),
             best_val: Default::default(),
             best_k: Default::default(),
+            lay_steps: Default::default(),
+            lay_n_out: Default::default(),
+            lay_w_base: Default::default(),
+            lay_n_base: Default::default(),
+            lay_output: Default::default(),
+            lay_steps_eff: Default::default(),
+            lay_in_base: Default::default(),
+            lay_out_base: Default::default(),
+            lay_live: Default::default(),
             cur_steps: Default::default(),
             cur_n_out: Default::default(),
             cur_w_base: Default::default(),
@@ -468,6 +503,7 @@ impl NsmEngine {
             c_flag_output: b4f(8),
             c_idle: b3(IDLE),
             c_start: b3(START),
+            c_start2: b3(START2),
             c_run: b3(RUN),
             c_drain_state: b3(DRAIN),
             c_output: b3(OUTPUT),
@@ -520,6 +556,13 @@ impl Logic for NsmEngine {
             walk_active,
             walk_r,
             walk_neuron,
+            pick_valid,
+            pick_first,
+            pick_last,
+            pick_neuron,
+            pick_s,
+            pick_live,
+            pick_c,
             logit_c,
             out_k,
             fetch,
@@ -527,7 +570,16 @@ impl Logic for NsmEngine {
             beat_logit,
             beat_k,
             best_val,
-            best_k
+            best_k,
+            lay_steps,
+            lay_n_out,
+            lay_w_base,
+            lay_n_base,
+            lay_output,
+            lay_steps_eff,
+            lay_in_base,
+            lay_out_base,
+            lay_live
         );
         for j in 0..self.tab_steps.len() {
             self.tab_steps[j].clock.next = self.clock.val();
@@ -593,15 +645,27 @@ impl Logic for NsmEngine {
         if self.g.q.val() == self.c_groups_m1.val() {
             self.live_count.next = self.c_last_live.val();
         }
+        // registered: the layer's entry changes only when `l` or `g` does (then START waits a
+        // clock for it), and the sequencer's compares start from registers
+        self.lay_steps.d.next = self.cur_steps.val();
+        self.lay_n_out.d.next = self.cur_n_out.val();
+        self.lay_w_base.d.next = self.cur_w_base.val();
+        self.lay_n_base.d.next = self.cur_n_base.val();
+        self.lay_output.d.next = self.is_output.val();
+        self.lay_steps_eff.d.next = self.steps_eff.val();
+        self.lay_in_base.d.next = self.in_base.val();
+        self.lay_out_base.d.next = self.out_base.val();
+        self.lay_live.d.next = self.live_count.val();
         self.issue.next =
-            (self.state.q.val() == self.c_run.val()) & (self.s.q.val() < self.cur_steps.val());
+            (self.state.q.val() == self.c_run.val()) & (self.s.q.val() < self.lay_steps.q.val());
         self.step_issued.next = self.issue.val();
 
         // ---- the token of this step ----
-        self.tok_word.data_in.next = (self.out_base.val() + self.i_word.q.val()) & self.m_act.val();
+        self.tok_word.data_in.next =
+            (self.lay_out_base.q.val() + self.i_word.q.val()) & self.m_act.val();
         self.tok_bit.data_in.next = self.i_bit.q.val();
         self.tok_neuron.data_in.next = self.i.q.val();
-        self.tok_live.data_in.next = self.live_count.val();
+        self.tok_live.data_in.next = self.lay_live.q.val();
         self.f_valid.next = self.z4.val();
         self.f_first.next = self.z4.val();
         self.f_last.next = self.z4.val();
@@ -612,16 +676,16 @@ impl Logic for NsmEngine {
         if self.s.q.val() == self.z20.val() {
             self.f_first.next = self.c_flag_first.val();
         }
-        if (self.s.q.val() + self.c_one20.val()) == self.cur_steps.val() {
+        if (self.s.q.val() + self.c_one20.val()) == self.lay_steps.q.val() {
             self.f_last.next = self.c_flag_last.val();
         }
-        if self.is_output.val() {
+        if self.lay_output.q.val() {
             self.f_output.next = self.c_flag_output.val();
         }
         self.tok_flags.data_in.next =
             self.f_valid.val() | self.f_first.val() | self.f_last.val() | self.f_output.val();
         self.valid_chain.data_in.next = self.issue.val();
-        self.act_addr.next = (self.in_base.val() + self.s.q.val()) & self.m_act.val();
+        self.act_addr.next = (self.lay_in_base.q.val() + self.s.q.val()) & self.m_act.val();
         // ---- memories read at issue ----
         self.n_chain.data_in.next = self.n_addr.q.val();
         // Configuration writes. Decoded only in write cycles: rust-hdl evaluates `get_bits`
@@ -790,11 +854,20 @@ impl Logic for NsmEngine {
             self.walk_r.d.next = self.c_one9.val();
             self.walk_neuron.d.next = self.row_ends[0].logit_neuron.val();
         }
+        // the walker's pick, registered (the row multiplexer and the adders below get a clock
+        // period each)
+        self.pick_valid.d.next = self.agg_valid.val() & !self.reset.val();
+        self.pick_first.d.next = self.agg_first.val();
+        self.pick_last.d.next = self.agg_last.val();
+        self.pick_neuron.d.next = self.agg_neuron.val();
+        self.pick_s.d.next = self.walk_s.val();
+        self.pick_live.d.next = self.walk_live.val();
+        self.pick_c.d.next = self.logit_c.q.val();
         // a live row's logit is S + C_k (C_k is the same for every row: one adder here, none
         // in the row ends), cut to the logit width
-        self.walk_sum.next = unsigned_cast(self.walk_s.val() + self.logit_c.q.val());
+        self.walk_sum.next = unsigned_cast(self.pick_s.q.val() + self.pick_c.q.val());
         self.agg_logit32.next = self.zs32.val();
-        if self.walk_live.val() {
+        if self.pick_live.q.val() {
             self.agg_logit32.next = signed_cast(self.walk_sum.val() & self.logit_low.val());
             if (self.walk_sum.val() & self.logit_sign.val()).any() {
                 self.agg_logit32.next = signed_cast(
@@ -809,20 +882,20 @@ impl Logic for NsmEngine {
         self.logit_ext.x.next = self.agg_logit32.val();
         self.agg_logit.next = self.logit_ext.y.val();
         self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
-        if self.agg_first.val() {
+        if self.pick_first.q.val() {
             self.agg_sum.next = self.agg_logit.val();
         }
         self.logits.read_address.next = self.agg_raddr.q.val();
-        if self.agg_valid.val() {
+        if self.pick_valid.q.val() {
             self.agg_cur.d.next = self.agg_sum.val();
-            if self.agg_first.val() {
-                self.agg_raddr.d.next = self.agg_neuron.val();
-                self.logits.read_address.next = self.agg_neuron.val();
+            if self.pick_first.q.val() {
+                self.agg_raddr.d.next = self.pick_neuron.q.val();
+                self.logits.read_address.next = self.pick_neuron.q.val();
             }
         }
-        self.fin_pending.d.next = self.agg_valid.val() & self.agg_last.val();
+        self.fin_pending.d.next = self.pick_valid.q.val() & self.pick_last.q.val();
         self.fin_total.d.next = self.agg_sum.val();
-        self.fin_k.d.next = self.agg_neuron.val();
+        self.fin_k.d.next = self.pick_neuron.q.val();
         self.fin_g0.d.next = self.g.q.val() == self.z16.val();
         self.logits.write_enable.next = self.fin_pending.q.val();
         self.logits.write_address.next = self.fin_k.q.val();
@@ -836,7 +909,7 @@ impl Logic for NsmEngine {
         self.out_valid.next = self.beat_valid.q.val();
         self.out_logit.next = self.beat_logit.q.val();
         self.out_index.next = self.beat_k.q.val();
-        self.out_last.next = (self.beat_k.q.val() + self.c_one20.val()) == self.cur_n_out.val();
+        self.out_last.next = (self.beat_k.q.val() + self.c_one20.val()) == self.lay_n_out.q.val();
         self.best_minus_beat.next = self.best_val.q.val() - self.beat_logit.q.val();
         self.beat_better.next =
             (self.beat_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
@@ -858,12 +931,16 @@ impl Logic for NsmEngine {
             }
         }
         if self.state.q.val() == self.c_start.val() {
+            // the layer's registered table entry is valid from the next clock on
+            self.state.d.next = self.c_start2.val();
+        }
+        if self.state.q.val() == self.c_start2.val() {
             self.s.d.next = self.z20.val();
             self.i.d.next = self.z20.val();
             self.i_word.d.next = self.z20.val();
             self.i_bit.d.next = self.z5.val();
-            self.w_addr.d.next = self.cur_w_base.val();
-            self.n_addr.d.next = self.cur_n_base.val();
+            self.w_addr.d.next = self.lay_w_base.q.val();
+            self.n_addr.d.next = self.lay_n_base.q.val();
             self.state.d.next = self.c_run.val();
         }
         if self.state.q.val() == self.c_run.val() {
@@ -872,7 +949,7 @@ impl Logic for NsmEngine {
                     (self.w_addr.q.val() + self.c_one20.val()) & self.m_waddr.val();
             }
             self.s.d.next = (self.s.q.val() + self.c_one20.val()) & self.m_steps.val();
-            if (self.s.q.val() + self.c_one20.val()) == self.steps_eff.val() {
+            if (self.s.q.val() + self.c_one20.val()) == self.lay_steps_eff.q.val() {
                 self.s.d.next = self.z20.val();
                 self.i.d.next = (self.i.q.val() + self.c_one20.val()) & self.m_neurons.val();
                 self.n_addr.d.next =
@@ -883,7 +960,7 @@ impl Logic for NsmEngine {
                     self.i_word.d.next =
                         (self.i_word.q.val() + self.c_one20.val()) & self.m_region.val();
                 }
-                if (self.i.q.val() + self.c_one20.val()) == self.cur_n_out.val() {
+                if (self.i.q.val() + self.c_one20.val()) == self.lay_n_out.q.val() {
                     self.state.d.next = self.c_drain_state.val();
                     self.drain_cnt.d.next = self.z16.val();
                 }
@@ -893,7 +970,7 @@ impl Logic for NsmEngine {
             self.drain_cnt.d.next =
                 (self.drain_cnt.q.val() + self.c_one16.val()) & self.m_drain.val();
             if self.drain_cnt.q.val() == self.c_drain.val() {
-                if self.is_output.val() {
+                if self.lay_output.q.val() {
                     if self.g.q.val() == self.c_groups_m1.val() {
                         self.state.d.next = self.c_output.val();
                         self.out_k.d.next = self.z20.val();
@@ -929,7 +1006,7 @@ impl Logic for NsmEngine {
                 }
                 self.out_k.d.next =
                     (self.out_k.q.val() + self.c_one20.val()) & self.m_neurons.val();
-                if (self.beat_k.q.val() + self.c_one20.val()) == self.cur_n_out.val() {
+                if (self.beat_k.q.val() + self.c_one20.val()) == self.lay_n_out.q.val() {
                     self.state.d.next = self.c_idle.val();
                 }
             }

@@ -135,7 +135,7 @@ pub enum SimError {
 type Trace = VCDProbe<BufWriter<Box<dyn Write>>>;
 
 /// Clock cycles of one input, predicted from the fold and the sequencer's fixed costs
-/// (`docs/hardware.md`): streaming the input words, then per group and layer one start cycle,
+/// (`docs/hardware.md`): streaming the input words, then per group and layer two start cycles,
 /// `n_out * max(steps, rows if output layer)` issue cycles and `drain + 1` drain cycles, then
 /// three cycles per result beat.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,7 +164,7 @@ impl CycleModel {
                 } else {
                     steps
                 };
-                1 + w[1] as u64 * eff + drain + 1
+                2 + w[1] as u64 * eff + drain + 1
             })
             .sum();
         let synapses: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
