@@ -156,8 +156,18 @@ pub struct NsmEngine {
     beat_k: DFF<Bits<ADDR_BITS>>,
     best_val: DFF<Signed<64>>,
     best_k: DFF<Bits<ADDR_BITS>>,
+    beat_last: DFF<bool>,
+    beat_better: DFF<bool>,
+    beat_class: DFF<Bits<ADDR_BITS>>,
     /// The current layer's table entry and what derives from it, registered.
     lay_steps: DFF<Bits<ADDR_BITS>>,
+    lay_last_step: DFF<Bits<ADDR_BITS>>,
+    lay_last_step_eff: DFF<Bits<ADDR_BITS>>,
+    lay_last_neuron: DFF<Bits<ADDR_BITS>>,
+    /// `A_i`, `B_i` of the neuron the rows finish, read a clock early and registered once
+    /// for all rows (the block RAM's output is slow; the multipliers take them from here).
+    a_hold: DFF<Signed<32>>,
+    b_hold: DFF<Signed<32>>,
     lay_n_out: DFF<Bits<ADDR_BITS>>,
     lay_w_base: DFF<Bits<ADDR_BITS>>,
     lay_n_base: DFF<Bits<ADDR_BITS>>,
@@ -195,7 +205,6 @@ pub struct NsmEngine {
     agg_first: Signal<Local, bool>,
     agg_last: Signal<Local, bool>,
     agg_sum: Signal<Local, Signed<64>>,
-    beat_better: Signal<Local, bool>,
     best_minus_beat: Signal<Local, Signed<64>>,
     region: Signal<Local, Bits<4>>,
     act_addr: Signal<Local, Bits<ADDR_BITS>>,
@@ -359,7 +368,7 @@ impl NsmEngine {
             tok_bit: ShiftChain::new(cols + 1),
             tok_neuron: ShiftChain::new(cols + 1),
             tok_live: ShiftChain::new(cols + 1),
-            n_chain: ShiftChain::new(cols + 1),
+            n_chain: ShiftChain::new(cols),
             tab_steps: reg(lay.max_layers),
             tab_n_out: reg(lay.max_layers),
             tab_w_base: reg(lay.max_layers),
@@ -399,7 +408,15 @@ impl NsmEngine {
             beat_k: Default::default(),
             best_val: Default::default(),
             best_k: Default::default(),
+            beat_last: Default::default(),
+            beat_better: Default::default(),
+            beat_class: Default::default(),
             lay_steps: Default::default(),
+            lay_last_step: Default::default(),
+            lay_last_step_eff: Default::default(),
+            lay_last_neuron: Default::default(),
+            a_hold: Default::default(),
+            b_hold: Default::default(),
             lay_n_out: Default::default(),
             lay_w_base: Default::default(),
             lay_n_base: Default::default(),
@@ -436,7 +453,6 @@ impl NsmEngine {
             agg_first: Default::default(),
             agg_last: Default::default(),
             agg_sum: Default::default(),
-            beat_better: Default::default(),
             best_minus_beat: Default::default(),
             region: Default::default(),
             act_addr: Default::default(),
@@ -571,7 +587,15 @@ impl Logic for NsmEngine {
             beat_k,
             best_val,
             best_k,
+            beat_last,
+            beat_better,
+            beat_class,
             lay_steps,
+            lay_last_step,
+            lay_last_step_eff,
+            lay_last_neuron,
+            a_hold,
+            b_hold,
             lay_n_out,
             lay_w_base,
             lay_n_base,
@@ -648,6 +672,12 @@ impl Logic for NsmEngine {
         // registered: the layer's entry changes only when `l` or `g` does (then START waits a
         // clock for it), and the sequencer's compares start from registers
         self.lay_steps.d.next = self.cur_steps.val();
+        // the last step and neuron indices, so the sequencer compares for equality (no adder)
+        self.lay_last_step.d.next = (self.cur_steps.val() - self.c_one20.val()) & self.m_steps.val();
+        self.lay_last_step_eff.d.next =
+            (self.steps_eff.val() - self.c_one20.val()) & self.m_steps.val();
+        self.lay_last_neuron.d.next =
+            (self.cur_n_out.val() - self.c_one20.val()) & self.m_neurons.val();
         self.lay_n_out.d.next = self.cur_n_out.val();
         self.lay_w_base.d.next = self.cur_w_base.val();
         self.lay_n_base.d.next = self.cur_n_base.val();
@@ -676,7 +706,7 @@ impl Logic for NsmEngine {
         if self.s.q.val() == self.z20.val() {
             self.f_first.next = self.c_flag_first.val();
         }
-        if (self.s.q.val() + self.c_one20.val()) == self.lay_steps.q.val() {
+        if self.s.q.val() == self.lay_last_step.q.val() {
             self.f_last.next = self.c_flag_last.val();
         }
         if self.lay_output.q.val() {
@@ -688,6 +718,8 @@ impl Logic for NsmEngine {
         self.act_addr.next = (self.lay_in_base.q.val() + self.s.q.val()) & self.m_act.val();
         // ---- memories read at issue ----
         self.n_chain.data_in.next = self.n_addr.q.val();
+        self.a_hold.d.next = self.a_ram.read_data.val();
+        self.b_hold.d.next = self.b_ram.read_data.val();
         // Configuration writes. Decoded only in write cycles: rust-hdl evaluates `get_bits`
         // through arbitrary-precision shifts, too slow for every settle pass.
         self.region.next = self.z4.val();
@@ -791,8 +823,8 @@ impl Logic for NsmEngine {
             }
             // read as the step's token reaches the row ends: A, B arrive one clock later,
             // with the finished neuron's sums in the accumulators
-            self.a_ram.read_address.next = self.n_chain.taps[nc + 1].val();
-            self.b_ram.read_address.next = self.n_chain.taps[nc + 1].val();
+            self.a_ram.read_address.next = self.n_chain.taps[nc].val();
+            self.b_ram.read_address.next = self.n_chain.taps[nc].val();
             // ---- row ends ----
             for r in 0..self._rows {
                 self.row_ends[r].clock.next = self.clock.val();
@@ -807,8 +839,8 @@ impl Logic for NsmEngine {
                 self.row_ends[r].tok_neuron.next = self.tok_neuron.taps[nc + 1].val();
                 self.row_ends[r].tok_live.next =
                     self.tok_live.taps[nc + 1].val() > self.row_index[r].val();
-                self.row_ends[r].tok_a.next = self.a_ram.read_data.val();
-                self.row_ends[r].tok_b.next = self.b_ram.read_data.val();
+                self.row_ends[r].tok_a.next = self.a_hold.q.val();
+                self.row_ends[r].tok_b.next = self.b_hold.q.val();
                 self.row_ends[r].image_write.next = false;
                 self.row_ends[r].image_address.next = self.c_region0.val() + self.in_cnt.q.val();
                 self.row_ends[r].image_data.next = self.in_data.val();
@@ -877,7 +909,7 @@ impl Logic for NsmEngine {
         }
         self.logit_c.d.next = self.logit_c.q.val();
         if self.row_ends[0].logit_pending.val() {
-            self.logit_c.d.next = self.b_ram.read_data.val();
+            self.logit_c.d.next = self.b_hold.q.val();
         }
         self.logit_ext.x.next = self.agg_logit32.val();
         self.agg_logit.next = self.logit_ext.y.val();
@@ -909,14 +941,11 @@ impl Logic for NsmEngine {
         self.out_valid.next = self.beat_valid.q.val();
         self.out_logit.next = self.beat_logit.q.val();
         self.out_index.next = self.beat_k.q.val();
-        self.out_last.next = (self.beat_k.q.val() + self.c_one20.val()) == self.lay_n_out.q.val();
-        self.best_minus_beat.next = self.best_val.q.val() - self.beat_logit.q.val();
-        self.beat_better.next =
-            (self.beat_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
-        self.out_class.next = self.best_k.q.val();
-        if self.beat_better.val() {
-            self.out_class.next = self.beat_k.q.val();
-        }
+        // every output is a register: the beat's `last` flag and the running argmax are
+        // formed when the beat is loaded
+        self.out_last.next = self.beat_last.q.val();
+        self.out_class.next = self.beat_class.q.val();
+        self.best_minus_beat.next = self.best_val.q.val() - self.logits.read_data.val();
         self.in_ready.next = self.state.q.val() == self.c_idle.val();
         self.busy.next = self.state.q.val() != self.c_idle.val();
 
@@ -949,7 +978,7 @@ impl Logic for NsmEngine {
                     (self.w_addr.q.val() + self.c_one20.val()) & self.m_waddr.val();
             }
             self.s.d.next = (self.s.q.val() + self.c_one20.val()) & self.m_steps.val();
-            if (self.s.q.val() + self.c_one20.val()) == self.lay_steps_eff.q.val() {
+            if self.s.q.val() == self.lay_last_step_eff.q.val() {
                 self.s.d.next = self.z20.val();
                 self.i.d.next = (self.i.q.val() + self.c_one20.val()) & self.m_neurons.val();
                 self.n_addr.d.next =
@@ -960,7 +989,7 @@ impl Logic for NsmEngine {
                     self.i_word.d.next =
                         (self.i_word.q.val() + self.c_one20.val()) & self.m_region.val();
                 }
-                if (self.i.q.val() + self.c_one20.val()) == self.lay_n_out.q.val() {
+                if self.i.q.val() == self.lay_last_neuron.q.val() {
                     self.state.d.next = self.c_drain_state.val();
                     self.drain_cnt.d.next = self.z16.val();
                 }
@@ -993,6 +1022,15 @@ impl Logic for NsmEngine {
                 self.beat_valid.d.next = true;
                 self.beat_logit.d.next = self.logits.read_data.val();
                 self.beat_k.d.next = self.out_k.q.val();
+                self.beat_last.d.next = self.out_k.q.val() == self.lay_last_neuron.q.val();
+                // the best of beats 0..k (ties to the lowest k): beat k wins if it is the first
+                // or above every earlier one
+                self.beat_better.d.next = (self.out_k.q.val() == self.z20.val())
+                    | self.best_minus_beat.val().get_bit(63);
+                self.beat_class.d.next = self.best_k.q.val();
+                if (self.out_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63) {
+                    self.beat_class.d.next = self.out_k.q.val();
+                }
             }
             if !self.fetch.q.val() & !self.beat_valid.q.val() {
                 self.logits.read_address.next = self.out_k.q.val();
@@ -1000,13 +1038,13 @@ impl Logic for NsmEngine {
             }
             if self.beat_valid.q.val() & self.out_ready.val() {
                 self.beat_valid.d.next = false;
-                if self.beat_better.val() {
+                if self.beat_better.q.val() {
                     self.best_val.d.next = self.beat_logit.q.val();
                     self.best_k.d.next = self.beat_k.q.val();
                 }
                 self.out_k.d.next =
                     (self.out_k.q.val() + self.c_one20.val()) & self.m_neurons.val();
-                if (self.beat_k.q.val() + self.c_one20.val()) == self.lay_n_out.q.val() {
+                if self.beat_last.q.val() {
                     self.state.d.next = self.c_idle.val();
                 }
             }
