@@ -61,6 +61,9 @@ enum Command {
     /// Synthesize (Yosys) and place and route (nextpnr) the engine; report LUTs, flip-flops,
     /// block RAMs, DSPs, LUTs per PE, Fmax and whether it fits.
     Synth(SynthArgs),
+    /// Train a quantized network with the on-chip learning rule (fixed-point mirror of the
+    /// update unit); prints the test error before and after.
+    TrainOnchip(crate::onchip::TrainOnchipArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -206,7 +209,7 @@ impl From<ModelArg> for ModelKind {
 
 /// Where the MNIST files are. Defaults to the bundled 10k subset (or `$NSM_MNIST_DIR`).
 #[derive(Debug, Args)]
-struct DataArgs {
+pub struct DataArgs {
     /// Folder holding the four IDX files (gzip or raw; full-MNIST `t10k-*` names work too).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -222,7 +225,7 @@ struct DataArgs {
 }
 
 impl DataArgs {
-    fn load(&self, split: Split) -> Result<Dataset> {
+    pub fn load(&self, split: Split) -> Result<Dataset> {
         let dir = self
             .data_dir
             .clone()
@@ -326,6 +329,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sweep(a) => sweep(a),
         Command::Sim(a) => sim(a),
         Command::Synth(a) => synth(a),
+        Command::TrainOnchip(a) => crate::onchip::train_onchip(a),
     }
 }
 
