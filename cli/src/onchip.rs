@@ -224,7 +224,21 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
     }
     let mut engine: Box<dyn RowEngine> = match a.engine {
         UpdateEngineArg::Golden => Box::new(Golden),
-        _ => bail!("TODO engine"),
+        UpdateEngineArg::RustHdl => {
+            nsm_hdl::update::check_ports(&spec)?;
+            Box::new(nsm_hdl::update::RustHdlEngine::new(&spec))
+        }
+        UpdateEngineArg::Verilator => {
+            let dir = a.work_dir.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("nsm-update-{}", std::process::id()))
+            });
+            Box::new(nsm_testbenches::update::UpdateBench::new(
+                &dir,
+                &spec,
+                nsm_testbenches::Simulator::Verilator,
+                a.work_dir.is_none(),
+            )?)
+        }
     };
     let check = a.engine != UpdateEngineArg::Golden;
     let start = std::time::Instant::now();

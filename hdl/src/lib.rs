@@ -61,3 +61,4 @@ pub mod neuron;
 pub mod pe;
 pub mod ram;
 pub mod row;
+pub mod update;

@@ -52,15 +52,18 @@ pub fn random_request<R: Rng>(
     };
     let amax = 1i64 << (wd.ma - 1);
     let bmax = 1i64 << (wd.mb - 1);
-    let (a, b) = match rng.gen_range(0..5) {
+    // typical rows: |a_i| below p and a bias within a few row norms, so that the drive
+    // falls inside the tables; one in five at the edges of the stored formats
+    let bspan = ((n as f64).sqrt() * scale as f64 * 2.0) as i64 + 1;
+    let (a, b) = match rng.gen_range(0..10) {
         0 => (
             amax - 1 - rng.gen_range(0..4),
             bmax - 1 - rng.gen_range(0..4),
         ),
         1 => (-amax + rng.gen_range(0..4), -bmax + rng.gen_range(0..4)),
         _ => (
-            rng.gen_range(-(amax >> 4)..(amax >> 4)),
-            rng.gen_range(-(n as i64 * scale) << g..=(n as i64 * scale) << g),
+            rng.gen_range(-spec.p0..=spec.p0) << g | rng.gen_range(0..1i64 << g),
+            rng.gen_range(-bspan..=bspan) << g | rng.gen_range(0..1i64 << g),
         ),
     };
     RowRequest {

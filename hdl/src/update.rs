@@ -1,0 +1,748 @@
+//! The on-chip learning update unit: one row at a time, the row norm (sum of squares, inverse
+//! square root by a seed table and Newton steps), the erf table for `P` and the table of its
+//! derivative, and the fixed-point update of the row's weights, `a_i` and bias
+//! (`nsm_model::learn::update`, `docs/learning.md`).
+//!
+//! A leaf block with its own Verilog, like [`crate::neuron::NeuronUnit`]: its datapath
+//! multiplies up to 36 x 17 bits and shifts by a data-dependent amount, which rust-hdl's
+//! `#[hdl_gen]` cannot express (16 x 16 multiplies only) or simulates slowly (shifts through
+//! big integers). The Rust model below is cycle-accurate at the ports and computes with
+//! `nsm_model::learn::update`; the Verilog is written independently, stage by stage, and the
+//! co-simulation test (`nsm-testbenches`, `tests/update_unit.rs`) holds it to the mirror.
+//!
+//! # Protocol
+//!
+//! 1. `start` for one cycle with `linear`, `err`, `a_in`, `b_in` (stored values).
+//! 2. Stochastic rows: the stored weights stream in, one per cycle with `w_valid`, `z_in` the
+//!    row's input state, `w_last` on the last one (the first pass: `Q`, `S`). Linear rows skip
+//!    this pass.
+//! 3. The unit computes for `calc_cycles` cycles, then raises `ready`; `a_out`, `b_out`,
+//!    `p_out`, `d_out`, `delta_out`, `dback_out` and `flags_out` are valid.
+//! 4. The same weights stream in again (second pass); each updated weight appears on `w_out`
+//!    one cycle later with `w_out_valid` (and `w_clip` if it saturated). After `w_last`, `ready`
+//!    falls and `flags_out` includes the weight clips of the row.
+
+use nsm_model::learn::mirror::RowEngine;
+use nsm_model::learn::update::{
+    flags, row_coefficients, update_weight, RowCoeffs, RowMode, RowRequest, RowResult,
+};
+use nsm_model::learn::UpdateSpec;
+use rust_hdl::prelude::*;
+
+/// Widest port value: stored weights, `a_i` and biases must fit 32-bit ports.
+pub const MAX_PORT_BITS: u32 = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum St {
+    Idle,
+    Acc,
+    Calc(u32),
+    Upd,
+}
+
+#[derive(LogicBlock)]
+pub struct UpdateUnit {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: back to idle.
+    pub reset: Signal<In, bool>,
+    pub start: Signal<In, bool>,
+    pub linear: Signal<In, bool>,
+    pub err: Signal<In, Signed<32>>,
+    pub a_in: Signal<In, Signed<32>>,
+    pub b_in: Signal<In, Signed<32>>,
+    pub w_valid: Signal<In, bool>,
+    pub w_last: Signal<In, bool>,
+    pub w_in: Signal<In, Signed<32>>,
+    pub z_in: Signal<In, bool>,
+    pub ready: Signal<Out, bool>,
+    pub w_out: Signal<Out, Signed<32>>,
+    pub w_out_valid: Signal<Out, bool>,
+    pub w_clip: Signal<Out, bool>,
+    pub a_out: Signal<Out, Signed<32>>,
+    pub b_out: Signal<Out, Signed<32>>,
+    pub p_out: Signal<Out, Signed<32>>,
+    pub d_out: Signal<Out, Signed<32>>,
+    pub delta_out: Signal<Out, Signed<32>>,
+    pub dback_out: Signal<Out, Signed<32>>,
+    pub flags_out: Signal<Out, Bits<8>>,
+    _spec: UpdateSpec,
+    _st: St,
+    _mode: RowMode,
+    _err: i64,
+    _ma: i64,
+    _mb: i64,
+    _q: i64,
+    _s: i64,
+    _c: RowCoeffs,
+    _w_out: i64,
+    _w_out_valid: bool,
+    _w_clip: bool,
+    _flags: u32,
+}
+
+fn to_i64(x: Signed<32>) -> i64 {
+    i64::from(x.inner().to_u64() as u32 as i32)
+}
+
+impl UpdateUnit {
+    /// A unit for `spec` (the stored formats must fit 32-bit ports; see [`check_ports`]).
+    pub fn new(spec: &UpdateSpec) -> Self {
+        assert!(check_ports(spec).is_ok());
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            linear: Default::default(),
+            err: Default::default(),
+            a_in: Default::default(),
+            b_in: Default::default(),
+            w_valid: Default::default(),
+            w_last: Default::default(),
+            w_in: Default::default(),
+            z_in: Default::default(),
+            ready: Default::default(),
+            w_out: Default::default(),
+            w_out_valid: Default::default(),
+            w_clip: Default::default(),
+            a_out: Default::default(),
+            b_out: Default::default(),
+            p_out: Default::default(),
+            d_out: Default::default(),
+            delta_out: Default::default(),
+            dback_out: Default::default(),
+            flags_out: Default::default(),
+            _spec: spec.clone(),
+            _st: St::Idle,
+            _mode: RowMode::Linear,
+            _err: 0,
+            _ma: 0,
+            _mb: 0,
+            _q: 0,
+            _s: 0,
+            _c: RowCoeffs::default(),
+            _w_out: 0,
+            _w_out_valid: false,
+            _w_clip: false,
+            _flags: 0,
+        }
+    }
+}
+
+/// Cycles from the end of the first pass (or `start`, for a linear row) to `ready`.
+pub fn calc_cycles(spec: &UpdateSpec, mode: RowMode) -> u32 {
+    match mode {
+        RowMode::Linear => 1,
+        RowMode::Stochastic => 8 + 3 * spec.learn.newton_steps,
+    }
+}
+
+/// Refuses formats whose stored values do not fit the unit's 32-bit ports.
+pub fn check_ports(spec: &UpdateSpec) -> Result<(), crate::HdlError> {
+    let w = spec.widths();
+    for (what, bits) in [
+        ("stored weight width (weight_bits + guard_bits)", w.m),
+        ("stored a_i width (a_bits + guard_bits)", w.ma),
+        ("stored bias width (bias_bits + guard_bits)", w.mb),
+        ("error width (err_bits)", w.err),
+    ] {
+        if bits > MAX_PORT_BITS {
+            return Err(crate::HdlError::Unsupported {
+                what,
+                value: bits.into(),
+                limit: MAX_PORT_BITS.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Logic for UpdateUnit {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            let spec = &self._spec;
+            self._w_out_valid = false;
+            if self.reset.val() {
+                self._st = St::Idle;
+            } else {
+                match self._st {
+                    St::Idle => {
+                        if self.start.val() {
+                            self._mode = if self.linear.val() {
+                                RowMode::Linear
+                            } else {
+                                RowMode::Stochastic
+                            };
+                            self._err = to_i64(self.err.val());
+                            self._ma = to_i64(self.a_in.val());
+                            self._mb = to_i64(self.b_in.val());
+                            self._q = 0;
+                            self._s = 0;
+                            self._st = match self._mode {
+                                RowMode::Linear => St::Calc(calc_cycles(spec, RowMode::Linear)),
+                                RowMode::Stochastic => St::Acc,
+                            };
+                        }
+                    }
+                    St::Acc => {
+                        if self.w_valid.val() {
+                            let w = spec.unguard(to_i64(self.w_in.val()));
+                            self._q += w * w;
+                            self._s += if self.z_in.val() { w } else { -w };
+                            if self.w_last.val() {
+                                self._st = St::Calc(calc_cycles(spec, self._mode));
+                            }
+                        }
+                    }
+                    St::Calc(r) => {
+                        if r == 1 {
+                            self._c = row_coefficients(
+                                spec, self._mode, self._q, self._s, self._err, self._ma, self._mb,
+                            );
+                            self._flags = self._c.flags;
+                            self._st = St::Upd;
+                        } else {
+                            self._st = St::Calc(r - 1);
+                        }
+                    }
+                    St::Upd => {
+                        if self.w_valid.val() {
+                            let (v, clip) = update_weight(
+                                spec,
+                                &self._c,
+                                spec.weight_shift(self._mode),
+                                to_i64(self.w_in.val()) as i32,
+                                if self.z_in.val() { 1 } else { -1 },
+                            );
+                            self._w_out = i64::from(v);
+                            self._w_out_valid = true;
+                            self._w_clip = clip;
+                            if clip {
+                                self._flags |= flags::WEIGHT;
+                            }
+                            if self.w_last.val() {
+                                self._st = St::Idle;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let c = &self._c;
+        self.ready.next = self._st == St::Upd;
+        self.w_out.next = self._w_out.into();
+        self.w_out_valid.next = self._w_out_valid;
+        self.w_clip.next = self._w_clip;
+        self.a_out.next = c.a.into();
+        self.b_out.next = c.b.into();
+        self.p_out.next = c.p.into();
+        self.d_out.next = c.d.into();
+        self.delta_out.next = c.delta.into();
+        self.dback_out.next = c.dback.into();
+        self.flags_out.next = u64::from(self._flags).into();
+    }
+
+    fn connect(&mut self) {
+        self.ready.connect();
+        self.w_out.connect();
+        self.w_out_valid.connect();
+        self.w_clip.connect();
+        self.a_out.connect();
+        self.b_out.connect();
+        self.p_out.connect();
+        self.d_out.connect();
+        self.delta_out.connect();
+        self.dback_out.connect();
+        self.flags_out.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(verilog_body(&self._spec))
+    }
+}
+
+fn rom(name: &str, bits: u32, values: &[u32]) -> String {
+    let mut v = format!(
+        "reg [{hi}:0] {name} [0:{n}];\ninitial begin\n",
+        hi = bits - 1,
+        n = values.len() - 1
+    );
+    for (i, x) in values.iter().enumerate() {
+        v.push_str(&format!("   {name}[{i}] = {bits}'d{x};\n"));
+    }
+    v.push_str("end\n");
+    v
+}
+
+/// The unit's Verilog body (rust-hdl generates the module header from the ports).
+pub fn verilog_body(spec: &UpdateSpec) -> String {
+    let l = &spec.learn;
+    let w = spec.widths();
+    let lit = |v: i64| {
+        if v < 0 {
+            format!("-64'sd{}", v.unsigned_abs())
+        } else {
+            format!("64'sd{v}")
+        }
+    };
+    let mut v = String::new();
+    v.push_str(&format!(
+        "// NSM update unit: {} seed bits, {} Newton steps, {} x {}-bit P and D tables\n",
+        l.isqrt_seed_bits,
+        l.newton_steps,
+        1u32 << l.lut_index_bits,
+        w.pd - 1
+    ));
+    for (name, val) in [
+        ("G", i64::from(l.guard_bits)),
+        ("F", i64::from(spec.a_frac)),
+        ("K", i64::from(spec.k)),
+        ("FX", i64::from(l.lut_x_frac_bits)),
+        ("FY", i64::from(l.isqrt_frac_bits)),
+        ("FK", i64::from(l.norm_frac_bits)),
+        ("FO", i64::from(l.lut_frac_bits)),
+        ("FE", i64::from(l.err_frac_bits)),
+        ("SB", i64::from(l.isqrt_seed_bits)),
+        ("UB", i64::from(w.u)),
+        ("NEWTON", i64::from(l.newton_steps)),
+        (
+            "SA",
+            i64::from(
+                l.err_frac_bits + l.lut_x_frac_bits + l.lr_a_shift - spec.a_frac - l.guard_bits,
+            ),
+        ),
+        (
+            "SBI",
+            i64::from(l.err_frac_bits + l.norm_frac_bits + l.lr_shift - l.guard_bits),
+        ),
+        ("SW", i64::from(spec.weight_shift(RowMode::Stochastic))),
+        ("SO", i64::from(spec.weight_shift(RowMode::Linear))),
+    ] {
+        v.push_str(&format!("localparam integer {name} = {val};\n"));
+    }
+    let emax = (1i64 << (l.err_bits - 1)) - 1;
+    let amax = (1i64 << (w.ma - 1)) - 1;
+    let bmax = (1i64 << (w.mb - 1)) - 1;
+    let xmax = (1i64 << l.lut_index_bits) - 1;
+    for (name, val) in [
+        ("P0", spec.p0),
+        ("MC", spec.m),
+        ("M_LO", spec.m_lo),
+        ("M_HI", spec.m_hi),
+        ("E_LO", -emax - 1),
+        ("E_HI", emax),
+        ("A_LO", -amax - 1),
+        ("A_HI", amax),
+        ("B_LO", -bmax - 1),
+        ("B_HI", bmax),
+        ("X_MAX", xmax),
+        ("ONE", 1i64 << l.lut_frac_bits),
+        ("Y_MAX", 1i64 << (l.isqrt_frac_bits + 1)),
+    ] {
+        v.push_str(&format!(
+            "localparam signed [63:0] {name} = {};\n",
+            lit(val)
+        ));
+    }
+    v.push_str(
+        r#"
+// round half up, then arithmetic shift right; a shift of 0 is the identity
+function signed [63:0] rshr(input signed [63:0] x, input integer s);
+   begin
+      rshr = (s == 0) ? x : ((x + (64'sd1 <<< (s - 1))) >>> s);
+   end
+endfunction
+
+function signed [63:0] sat(input signed [63:0] x, input signed [63:0] lo, input signed [63:0] hi);
+   begin
+      sat = (x < lo) ? lo : ((x > hi) ? hi : x);
+   end
+endfunction
+
+function integer bitlen(input [63:0] x);
+   integer i;
+   begin
+      bitlen = 0;
+      for (i = 0; i < UB; i = i + 1)
+         if (x[i]) bitlen = i + 1;
+   end
+endfunction
+
+"#,
+    );
+    v.push_str(&rom("p_rom", w.pd - 1, &spec.luts.p));
+    v.push_str(&rom("d_rom", w.pd - 1, &spec.luts.d));
+    v.push_str(&rom("seed_rom", l.isqrt_frac_bits + 2, &spec.seed.table));
+    let decl = |name: &str, bits: u32| format!("reg signed [{}:0] {name};\n", bits - 1);
+    for (name, bits) in [
+        ("e_r", w.err),
+        ("ma_r", w.ma),
+        ("mb_r", w.mb),
+        ("q_r", w.q),
+        ("s_r", w.s),
+        ("u_r", w.u),
+        ("q16_r", 18),
+        ("y_r", w.y),
+        ("t_r", l.isqrt_frac_bits + 4),
+        ("np_r", w.n),
+        ("n_r", w.n),
+        ("x_r", w.x),
+        ("pm_r", w.pd),
+        ("dm_r", w.pd),
+        ("delta_r", w.err),
+        ("kappa_r", w.kappa),
+        ("sr_r", w.sr),
+        ("gy_r", w.gy),
+        ("gk_r", w.gk),
+        ("xc_r", w.xc),
+        ("cw1_r", w.cw1),
+        ("cw2_r", w.cw2),
+    ] {
+        v.push_str(&decl(name, bits));
+    }
+    v.push_str(
+        r#"reg [3:0] st;
+reg [2:0] nk;
+reg lin;
+reg [6:0] h_r;
+
+localparam [3:0] S_IDLE = 0, S_ACC = 1, S_C0 = 2, S_C1 = 3, S_C2 = 4, S_NA = 5, S_NB = 6,
+   S_NC = 7, S_X = 8, S_LUT = 9, S_D1 = 10, S_D2 = 11, S_D3 = 12, S_UPD = 13, S_LIN = 14;
+
+// stored values seen by the engine: shift right by the guard bits
+wire signed [63:0] w64 = w_in;
+wire signed [63:0] w_eng = w64 >>> G;
+wire signed [63:0] ma64 = ma_r;
+wire signed [63:0] g1 = (ma64 >>> G) + P0;
+wire signed [63:0] mb64 = mb_r;
+wire signed [63:0] b_eng = mb64 >>> G;
+// first pass
+wire signed [63:0] wsq = w_eng * w_eng;
+wire signed [63:0] wz = z_in ? w_eng : -w_eng;
+// normalization of u = m Q (u = 0 reads as 1) to q in [1/4, 1)
+wire signed [63:0] u64 = u_r;
+wire signed [63:0] ue = (u64 == 64'sd0) ? 64'sd1 : u64;
+wire [6:0] ul = bitlen(ue);
+wire [6:0] us = ul + {6'd0, ul[0]};
+wire signed [63:0] q16 = (us <= 7'd16) ? (ue <<< (7'd16 - us)) : (ue >>> (us - 7'd16));
+// Newton step y (3 - q y^2) / 2
+wire signed [63:0] y64 = y_r;
+wire signed [63:0] t64 = t_r;
+wire signed [63:0] q64 = q16_r;
+wire signed [63:0] ny = (y64 * ((64'sd3 <<< FY) - t64)) >>> (FY + 1);
+// drive x, clamped to the table span
+wire signed [63:0] n64 = n_r;
+wire signed [63:0] xr = rshr(n64 * y64, FY + h_r + F - K - FX);
+wire signed [63:0] x64 = x_r;
+wire x_neg = x64 < 64'sd0;
+wire [63:0] x_abs = x_neg ? -x64 : x64;
+// row quantities
+wire signed [63:0] e64 = e_r;
+wire signed [63:0] pm64 = pm_r;
+wire signed [63:0] dm64 = dm_r;
+wire signed [63:0] s64 = s_r;
+wire signed [63:0] delta64 = delta_r;
+wire signed [63:0] kappa64 = kappa_r;
+wire signed [63:0] sr64 = sr_r;
+wire signed [63:0] gy64 = gy_r;
+wire signed [63:0] gk64 = gk_r;
+wire signed [63:0] xc64 = xc_r;
+wire signed [63:0] delta_raw = rshr(e64 * dm64, FO);
+wire signed [63:0] dback_raw = rshr(delta64 * gy64, FY + h_r - K);
+wire signed [63:0] a_new = ma64 + rshr(-(delta64 * sr64), SA);
+wire signed [63:0] b_new = mb64 + rshr(-(delta64 * kappa64), SBI);
+wire signed [63:0] bl_new = mb64 + rshr(-e64, SO);
+// second pass: one multiply per weight
+wire signed [63:0] cw1_64 = cw1_r;
+wire signed [63:0] cw2_64 = cw2_r;
+wire signed [63:0] zc = z_in ? cw1_64 : -cw1_64;
+wire signed [63:0] w_new = w64 + rshr(cw2_64 * w_eng - zc, lin ? SO : SW);
+wire w_sat = (w_new < M_LO) || (w_new > M_HI);
+
+always @(posedge clock) begin
+   w_out_valid <= 1'b0;
+   if (reset) begin
+      st <= S_IDLE;
+      ready <= 1'b0;
+      w_clip <= 1'b0;
+   end else begin
+      case (st)
+         S_IDLE: if (start) begin
+            lin <= linear;
+            e_r <= err;
+            ma_r <= a_in;
+            mb_r <= b_in;
+            q_r <= 0;
+            s_r <= 0;
+            st <= linear ? S_LIN : S_ACC;
+         end
+         S_ACC: if (w_valid) begin
+            q_r <= q_r + wsq;
+            s_r <= s_r + wz;
+            if (w_last) st <= S_C0;
+         end
+         S_C0: begin
+            u_r <= q_r * MC;
+            np_r <= g1 * s64;
+            st <= S_C1;
+         end
+         S_C1: begin
+            q16_r <= q16;
+            h_r <= us >> 1;
+            n_r <= np_r + (b_eng <<< F);
+            st <= S_C2;
+         end
+         S_C2: begin
+            y_r <= seed_rom[q16_r >> (16 - SB)];
+            nk <= 0;
+            st <= (NEWTON == 0) ? S_X : S_NA;
+         end
+         S_NA: begin
+            t_r <= (y64 * y64) >>> FY;
+            st <= S_NB;
+         end
+         S_NB: begin
+            t_r <= (q64 * t64) >>> 16;
+            st <= S_NC;
+         end
+         S_NC: begin
+            y_r <= (ny < 64'sd0) ? 64'sd0 : ((ny > Y_MAX) ? Y_MAX : ny);
+            nk <= nk + 3'd1;
+            st <= (nk + 1 < NEWTON) ? S_NA : S_X;
+         end
+         S_X: begin
+            x_r <= sat(xr, -X_MAX, X_MAX);
+            st <= S_LUT;
+         end
+         S_LUT: begin
+            pm_r <= p_rom[x_abs];
+            dm_r <= d_rom[x_abs];
+            xc_r <= rshr(x64 * MC, 2 * K);
+            st <= S_D1;
+         end
+         S_D1: begin
+            p_out <= x_neg ? ONE - pm64 : pm64;
+            d_out <= dm64;
+            delta_r <= sat(delta_raw, E_LO, E_HI);
+            flags_out <= {3'd0, 1'b0, ((delta_raw < E_LO) || (delta_raw > E_HI)), 3'd0};
+            kappa_r <= rshr(u64 * y64, FY + h_r + K - FK);
+            sr_r <= rshr(s64 * y64, FY + h_r - K - FX);
+            gy_r <= rshr(g1 * y64, F);
+            st <= S_D2;
+         end
+         S_D2: begin
+            gk_r <= rshr(g1 * kappa64, F);
+            cw2_r <= rshr(delta64 * xc64, FX);
+            dback_out <= sat(dback_raw, E_LO, E_HI);
+            if ((dback_raw < E_LO) || (dback_raw > E_HI)) flags_out[4] <= 1'b1;
+            delta_out <= delta64;
+            st <= S_D3;
+         end
+         S_D3: begin
+            cw1_r <= rshr(delta64 * gk64, FK);
+            a_out <= sat(a_new, A_LO, A_HI);
+            b_out <= sat(b_new, B_LO, B_HI);
+            if ((a_new < A_LO) || (a_new > A_HI)) flags_out[1] <= 1'b1;
+            if ((b_new < B_LO) || (b_new > B_HI)) flags_out[2] <= 1'b1;
+            ready <= 1'b1;
+            st <= S_UPD;
+         end
+         S_LIN: begin
+            cw1_r <= e_r;
+            cw2_r <= 0;
+            a_out <= ma_r;
+            b_out <= sat(bl_new, B_LO, B_HI);
+            p_out <= 0;
+            d_out <= 0;
+            delta_out <= e_r;
+            dback_out <= 0;
+            flags_out <= {5'd0, ((bl_new < B_LO) || (bl_new > B_HI)), 2'd0};
+            ready <= 1'b1;
+            st <= S_UPD;
+         end
+         S_UPD: if (w_valid) begin
+            w_out <= sat(w_new, M_LO, M_HI);
+            w_out_valid <= 1'b1;
+            w_clip <= w_sat;
+            if (w_sat) flags_out[0] <= 1'b1;
+            if (w_last) begin
+               st <= S_IDLE;
+               ready <= 1'b0;
+            end
+         end
+         default: st <= S_IDLE;
+      endcase
+   end
+end
+"#,
+    );
+    v
+}
+
+/// The update unit in rust-hdl's simulator, as a [`RowEngine`].
+pub struct RustHdlEngine {
+    unit: Box<UpdateUnit>,
+    /// Clock cycles simulated so far.
+    pub cycles: u64,
+}
+
+impl RustHdlEngine {
+    pub fn new(spec: &UpdateSpec) -> Self {
+        let mut unit = Box::new(UpdateUnit::new(spec));
+        unit.connect_all();
+        let mut e = Self { unit, cycles: 0 };
+        e.unit.reset.next = true;
+        e.tick();
+        e.unit.reset.next = false;
+        e
+    }
+
+    fn tick(&mut self) {
+        let u = self.unit.as_mut();
+        assert!(simulate(u, 10));
+        u.clock.next = true.into();
+        assert!(simulate(u, 10));
+        u.clock.next = false.into();
+        assert!(simulate(u, 10));
+        self.cycles += 1;
+    }
+
+    fn stream(&mut self, req: &RowRequest, out: &mut Vec<i32>, clips: &mut u32) {
+        let n = req.w.len();
+        for (j, (&m, &z)) in req.w.iter().zip(&req.z).enumerate() {
+            let u = self.unit.as_mut();
+            u.w_valid.next = true;
+            u.w_last.next = j + 1 == n;
+            u.w_in.next = i64::from(m).into();
+            u.z_in.next = z > 0;
+            self.tick();
+            self.collect(out, clips);
+        }
+        self.unit.w_valid.next = false;
+        self.unit.w_last.next = false;
+    }
+
+    fn collect(&mut self, out: &mut Vec<i32>, clips: &mut u32) {
+        if self.unit.w_out_valid.val() {
+            out.push(to_i64(self.unit.w_out.val()) as i32);
+            *clips += u32::from(self.unit.w_clip.val());
+        }
+    }
+
+    /// One row through the unit.
+    pub fn row(&mut self, req: &RowRequest) -> Result<RowResult, String> {
+        let u = self.unit.as_mut();
+        u.start.next = true;
+        u.linear.next = req.mode == RowMode::Linear;
+        u.err.next = req.err.into();
+        u.a_in.next = req.a.into();
+        u.b_in.next = req.b.into();
+        self.tick();
+        self.unit.start.next = false;
+        let mut sink = Vec::new();
+        let mut clips = 0;
+        if req.mode == RowMode::Stochastic {
+            if req.w.is_empty() {
+                return Err("a stochastic row needs at least one weight".into());
+            }
+            self.stream(req, &mut sink, &mut clips);
+        }
+        let mut waited = 0;
+        while !self.unit.ready.val() {
+            self.tick();
+            waited += 1;
+            if waited > 1000 {
+                return Err("the update unit never raised ready".into());
+            }
+        }
+        let row = |u: &UpdateUnit| {
+            (
+                to_i64(u.a_out.val()),
+                to_i64(u.b_out.val()),
+                to_i64(u.p_out.val()),
+                to_i64(u.d_out.val()),
+                to_i64(u.delta_out.val()),
+                to_i64(u.dback_out.val()),
+            )
+        };
+        let (a, b, p, d, delta, dback) = row(&self.unit);
+        let mut w = Vec::with_capacity(req.w.len());
+        clips = 0;
+        if !req.w.is_empty() {
+            self.stream(req, &mut w, &mut clips);
+            self.tick();
+            self.collect(&mut w, &mut clips);
+        }
+        Ok(RowResult {
+            w,
+            a,
+            b,
+            p,
+            d,
+            delta,
+            dback,
+            flags: self.unit.flags_out.val().index() as u32,
+            weight_clips: clips,
+        })
+    }
+}
+
+impl RowEngine for RustHdlEngine {
+    fn update_rows(
+        &mut self,
+        _spec: &UpdateSpec,
+        reqs: &[RowRequest],
+    ) -> Result<Vec<RowResult>, String> {
+        reqs.iter().map(|r| self.row(r)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nsm_model::engine::config::EngineConfig;
+    use nsm_model::learn::mirror::count_mismatches;
+    use nsm_model::learn::{random_request, update_row, LearnConfig};
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn rust_hdl_unit_matches_the_mirror_on_random_rows() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(66);
+        let (mut rows, mut active) = (0, 0);
+        for (case, (newton, lr)) in [(2u32, 12u32), (1, 9), (0, 14), (3, 12)]
+            .into_iter()
+            .enumerate()
+        {
+            let learn = LearnConfig {
+                newton_steps: newton,
+                lr_shift: lr,
+                lr_a_shift: lr,
+                ..Default::default()
+            };
+            let spec = UpdateSpec::new(&EngineConfig::default_config(), &learn).unwrap();
+            let mut e = RustHdlEngine::new(&spec);
+            for _ in 0..40 {
+                let mode = if rng.gen_range(0..4) == 0 {
+                    RowMode::Linear
+                } else {
+                    RowMode::Stochastic
+                };
+                let n = rng.gen_range(1..80);
+                let req = random_request(&mut rng, &spec, n, mode);
+                let want = update_row(&spec, &req);
+                let got = e.row(&req).unwrap();
+                assert_eq!(
+                    count_mismatches(&want, &got),
+                    0,
+                    "case {case}: {req:?}\n{want:?}\n{got:?}"
+                );
+                assert_eq!(got.weight_clips, want.weight_clips);
+                assert_eq!(got.w.len(), req.w.len());
+                rows += 1;
+                active += usize::from(got.delta != 0 && got.w != req.w);
+            }
+        }
+        assert!(rows >= 100);
+        // most rows have a drive inside the tables and move their weights
+        assert!(active >= rows / 2, "{active} of {rows}");
+    }
+}
