@@ -85,6 +85,16 @@ struct SynthArgs {
     /// Folder for the tool runs (kept); default: a temporary folder, removed afterwards.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
+    /// Synthesize the on-chip learning update unit instead of the engine (its formats from
+    /// --config and --learn).
+    #[arg(long)]
+    update_unit: bool,
+    /// Learning formats of the update unit (nsm-learn/1 JSON) [built-in defaults].
+    #[arg(long, value_name = "LEARN.json", requires = "update_unit")]
+    learn: Option<PathBuf>,
+    /// Synthesis only: skip place-and-route (no Fmax).
+    #[arg(long)]
+    no_pnr: bool,
     #[arg(long)]
     json: bool,
 }
@@ -582,6 +592,12 @@ fn synth(a: SynthArgs) -> Result<()> {
         .work_dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join(format!("nsm-synth-{}", std::process::id())));
+    if a.update_unit {
+        return synth_update_unit(&a, &cfg, target, &dir);
+    }
+    if a.no_pnr {
+        bail!("--no-pnr applies to --update-unit");
+    }
     let report = synthesize(&cfg, target, &dir);
     if a.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -603,6 +619,40 @@ fn synth(a: SynthArgs) -> Result<()> {
             r.dsps,
             r.fmax_mhz.map_or("-".to_string(), |f| format!("{f:.1} MHz (target {:.0})", r.target_mhz)),
             if target == Target::Generic { "no place-and-route".to_string() } else if r.fits { "fits".to_string() } else { format!("does not fit: {}", r.pnr_error.clone().unwrap_or_default()) }
+        );
+    }
+    Ok(())
+}
+
+fn synth_update_unit(
+    a: &SynthArgs,
+    cfg: &EngineConfig,
+    target: nsm_codegen::synth::Target,
+    dir: &Path,
+) -> Result<()> {
+    let learn = crate::onchip::load_learn(&a.learn)?;
+    let spec = nsm_model::learn::UpdateSpec::new(cfg, &learn).context("learning configuration")?;
+    let report = nsm_codegen::synth::synthesize_update_unit(&spec, target, dir, !a.no_pnr);
+    if a.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let r = report?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        let f = &r.flow;
+        println!(
+            "update unit on {}: {} LUTs, {} FFs, {} carries, {} block RAMs, {} DSPs, Fmax {}",
+            r.target,
+            f.luts,
+            f.ffs,
+            f.carries,
+            f.brams,
+            f.dsps,
+            f.fmax_mhz.map_or("-".to_string(), |m| format!(
+                "{m:.1} MHz (target {:.0})",
+                r.target_mhz
+            )),
         );
     }
     Ok(())

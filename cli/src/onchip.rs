@@ -192,20 +192,25 @@ fn float_curve(
     Ok(curve)
 }
 
-pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
-    if a.steps == 0 {
-        bail!("--steps must be at least 1");
-    }
-    let cfg = EngineConfig::load(&a.config)?;
-    let q = QNet::load(&a.qnet, &cfg)?;
-    let mut learn = match &a.learn {
+/// The learning configuration at `path`, or the defaults.
+pub fn load_learn(path: &Option<PathBuf>) -> Result<LearnConfig> {
+    Ok(match path {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             LearnConfig::from_json(&text, &p.display().to_string())?
         }
         None => LearnConfig::default(),
-    };
+    })
+}
+
+pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
+    if a.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    let cfg = EngineConfig::load(&a.config)?;
+    let q = QNet::load(&a.qnet, &cfg)?;
+    let mut learn = load_learn(&a.learn)?;
     if let Some(s) = a.lr_shift {
         learn.lr_shift = s;
         learn.lr_a_shift = s;
