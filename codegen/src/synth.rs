@@ -162,8 +162,8 @@ fn flow(
     inner_top: &str,
     target: Target,
     pnr: bool,
+    ice40_dsp: bool,
 ) -> Result<FlowReport, CodegenError> {
-    let harness_top = "nsm_synth_top";
     let yosys = tool("yosys", "NSM_YOSYS")?;
     let (top, synth) = match target {
         Target::Up5k | Target::Hx8k => (
@@ -180,7 +180,12 @@ fn flow(
             "synth -flatten -run :fine; techmap; opt -fast; abc -lut 4; opt_clean",
         ),
     };
-    let synth = synth.replace("nsm_synth_top", harness_top);
+    // iCE40 DSPs (SB_MAC16, UP5K only) for designs with wide multipliers
+    let synth = if ice40_dsp && target == Target::Up5k {
+        synth.replace("synth_ice40", "synth_ice40 -dsp")
+    } else {
+        synth.to_string()
+    };
     let script = format!(
         "read_verilog {design}; read_verilog {harness}; hierarchy -top {top}; {synth}; tee -q -o stat.json stat -json",
         harness = harness_file,
@@ -388,6 +393,7 @@ pub fn synthesize_update_unit(
         crate::UPDATE_TOP,
         target,
         pnr,
+        true,
     )?;
     Ok(UpdateSynthReport {
         target: target.name(),
@@ -422,6 +428,7 @@ pub fn synthesize(
         "nsm_engine",
         target,
         true,
+        false,
     )?;
     Ok(SynthReport {
         target: target.name(),

@@ -132,7 +132,7 @@ impl UpdateUnit {
 pub fn calc_cycles(spec: &UpdateSpec, mode: RowMode) -> u32 {
     match mode {
         RowMode::Linear => 1,
-        RowMode::Stochastic => 8 + 3 * spec.learn.newton_steps,
+        RowMode::Stochastic => 17 + 3 * spec.learn.newton_steps,
     }
 }
 
@@ -399,63 +399,122 @@ endfunction
     ] {
         v.push_str(&decl(name, bits));
     }
+    // the shared multiplier's operand widths
+    let pa = [
+        w.q,
+        w.g1,
+        w.y,
+        18,
+        w.n,
+        w.x,
+        w.err + 1,
+        w.u,
+        w.s,
+        w.gk,
+        w.cw2,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(64);
+    let pb = [
+        nsm_model::learn::formats::bit_length(spec.m as u64) + 1,
+        w.s,
+        w.y,
+        l.isqrt_frac_bits + 5,
+        w.pd,
+        w.kappa,
+        w.xc,
+        w.gy,
+        w.err,
+        w.sr,
+        spec.weight_bits + 1,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(64);
+    v.push_str(&format!(
+        "localparam integer PA = {pa};\nlocalparam integer PB = {pb};\nlocalparam integer WB = {wb};\n",
+        wb = spec.weight_bits
+    ));
     v.push_str(
-        r#"reg [3:0] st;
+        r#"reg [4:0] st;
 reg [2:0] nk;
 reg lin;
 reg [6:0] h_r;
 
-localparam [3:0] S_IDLE = 0, S_ACC = 1, S_C0 = 2, S_C1 = 3, S_C2 = 4, S_NA = 5, S_NB = 6,
-   S_NC = 7, S_X = 8, S_LUT = 9, S_D1 = 10, S_D2 = 11, S_D3 = 12, S_UPD = 13, S_LIN = 14;
+localparam [4:0] S_IDLE = 0, S_ACC = 1, S_C0 = 2, S_C0B = 3, S_C1 = 4, S_C2 = 5, S_NA = 6,
+   S_NB = 7, S_NC = 8, S_X = 9, S_LUT = 10, S_D1 = 11, S_D1B = 12, S_D1C = 13, S_D1D = 14,
+   S_D2 = 15, S_D2B = 16, S_D2C = 17, S_D3 = 18, S_D3B = 19, S_D3C = 20, S_UPD = 21,
+   S_LIN = 22;
 
 // stored values seen by the engine: shift right by the guard bits
 wire signed [63:0] w64 = w_in;
-wire signed [63:0] w_eng = w64 >>> G;
+wire signed [WB:0] w_e = w64 >>> G;
 wire signed [63:0] ma64 = ma_r;
 wire signed [63:0] g1 = (ma64 >>> G) + P0;
 wire signed [63:0] mb64 = mb_r;
 wire signed [63:0] b_eng = mb64 >>> G;
-// first pass
-wire signed [63:0] wsq = w_eng * w_eng;
-wire signed [63:0] wz = z_in ? w_eng : -w_eng;
+// first pass (w^2 comes from the shared multiplier)
+wire signed [WB:0] wz = z_in ? w_e : -w_e;
 // normalization of u = m Q (u = 0 reads as 1) to q in [1/4, 1)
 wire signed [63:0] u64 = u_r;
 wire signed [63:0] ue = (u64 == 64'sd0) ? 64'sd1 : u64;
 wire [6:0] ul = bitlen(ue);
 wire [6:0] us = ul + {6'd0, ul[0]};
 wire signed [63:0] q16 = (us <= 7'd16) ? (ue <<< (7'd16 - us)) : (ue >>> (us - 7'd16));
-// Newton step y (3 - q y^2) / 2
-wire signed [63:0] y64 = y_r;
-wire signed [63:0] t64 = t_r;
-wire signed [63:0] q64 = q16_r;
-wire signed [63:0] ny = (y64 * ((64'sd3 <<< FY) - t64)) >>> (FY + 1);
-// drive x, clamped to the table span
-wire signed [63:0] n64 = n_r;
-wire signed [63:0] xr = rshr(n64 * y64, FY + h_r + F - K - FX);
 wire signed [63:0] x64 = x_r;
 wire x_neg = x64 < 64'sd0;
 wire [63:0] x_abs = x_neg ? -x64 : x64;
-// row quantities
+wire signed [PA-1:0] neg_delta = -delta_r;
+
+// Everything goes through one multiplier and one rounding shifter, one product per cycle:
+// res = (opa * opb + (rnd ? 2^(sh-1) : 0)) >>> sh. The passes over the row use it for w^2
+// and for cw2 w; the row quantities take one state each.
+reg signed [PA-1:0] opa;
+reg signed [PB-1:0] opb;
+reg [6:0] sh;
+reg rnd;
+always @(*) begin
+   opa = 0;
+   opb = 0;
+   sh = 0;
+   rnd = 1'b1;
+   case (st)
+      S_ACC: begin opa = w_e; opb = w_e; end
+      S_UPD: begin opa = cw2_r; opb = w_e; end
+      S_C0: begin opa = q_r; opb = MC; end
+      S_C0B: begin opa = g1; opb = s_r; end
+      S_NA: begin opa = y_r; opb = y_r; sh = FY; rnd = 1'b0; end
+      S_NB: begin opa = q16_r; opb = t_r; sh = 16; rnd = 1'b0; end
+      S_NC: begin opa = y_r; opb = (64'sd3 <<< FY) - t_r; sh = FY + 1; rnd = 1'b0; end
+      S_X: begin opa = n_r; opb = y_r; sh = FY + h_r + F - K - FX; end
+      S_LUT: begin opa = x_r; opb = MC; sh = 2 * K; end
+      S_D1: begin opa = e_r; opb = dm_r; sh = FO; end
+      S_D1B: begin opa = u_r; opb = y_r; sh = FY + h_r + K - FK; end
+      S_D1C: begin opa = s_r; opb = y_r; sh = FY + h_r - K - FX; end
+      S_D1D: begin opa = g1; opb = y_r; sh = F; end
+      S_D2: begin opa = g1; opb = kappa_r; sh = F; end
+      S_D2B: begin opa = delta_r; opb = xc_r; sh = FX; end
+      S_D2C: begin opa = delta_r; opb = gy_r; sh = FY + h_r - K; end
+      S_D3: begin opa = gk_r; opb = delta_r; sh = FK; end
+      S_D3B: begin opa = neg_delta; opb = sr_r; sh = SA; end
+      S_D3C: begin opa = neg_delta; opb = kappa_r; sh = SBI; end
+      default: ;
+   endcase
+end
+wire signed [PA+PB-1:0] prod = opa * opb;
+wire signed [63:0] prod64 = prod;
+wire signed [63:0] res = rnd ? rshr(prod64, sh) : (prod64 >>> sh);
+wire res_e_clip = (res < E_LO) || (res > E_HI);
+wire signed [63:0] a_new = ma64 + res;
+wire signed [63:0] b_new = mb64 + res;
 wire signed [63:0] e64 = e_r;
-wire signed [63:0] pm64 = pm_r;
-wire signed [63:0] dm64 = dm_r;
-wire signed [63:0] s64 = s_r;
-wire signed [63:0] delta64 = delta_r;
-wire signed [63:0] kappa64 = kappa_r;
-wire signed [63:0] sr64 = sr_r;
-wire signed [63:0] gy64 = gy_r;
-wire signed [63:0] gk64 = gk_r;
-wire signed [63:0] xc64 = xc_r;
-wire signed [63:0] delta_raw = rshr(e64 * dm64, FO);
-wire signed [63:0] dback_raw = rshr(delta64 * gy64, FY + h_r - K);
-wire signed [63:0] a_new = ma64 + rshr(-(delta64 * sr64), SA);
-wire signed [63:0] b_new = mb64 + rshr(-(delta64 * kappa64), SBI);
 wire signed [63:0] bl_new = mb64 + rshr(-e64, SO);
 // second pass: one multiply per weight
 wire signed [63:0] cw1_64 = cw1_r;
-wire signed [63:0] cw2_64 = cw2_r;
 wire signed [63:0] zc = z_in ? cw1_64 : -cw1_64;
-wire signed [63:0] w_new = w64 + rshr(cw2_64 * w_eng - zc, lin ? SO : SW);
+wire signed [63:0] wv = res - zc;
+wire signed [63:0] w_new = w64 + (lin ? rshr(wv, SO) : rshr(wv, SW));
 wire w_sat = (w_new < M_LO) || (w_new > M_HI);
 
 always @(posedge clock) begin
@@ -476,13 +535,16 @@ always @(posedge clock) begin
             st <= linear ? S_LIN : S_ACC;
          end
          S_ACC: if (w_valid) begin
-            q_r <= q_r + wsq;
+            q_r <= q_r + res;
             s_r <= s_r + wz;
             if (w_last) st <= S_C0;
          end
          S_C0: begin
-            u_r <= q_r * MC;
-            np_r <= g1 * s64;
+            u_r <= res;
+            st <= S_C0B;
+         end
+         S_C0B: begin
+            np_r <= res;
             st <= S_C1;
          end
          S_C1: begin
@@ -497,51 +559,72 @@ always @(posedge clock) begin
             st <= (NEWTON == 0) ? S_X : S_NA;
          end
          S_NA: begin
-            t_r <= (y64 * y64) >>> FY;
+            t_r <= res;
             st <= S_NB;
          end
          S_NB: begin
-            t_r <= (q64 * t64) >>> 16;
+            t_r <= res;
             st <= S_NC;
          end
          S_NC: begin
-            y_r <= (ny < 64'sd0) ? 64'sd0 : ((ny > Y_MAX) ? Y_MAX : ny);
+            y_r <= (res < 64'sd0) ? 64'sd0 : ((res > Y_MAX) ? Y_MAX : res);
             nk <= nk + 3'd1;
             st <= (nk + 1 < NEWTON) ? S_NA : S_X;
          end
          S_X: begin
-            x_r <= sat(xr, -X_MAX, X_MAX);
+            x_r <= sat(res, -X_MAX, X_MAX);
             st <= S_LUT;
          end
          S_LUT: begin
             pm_r <= p_rom[x_abs];
             dm_r <= d_rom[x_abs];
-            xc_r <= rshr(x64 * MC, 2 * K);
+            xc_r <= res;
             st <= S_D1;
          end
          S_D1: begin
-            p_out <= x_neg ? ONE - pm64 : pm64;
-            d_out <= dm64;
-            delta_r <= sat(delta_raw, E_LO, E_HI);
-            flags_out <= {3'd0, 1'b0, ((delta_raw < E_LO) || (delta_raw > E_HI)), 3'd0};
-            kappa_r <= rshr(u64 * y64, FY + h_r + K - FK);
-            sr_r <= rshr(s64 * y64, FY + h_r - K - FX);
-            gy_r <= rshr(g1 * y64, F);
+            p_out <= x_neg ? ONE - pm_r : pm_r;
+            d_out <= dm_r;
+            delta_r <= sat(res, E_LO, E_HI);
+            flags_out <= {4'd0, res_e_clip, 3'd0};
+            st <= S_D1B;
+         end
+         S_D1B: begin
+            kappa_r <= res;
+            st <= S_D1C;
+         end
+         S_D1C: begin
+            sr_r <= res;
+            st <= S_D1D;
+         end
+         S_D1D: begin
+            gy_r <= res;
             st <= S_D2;
          end
          S_D2: begin
-            gk_r <= rshr(g1 * kappa64, F);
-            cw2_r <= rshr(delta64 * xc64, FX);
-            dback_out <= sat(dback_raw, E_LO, E_HI);
-            if ((dback_raw < E_LO) || (dback_raw > E_HI)) flags_out[4] <= 1'b1;
-            delta_out <= delta64;
+            gk_r <= res;
+            delta_out <= delta_r;
+            st <= S_D2B;
+         end
+         S_D2B: begin
+            cw2_r <= res;
+            st <= S_D2C;
+         end
+         S_D2C: begin
+            dback_out <= sat(res, E_LO, E_HI);
+            if (res_e_clip) flags_out[4] <= 1'b1;
             st <= S_D3;
          end
          S_D3: begin
-            cw1_r <= rshr(delta64 * gk64, FK);
+            cw1_r <= res;
+            st <= S_D3B;
+         end
+         S_D3B: begin
             a_out <= sat(a_new, A_LO, A_HI);
-            b_out <= sat(b_new, B_LO, B_HI);
             if ((a_new < A_LO) || (a_new > A_HI)) flags_out[1] <= 1'b1;
+            st <= S_D3C;
+         end
+         S_D3C: begin
+            b_out <= sat(b_new, B_LO, B_HI);
             if ((b_new < B_LO) || (b_new > B_HI)) flags_out[2] <= 1'b1;
             ready <= 1'b1;
             st <= S_UPD;
