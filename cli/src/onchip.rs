@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::plot::Chart;
+use crate::plot::{side_by_side, Chart};
 use nsm_model::data::Split;
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::qnet::QNet;
@@ -303,24 +303,37 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
                 .map(|p| (p.step as f64, p.test_error_pct))
                 .collect()
         };
-        let mut lines = vec![("fixed point (on-chip rule, bit-exact)", pts(&curve))];
-        if let Some(f) = &float {
-            lines.push(("float (Adam, same images)", pts(f)));
-        }
-        let ymax = lines
+        let fixed_pts = pts(&curve);
+        let float_pts = float.as_deref().map(pts);
+        let ymax = fixed_pts
             .iter()
-            .flat_map(|(_, p)| p.iter().map(|&(_, y)| y))
+            .chain(float_pts.iter().flatten())
+            .map(|&(_, y)| y)
             .fold(1.0f64, f64::max);
-        let chart = Chart {
-            title: "Test error during on-chip training",
+        let chart = |title, lines| Chart {
+            title,
             x_label: "training images (steps)",
             y_label: "test error (%)",
             x_range: (0.0, steps as f64),
-            y_range: (0.0, (ymax * 1.1).ceil()),
+            y_range: (0.0, (ymax * 1.1).ceil().min(100.0)),
             lines,
             dots: vec![],
         };
-        atomic_write(p, chart.to_svg().as_bytes())?;
+        let left = chart(
+            "Fixed point: on-chip rule (bit-exact)",
+            vec![("fixed point, MC test error", fixed_pts.clone())],
+        );
+        let svg = match float_pts {
+            Some(f) => side_by_side(
+                &left,
+                &chart(
+                    "Float: model/src/train.rs, Adam",
+                    vec![("float, MC test error", f)],
+                ),
+            ),
+            None => left.to_svg(),
+        };
+        atomic_write(p, svg.as_bytes())?;
     }
     let engine_name = match a.engine {
         UpdateEngineArg::Golden => "golden",

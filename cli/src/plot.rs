@@ -157,3 +157,20 @@ fn tick(v: f64) -> String {
         format!("{v:.1}")
     }
 }
+
+/// Two charts side by side in one SVG document.
+pub fn side_by_side(left: &Chart<'_>, right: &Chart<'_>) -> String {
+    let inner = |c: &Chart<'_>, x: f64| {
+        c.to_svg().replacen(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"",
+            &format!("<svg x=\"{x}\" y=\"0\""),
+            1,
+        )
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{H}\" viewBox=\"0 0 {w} {H}\">\n{}{}</svg>\n",
+        inner(left, 0.0),
+        inner(right, W),
+        w = 2.0 * W
+    )
+}

@@ -19,8 +19,11 @@
 //! 3. The unit computes for `calc_cycles` cycles, then raises `ready`; `a_out`, `b_out`,
 //!    `p_out`, `d_out`, `delta_out`, `dback_out` and `flags_out` are valid.
 //! 4. The same weights stream in again (second pass); each updated weight appears on `w_out`
-//!    one cycle later with `w_out_valid` (and `w_clip` if it saturated). After `w_last`, `ready`
-//!    falls and `flags_out` includes the weight clips of the row.
+//!    two cycles later with `w_out_valid` (and `w_clip` if it saturated). With the last weight's
+//!    result `ready` falls and `flags_out` includes the weight clips of the row.
+//!
+//! The multiplier's output is registered: a row quantity takes two cycles (product, then
+//! rounding shift into its register), the passes over the row are pipelined.
 
 use nsm_model::learn::mirror::RowEngine;
 use nsm_model::learn::update::{
@@ -78,6 +81,8 @@ pub struct UpdateUnit {
     _w_out_valid: bool,
     _w_clip: bool,
     _flags: u32,
+    /// Second pass: the weight taken last cycle (stored value, z, last), in the multiplier.
+    _pipe: Option<(i32, i8, bool)>,
 }
 
 fn to_i64(x: Signed<32>) -> i64 {
@@ -124,6 +129,7 @@ impl UpdateUnit {
             _w_out_valid: false,
             _w_clip: false,
             _flags: 0,
+            _pipe: None,
         }
     }
 }
@@ -132,7 +138,7 @@ impl UpdateUnit {
 pub fn calc_cycles(spec: &UpdateSpec, mode: RowMode) -> u32 {
     match mode {
         RowMode::Linear => 1,
-        RowMode::Stochastic => 17 + 3 * spec.learn.newton_steps,
+        RowMode::Stochastic => 31 + 6 * spec.learn.newton_steps,
     }
 }
 
@@ -163,6 +169,7 @@ impl Logic for UpdateUnit {
             self._w_out_valid = false;
             if self.reset.val() {
                 self._st = St::Idle;
+                self._pipe = None;
             } else {
                 match self._st {
                     St::Idle => {
@@ -205,23 +212,26 @@ impl Logic for UpdateUnit {
                         }
                     }
                     St::Upd => {
-                        if self.w_valid.val() {
-                            let (v, clip) = update_weight(
-                                spec,
-                                &self._c,
-                                spec.weight_shift(self._mode),
-                                to_i64(self.w_in.val()) as i32,
-                                if self.z_in.val() { 1 } else { -1 },
-                            );
+                        // the weight taken last cycle leaves the multiplier
+                        if let Some((m, z, last)) = self._pipe.take() {
+                            let (v, clip) =
+                                update_weight(spec, &self._c, spec.weight_shift(self._mode), m, z);
                             self._w_out = i64::from(v);
                             self._w_out_valid = true;
                             self._w_clip = clip;
                             if clip {
                                 self._flags |= flags::WEIGHT;
                             }
-                            if self.w_last.val() {
+                            if last {
                                 self._st = St::Idle;
                             }
+                        }
+                        if self._st == St::Upd && self.w_valid.val() {
+                            self._pipe = Some((
+                                to_i64(self.w_in.val()) as i32,
+                                if self.z_in.val() { 1 } else { -1 },
+                                self.w_last.val(),
+                            ));
                         }
                     }
                 }
@@ -440,12 +450,22 @@ endfunction
         r#"reg [4:0] st;
 reg [2:0] nk;
 reg lin;
+reg ph;
 reg [6:0] h_r;
+// the multiplier's output register and what travels with it
+reg signed [PA+PB-1:0] prod_r;
+reg [6:0] sh_r;
+reg signed [PA+PB:0] half_r;
+reg sv_r;
+reg sacc_r;
+reg signed [31:0] sw_r;
+reg sz_r;
+reg sl_r;
 
 localparam [4:0] S_IDLE = 0, S_ACC = 1, S_C0 = 2, S_C0B = 3, S_C1 = 4, S_C2 = 5, S_NA = 6,
    S_NB = 7, S_NC = 8, S_X = 9, S_LUT = 10, S_D1 = 11, S_D1B = 12, S_D1C = 13, S_D1D = 14,
    S_D2 = 15, S_D2B = 16, S_D2C = 17, S_D3 = 18, S_D3B = 19, S_D3C = 20, S_UPD = 21,
-   S_LIN = 22;
+   S_LIN = 22, S_ACCD = 23;
 
 // stored values seen by the engine: shift right by the guard bits
 wire signed [63:0] w64 = w_in;
@@ -502,27 +522,44 @@ always @(*) begin
       default: ;
    endcase
 end
-wire signed [PA+PB-1:0] prod = opa * opb;
-wire signed [63:0] prod64 = prod;
-wire signed [63:0] res = rnd ? rshr(prod64, sh) : (prod64 >>> sh);
+// product registered; the rounding shift of last cycle's product feeds the consumers
+// (the rounding constant is formed with the product, off the path behind the register)
+wire signed [PA+PB:0] prod_x = prod_r;
+wire signed [PA+PB:0] half = (rnd && (sh != 7'd0)) ? ({{(PA+PB){1'b0}}, 1'b1} <<< (sh - 7'd1)) : 0;
+wire signed [PA+PB:0] res_n = (prod_x + half_r) >>> sh_r;
+wire signed [63:0] res = res_n;
 wire res_e_clip = (res < E_LO) || (res > E_HI);
 wire signed [63:0] a_new = ma64 + res;
 wire signed [63:0] b_new = mb64 + res;
 wire signed [63:0] e64 = e_r;
 wire signed [63:0] bl_new = mb64 + rshr(-e64, SO);
 // second pass: one multiply per weight
-wire signed [63:0] cw1_64 = cw1_r;
-wire signed [63:0] zc = z_in ? cw1_64 : -cw1_64;
-wire signed [63:0] wv = res - zc;
-wire signed [63:0] w_new = w64 + (lin ? rshr(wv, SO) : rshr(wv, SW));
+// (the product of the second pass is taken unshifted: no rounding shifter on this path)
+wire signed [PA+PB+1:0] zc = sz_r ? cw1_r : -cw1_r;
+wire signed [PA+PB+1:0] wv = prod_x - zc;
+wire signed [63:0] wv64 = wv;
+wire signed [PA+PB+1:0] dw = lin ? rshr(wv64, SO) : rshr(wv64, SW);
+wire signed [PA+PB+2:0] w_new = sw_r + dw;
 wire w_sat = (w_new < M_LO) || (w_new > M_HI);
 
 always @(posedge clock) begin
    w_out_valid <= 1'b0;
+   prod_r <= opa * opb;
+   sh_r <= sh;
+   half_r <= half;
+   sv_r <= w_valid && ((st == S_ACC) || (st == S_UPD));
+   sacc_r <= (st == S_ACC);
+   sw_r <= w_in;
+   sz_r <= z_in;
+   sl_r <= w_last;
+   // first pass: w^2 of last cycle's weight
+   if (sv_r && sacc_r) q_r <= q_r + res;
    if (reset) begin
       st <= S_IDLE;
       ready <= 1'b0;
       w_clip <= 1'b0;
+      ph <= 1'b0;
+      sv_r <= 1'b0;
    end else begin
       case (st)
          S_IDLE: if (start) begin
@@ -532,21 +569,15 @@ always @(posedge clock) begin
             mb_r <= b_in;
             q_r <= 0;
             s_r <= 0;
+            ph <= 1'b0;
             st <= linear ? S_LIN : S_ACC;
          end
          S_ACC: if (w_valid) begin
-            q_r <= q_r + res;
             s_r <= s_r + wz;
-            if (w_last) st <= S_C0;
+            if (w_last) st <= S_ACCD;
          end
-         S_C0: begin
-            u_r <= res;
-            st <= S_C0B;
-         end
-         S_C0B: begin
-            np_r <= res;
-            st <= S_C1;
-         end
+         // the last square leaves the multiplier
+         S_ACCD: st <= S_C0;
          S_C1: begin
             q16_r <= q16;
             h_r <= us >> 1;
@@ -557,77 +588,6 @@ always @(posedge clock) begin
             y_r <= seed_rom[q16_r >> (16 - SB)];
             nk <= 0;
             st <= (NEWTON == 0) ? S_X : S_NA;
-         end
-         S_NA: begin
-            t_r <= res;
-            st <= S_NB;
-         end
-         S_NB: begin
-            t_r <= res;
-            st <= S_NC;
-         end
-         S_NC: begin
-            y_r <= (res < 64'sd0) ? 64'sd0 : ((res > Y_MAX) ? Y_MAX : res);
-            nk <= nk + 3'd1;
-            st <= (nk + 1 < NEWTON) ? S_NA : S_X;
-         end
-         S_X: begin
-            x_r <= sat(res, -X_MAX, X_MAX);
-            st <= S_LUT;
-         end
-         S_LUT: begin
-            pm_r <= p_rom[x_abs];
-            dm_r <= d_rom[x_abs];
-            xc_r <= res;
-            st <= S_D1;
-         end
-         S_D1: begin
-            p_out <= x_neg ? ONE - pm_r : pm_r;
-            d_out <= dm_r;
-            delta_r <= sat(res, E_LO, E_HI);
-            flags_out <= {4'd0, res_e_clip, 3'd0};
-            st <= S_D1B;
-         end
-         S_D1B: begin
-            kappa_r <= res;
-            st <= S_D1C;
-         end
-         S_D1C: begin
-            sr_r <= res;
-            st <= S_D1D;
-         end
-         S_D1D: begin
-            gy_r <= res;
-            st <= S_D2;
-         end
-         S_D2: begin
-            gk_r <= res;
-            delta_out <= delta_r;
-            st <= S_D2B;
-         end
-         S_D2B: begin
-            cw2_r <= res;
-            st <= S_D2C;
-         end
-         S_D2C: begin
-            dback_out <= sat(res, E_LO, E_HI);
-            if (res_e_clip) flags_out[4] <= 1'b1;
-            st <= S_D3;
-         end
-         S_D3: begin
-            cw1_r <= res;
-            st <= S_D3B;
-         end
-         S_D3B: begin
-            a_out <= sat(a_new, A_LO, A_HI);
-            if ((a_new < A_LO) || (a_new > A_HI)) flags_out[1] <= 1'b1;
-            st <= S_D3C;
-         end
-         S_D3C: begin
-            b_out <= sat(b_new, B_LO, B_HI);
-            if ((b_new < B_LO) || (b_new > B_HI)) flags_out[2] <= 1'b1;
-            ready <= 1'b1;
-            st <= S_UPD;
          end
          S_LIN: begin
             cw1_r <= e_r;
@@ -642,17 +602,104 @@ always @(posedge clock) begin
             ready <= 1'b1;
             st <= S_UPD;
          end
-         S_UPD: if (w_valid) begin
+         S_UPD: if (sv_r && !sacc_r) begin
             w_out <= sat(w_new, M_LO, M_HI);
             w_out_valid <= 1'b1;
             w_clip <= w_sat;
             if (w_sat) flags_out[0] <= 1'b1;
-            if (w_last) begin
+            if (sl_r) begin
                st <= S_IDLE;
                ready <= 1'b0;
             end
          end
-         default: st <= S_IDLE;
+         // the row quantities: phase 0 multiplies, phase 1 takes the rounded product
+         default: if (!ph) begin
+            ph <= 1'b1;
+         end else begin
+            ph <= 1'b0;
+            case (st)
+               S_C0: begin
+                  u_r <= res;
+                  st <= S_C0B;
+               end
+               S_C0B: begin
+                  np_r <= res;
+                  st <= S_C1;
+               end
+               S_NA: begin
+                  t_r <= res;
+                  st <= S_NB;
+               end
+               S_NB: begin
+                  t_r <= res;
+                  st <= S_NC;
+               end
+               S_NC: begin
+                  y_r <= (res < 64'sd0) ? 64'sd0 : ((res > Y_MAX) ? Y_MAX : res);
+                  nk <= nk + 3'd1;
+                  st <= (nk + 1 < NEWTON) ? S_NA : S_X;
+               end
+               S_X: begin
+                  x_r <= sat(res, -X_MAX, X_MAX);
+                  st <= S_LUT;
+               end
+               S_LUT: begin
+                  pm_r <= p_rom[x_abs];
+                  dm_r <= d_rom[x_abs];
+                  xc_r <= res;
+                  st <= S_D1;
+               end
+               S_D1: begin
+                  p_out <= x_neg ? ONE - pm_r : pm_r;
+                  d_out <= dm_r;
+                  delta_r <= sat(res, E_LO, E_HI);
+                  flags_out <= {4'd0, res_e_clip, 3'd0};
+                  st <= S_D1B;
+               end
+               S_D1B: begin
+                  kappa_r <= res;
+                  st <= S_D1C;
+               end
+               S_D1C: begin
+                  sr_r <= res;
+                  st <= S_D1D;
+               end
+               S_D1D: begin
+                  gy_r <= res;
+                  st <= S_D2;
+               end
+               S_D2: begin
+                  gk_r <= res;
+                  delta_out <= delta_r;
+                  st <= S_D2B;
+               end
+               S_D2B: begin
+                  cw2_r <= res;
+                  st <= S_D2C;
+               end
+               S_D2C: begin
+                  dback_out <= sat(res, E_LO, E_HI);
+                  if (res_e_clip) flags_out[4] <= 1'b1;
+                  st <= S_D3;
+               end
+               S_D3: begin
+                  cw1_r <= res;
+                  st <= S_D3B;
+               end
+               S_D3B: begin
+                  a_out <= sat(a_new, A_LO, A_HI);
+                  if ((a_new < A_LO) || (a_new > A_HI)) flags_out[1] <= 1'b1;
+                  st <= S_D3C;
+               end
+               S_D3C: begin
+                  b_out <= sat(b_new, B_LO, B_HI);
+                  if ((b_new < B_LO) || (b_new > B_HI)) flags_out[2] <= 1'b1;
+                  ready <= 1'b1;
+                  st <= S_UPD;
+               end
+               default: st <= S_IDLE;
+            endcase
+         end
       endcase
    end
 end
@@ -752,8 +799,13 @@ impl RustHdlEngine {
         clips = 0;
         if !req.w.is_empty() {
             self.stream(req, &mut w, &mut clips);
-            self.tick();
-            self.collect(&mut w, &mut clips);
+            for _ in 0..4 {
+                if w.len() == req.w.len() {
+                    break;
+                }
+                self.tick();
+                self.collect(&mut w, &mut clips);
+            }
         }
         Ok(RowResult {
             w,
