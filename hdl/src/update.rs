@@ -19,11 +19,11 @@
 //! 3. The unit computes for `calc_cycles` cycles, then raises `ready`; `a_out`, `b_out`,
 //!    `p_out`, `d_out`, `delta_out`, `dback_out` and `flags_out` are valid.
 //! 4. The same weights stream in again (second pass); each updated weight appears on `w_out`
-//!    two cycles later with `w_out_valid` (and `w_clip` if it saturated). With the last weight's
-//!    result `ready` falls and `flags_out` includes the weight clips of the row.
+//!    three cycles later with `w_out_valid` (and `w_clip` if it saturated). With the last
+//!    weight's result `ready` falls and `flags_out` includes the weight clips of the row.
 //!
-//! The multiplier's output is registered: a row quantity takes two cycles (product, then
-//! rounding shift into its register), the passes over the row are pipelined.
+//! The multiplier's output and the rounded product are registered: a row quantity takes three
+//! cycles (product, rounding shift, use); the passes over the row are pipelined.
 
 use nsm_model::learn::mirror::RowEngine;
 use nsm_model::learn::update::{
@@ -81,8 +81,9 @@ pub struct UpdateUnit {
     _w_out_valid: bool,
     _w_clip: bool,
     _flags: u32,
-    /// Second pass: the weight taken last cycle (stored value, z, last), in the multiplier.
+    /// Second pass: the weights taken one and two cycles ago (stored value, z, last).
     _pipe: Option<(i32, i8, bool)>,
+    _pipe2: Option<(i32, i8, bool)>,
 }
 
 fn to_i64(x: Signed<32>) -> i64 {
@@ -130,6 +131,7 @@ impl UpdateUnit {
             _w_clip: false,
             _flags: 0,
             _pipe: None,
+            _pipe2: None,
         }
     }
 }
@@ -138,7 +140,7 @@ impl UpdateUnit {
 pub fn calc_cycles(spec: &UpdateSpec, mode: RowMode) -> u32 {
     match mode {
         RowMode::Linear => 1,
-        RowMode::Stochastic => 31 + 6 * spec.learn.newton_steps,
+        RowMode::Stochastic => 45 + 9 * spec.learn.newton_steps,
     }
 }
 
@@ -170,6 +172,7 @@ impl Logic for UpdateUnit {
             if self.reset.val() {
                 self._st = St::Idle;
                 self._pipe = None;
+                self._pipe2 = None;
             } else {
                 match self._st {
                     St::Idle => {
@@ -212,8 +215,8 @@ impl Logic for UpdateUnit {
                         }
                     }
                     St::Upd => {
-                        // the weight taken last cycle leaves the multiplier
-                        if let Some((m, z, last)) = self._pipe.take() {
+                        // the weight taken two cycles ago leaves the pipeline
+                        if let Some((m, z, last)) = self._pipe2.take() {
                             let (v, clip) =
                                 update_weight(spec, &self._c, spec.weight_shift(self._mode), m, z);
                             self._w_out = i64::from(v);
@@ -226,6 +229,7 @@ impl Logic for UpdateUnit {
                                 self._st = St::Idle;
                             }
                         }
+                        self._pipe2 = self._pipe.take();
                         if self._st == St::Upd && self.w_valid.val() {
                             self._pipe = Some((
                                 to_i64(self.w_in.val()) as i32,
@@ -450,7 +454,7 @@ endfunction
         r#"reg [4:0] st;
 reg [2:0] nk;
 reg lin;
-reg ph;
+reg [1:0] ph;
 reg [6:0] h_r;
 // the multiplier's output register and what travels with it
 reg signed [PA+PB-1:0] prod_r;
@@ -461,6 +465,11 @@ reg sacc_r;
 reg signed [31:0] sw_r;
 reg sz_r;
 reg sl_r;
+reg signed [PA+PB:0] res_r;
+reg signed [PA+PB+1:0] wv_r;
+reg signed [31:0] sw2_r;
+reg sl2_r;
+reg sv2_r;
 
 localparam [4:0] S_IDLE = 0, S_ACC = 1, S_C0 = 2, S_C0B = 3, S_C1 = 4, S_C2 = 5, S_NA = 6,
    S_NB = 7, S_NC = 8, S_X = 9, S_LUT = 10, S_D1 = 11, S_D1B = 12, S_D1C = 13, S_D1D = 14,
@@ -528,9 +537,11 @@ wire signed [PA+PB:0] prod_x = prod_r;
 wire signed [PA+PB:0] half = (rnd && (sh != 7'd0)) ? ({{(PA+PB){1'b0}}, 1'b1} <<< (sh - 7'd1)) : 0;
 wire signed [PA+PB:0] res_n = (prod_x + half_r) >>> sh_r;
 wire signed [63:0] res = res_n;
-wire res_e_clip = (res < E_LO) || (res > E_HI);
-wire signed [63:0] a_new = ma64 + res;
-wire signed [63:0] b_new = mb64 + res;
+// the rounded product, registered: what the row-quantity states take
+wire signed [63:0] rr = res_r;
+wire res_e_clip = (rr < E_LO) || (rr > E_HI);
+wire signed [63:0] a_new = ma64 + rr;
+wire signed [63:0] b_new = mb64 + rr;
 wire signed [63:0] e64 = e_r;
 wire signed [63:0] bl_new = mb64 + rshr(-e64, SO);
 // second pass: one multiply per weight
@@ -538,8 +549,9 @@ wire signed [63:0] bl_new = mb64 + rshr(-e64, SO);
 wire signed [PA+PB+1:0] zc = sz_r ? cw1_r : -cw1_r;
 wire signed [PA+PB+1:0] wv = prod_x - zc;
 wire signed [63:0] wv64 = wv;
-wire signed [PA+PB+1:0] dw = lin ? rshr(wv64, SO) : rshr(wv64, SW);
-wire signed [PA+PB+2:0] w_new = sw_r + dw;
+wire signed [63:0] wvr64 = wv_r;
+wire signed [PA+PB+1:0] dw = lin ? rshr(wvr64, SO) : rshr(wvr64, SW);
+wire signed [PA+PB+2:0] w_new = sw2_r + dw;
 wire w_sat = (w_new < M_LO) || (w_new > M_HI);
 
 always @(posedge clock) begin
@@ -552,14 +564,21 @@ always @(posedge clock) begin
    sw_r <= w_in;
    sz_r <= z_in;
    sl_r <= w_last;
+   res_r <= res;
+   // second pass, stage 2: the weight's product minus the z term
+   wv_r <= wv;
+   sw2_r <= sw_r;
+   sl2_r <= sl_r;
+   sv2_r <= sv_r && !sacc_r && (st == S_UPD);
    // first pass: w^2 of last cycle's weight
    if (sv_r && sacc_r) q_r <= q_r + res;
    if (reset) begin
       st <= S_IDLE;
       ready <= 1'b0;
       w_clip <= 1'b0;
-      ph <= 1'b0;
+      ph <= 2'd0;
       sv_r <= 1'b0;
+      sv2_r <= 1'b0;
    end else begin
       case (st)
          S_IDLE: if (start) begin
@@ -569,7 +588,7 @@ always @(posedge clock) begin
             mb_r <= b_in;
             q_r <= 0;
             s_r <= 0;
-            ph <= 1'b0;
+            ph <= 2'd0;
             st <= linear ? S_LIN : S_ACC;
          end
          S_ACC: if (w_valid) begin
@@ -602,88 +621,88 @@ always @(posedge clock) begin
             ready <= 1'b1;
             st <= S_UPD;
          end
-         S_UPD: if (sv_r && !sacc_r) begin
+         S_UPD: if (sv2_r) begin
             w_out <= sat(w_new, M_LO, M_HI);
             w_out_valid <= 1'b1;
             w_clip <= w_sat;
             if (w_sat) flags_out[0] <= 1'b1;
-            if (sl_r) begin
+            if (sl2_r) begin
                st <= S_IDLE;
                ready <= 1'b0;
             end
          end
-         // the row quantities: phase 0 multiplies, phase 1 takes the rounded product
-         default: if (!ph) begin
-            ph <= 1'b1;
+         // the row quantities: phase 0 multiplies, phase 1 rounds, phase 2 takes the result
+         default: if (ph != 2'd2) begin
+            ph <= ph + 2'd1;
          end else begin
-            ph <= 1'b0;
+            ph <= 2'd0;
             case (st)
                S_C0: begin
-                  u_r <= res;
+                  u_r <= rr;
                   st <= S_C0B;
                end
                S_C0B: begin
-                  np_r <= res;
+                  np_r <= rr;
                   st <= S_C1;
                end
                S_NA: begin
-                  t_r <= res;
+                  t_r <= rr;
                   st <= S_NB;
                end
                S_NB: begin
-                  t_r <= res;
+                  t_r <= rr;
                   st <= S_NC;
                end
                S_NC: begin
-                  y_r <= (res < 64'sd0) ? 64'sd0 : ((res > Y_MAX) ? Y_MAX : res);
+                  y_r <= (rr < 64'sd0) ? 64'sd0 : ((rr > Y_MAX) ? Y_MAX : rr);
                   nk <= nk + 3'd1;
                   st <= (nk + 1 < NEWTON) ? S_NA : S_X;
                end
                S_X: begin
-                  x_r <= sat(res, -X_MAX, X_MAX);
+                  x_r <= sat(rr, -X_MAX, X_MAX);
                   st <= S_LUT;
                end
                S_LUT: begin
                   pm_r <= p_rom[x_abs];
                   dm_r <= d_rom[x_abs];
-                  xc_r <= res;
+                  xc_r <= rr;
                   st <= S_D1;
                end
                S_D1: begin
                   p_out <= x_neg ? ONE - pm_r : pm_r;
                   d_out <= dm_r;
-                  delta_r <= sat(res, E_LO, E_HI);
+                  delta_r <= sat(rr, E_LO, E_HI);
                   flags_out <= {4'd0, res_e_clip, 3'd0};
                   st <= S_D1B;
                end
                S_D1B: begin
-                  kappa_r <= res;
+                  kappa_r <= rr;
                   st <= S_D1C;
                end
                S_D1C: begin
-                  sr_r <= res;
+                  sr_r <= rr;
                   st <= S_D1D;
                end
                S_D1D: begin
-                  gy_r <= res;
+                  gy_r <= rr;
                   st <= S_D2;
                end
                S_D2: begin
-                  gk_r <= res;
+                  gk_r <= rr;
                   delta_out <= delta_r;
                   st <= S_D2B;
                end
                S_D2B: begin
-                  cw2_r <= res;
+                  cw2_r <= rr;
                   st <= S_D2C;
                end
                S_D2C: begin
-                  dback_out <= sat(res, E_LO, E_HI);
+                  dback_out <= sat(rr, E_LO, E_HI);
                   if (res_e_clip) flags_out[4] <= 1'b1;
                   st <= S_D3;
                end
                S_D3: begin
-                  cw1_r <= res;
+                  cw1_r <= rr;
                   st <= S_D3B;
                end
                S_D3B: begin

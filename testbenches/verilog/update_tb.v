@@ -93,7 +93,8 @@ module update_tb;
          end
          $fdisplay(fout, "R %0d %0d %0d %0d %0d %0d", a_out, b_out, p_out, d_out, delta_out, dback_out);
          stream;
-         // the last result leaves two cycles after the last weight
+         // the last result leaves three cycles after the last weight
+         @(negedge clock);
          @(negedge clock);
          @(negedge clock);
          $fdisplay(fout, "F %0d", flags_out);
