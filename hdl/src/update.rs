@@ -140,7 +140,7 @@ impl UpdateUnit {
 pub fn calc_cycles(spec: &UpdateSpec, mode: RowMode) -> u32 {
     match mode {
         RowMode::Linear => 1,
-        RowMode::Stochastic => 45 + 9 * spec.learn.newton_steps,
+        RowMode::Stochastic => 46 + 9 * spec.learn.newton_steps,
     }
 }
 
@@ -456,6 +456,7 @@ reg [2:0] nk;
 reg lin;
 reg [1:0] ph;
 reg [6:0] h_r;
+reg [6:0] us_r;
 // the multiplier's output register and what travels with it
 reg signed [PA+PB-1:0] prod_r;
 reg [6:0] sh_r;
@@ -474,7 +475,7 @@ reg sv2_r;
 localparam [4:0] S_IDLE = 0, S_ACC = 1, S_C0 = 2, S_C0B = 3, S_C1 = 4, S_C2 = 5, S_NA = 6,
    S_NB = 7, S_NC = 8, S_X = 9, S_LUT = 10, S_D1 = 11, S_D1B = 12, S_D1C = 13, S_D1D = 14,
    S_D2 = 15, S_D2B = 16, S_D2C = 17, S_D3 = 18, S_D3B = 19, S_D3C = 20, S_UPD = 21,
-   S_LIN = 22, S_ACCD = 23;
+   S_LIN = 22, S_ACCD = 23, S_C1A = 24;
 
 // stored values seen by the engine: shift right by the guard bits
 wire signed [63:0] w64 = w_in;
@@ -490,7 +491,7 @@ wire signed [63:0] u64 = u_r;
 wire signed [63:0] ue = (u64 == 64'sd0) ? 64'sd1 : u64;
 wire [6:0] ul = bitlen(ue);
 wire [6:0] us = ul + {6'd0, ul[0]};
-wire signed [63:0] q16 = (us <= 7'd16) ? (ue <<< (7'd16 - us)) : (ue >>> (us - 7'd16));
+wire signed [63:0] q16 = (us_r <= 7'd16) ? (ue <<< (7'd16 - us_r)) : (ue >>> (us_r - 7'd16));
 wire signed [63:0] x64 = x_r;
 wire x_neg = x64 < 64'sd0;
 wire [63:0] x_abs = x_neg ? -x64 : x64;
@@ -597,9 +598,14 @@ always @(posedge clock) begin
          end
          // the last square leaves the multiplier
          S_ACCD: st <= S_C0;
+         // the normalizing shift: its amount first, then the shift
+         S_C1A: begin
+            us_r <= us;
+            st <= S_C1;
+         end
          S_C1: begin
             q16_r <= q16;
-            h_r <= us >> 1;
+            h_r <= us_r >> 1;
             n_r <= np_r + (b_eng <<< F);
             st <= S_C2;
          end
@@ -643,7 +649,7 @@ always @(posedge clock) begin
                end
                S_C0B: begin
                   np_r <= rr;
-                  st <= S_C1;
+                  st <= S_C1A;
                end
                S_NA: begin
                   t_r <= rr;
