@@ -571,8 +571,8 @@ always @(posedge clock) begin
    sw2_r <= sw_r;
    sl2_r <= sl_r;
    sv2_r <= sv_r && !sacc_r && (st == S_UPD);
-   // first pass: w^2 of last cycle's weight
-   if (sv_r && sacc_r) q_r <= q_r + res;
+   // first pass: w^2 of last cycle's weight (taken unshifted: no rounding adder on this path)
+   if (sv_r && sacc_r) q_r <= q_r + prod_x;
    if (reset) begin
       st <= S_IDLE;
       ready <= 1'b0;
