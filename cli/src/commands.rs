@@ -73,6 +73,9 @@ enum Command {
     /// Decode a board's replies to a `board-stream` file and compare them with the bit-exact
     /// model.
     BoardDecode(BoardDecodeArgs),
+    /// Train a quantized network with the on-chip learning rule (fixed-point mirror of the
+    /// update unit); prints the test error before and after.
+    TrainOnchip(crate::onchip::TrainOnchipArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,6 +195,16 @@ struct SynthArgs {
     /// Folder for the tool runs (kept); default: a temporary folder, removed afterwards.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
+    /// Synthesize the on-chip learning update unit instead of the engine (its formats from
+    /// --config and --learn).
+    #[arg(long)]
+    update_unit: bool,
+    /// Learning formats of the update unit (nsm-learn/1 JSON) [built-in defaults].
+    #[arg(long, value_name = "LEARN.json", requires = "update_unit")]
+    learn: Option<PathBuf>,
+    /// Synthesis only: skip place-and-route (no Fmax).
+    #[arg(long)]
+    no_pnr: bool,
     #[arg(long)]
     json: bool,
 }
@@ -334,7 +347,7 @@ impl From<ModelArg> for ModelKind {
 
 /// Where the MNIST files are. Defaults to the bundled 10k subset (or `$NSM_MNIST_DIR`).
 #[derive(Debug, Args)]
-struct DataArgs {
+pub struct DataArgs {
     /// Folder holding the four IDX files (gzip or raw; full-MNIST `t10k-*` names work too).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -350,7 +363,7 @@ struct DataArgs {
 }
 
 impl DataArgs {
-    fn load(&self, split: Split) -> Result<Dataset> {
+    pub fn load(&self, split: Split) -> Result<Dataset> {
         let dir = self
             .data_dir
             .clone()
@@ -458,6 +471,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bitstream(a) => bitstream(a),
         Command::BoardStream(a) => board_stream(a),
         Command::BoardDecode(a) => board_decode(a),
+        Command::TrainOnchip(a) => crate::onchip::train_onchip(a),
     }
 }
 
@@ -874,6 +888,12 @@ fn synth(a: SynthArgs) -> Result<()> {
         .work_dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join(format!("nsm-synth-{}", std::process::id())));
+    if a.update_unit {
+        return synth_update_unit(&a, &cfg, target, &dir);
+    }
+    if a.no_pnr {
+        bail!("--no-pnr applies to --update-unit");
+    }
     let report = synthesize(&cfg, target, &dir);
     if a.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -1083,6 +1103,40 @@ fn board_decode(a: BoardDecodeArgs) -> Result<()> {
         bail!(
             "{mismatches} of {} results differ from the bit-exact model ({errors} error replies)",
             results.len()
+        );
+    }
+    Ok(())
+}
+
+fn synth_update_unit(
+    a: &SynthArgs,
+    cfg: &EngineConfig,
+    target: nsm_codegen::synth::Target,
+    dir: &Path,
+) -> Result<()> {
+    let learn = crate::onchip::load_learn(&a.learn)?;
+    let spec = nsm_model::learn::UpdateSpec::new(cfg, &learn).context("learning configuration")?;
+    let report = nsm_codegen::synth::synthesize_update_unit(&spec, target, dir, !a.no_pnr);
+    if a.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let r = report?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        let f = &r.flow;
+        println!(
+            "update unit on {}: {} LUTs, {} FFs, {} carries, {} block RAMs, {} DSPs, Fmax {}",
+            r.target,
+            f.luts,
+            f.ffs,
+            f.carries,
+            f.brams,
+            f.dsps,
+            f.fmax_mhz.map_or("-".to_string(), |m| format!(
+                "{m:.1} MHz (target {:.0})",
+                r.target_mhz
+            )),
         );
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! `nsm`: train and evaluate Neural Sampling Machines against the golden model.
 
 mod commands;
+mod onchip;
 mod plot;
 
 use std::process::ExitCode;

@@ -159,25 +159,18 @@ fn tick(v: f64) -> String {
 }
 
 /// Two charts side by side in one SVG document.
-pub fn side_by_side(left: &Chart, right: &Chart) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{H}" viewBox="0 0 {w} {H}">"#,
+pub fn side_by_side(left: &Chart<'_>, right: &Chart<'_>) -> String {
+    let inner = |c: &Chart<'_>, x: f64| {
+        c.to_svg().replacen(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"",
+            &format!("<svg x=\"{x}\" y=\"0\""),
+            1,
+        )
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{H}\" viewBox=\"0 0 {w} {H}\">\n{}{}</svg>\n",
+        inner(left, 0.0),
+        inner(right, W),
         w = 2.0 * W
-    );
-    for (i, chart) in [left, right].into_iter().enumerate() {
-        let inner = chart.to_svg();
-        let body = inner
-            .split_once('>')
-            .map(|(_, rest)| rest.trim_end().trim_end_matches("</svg>"))
-            .unwrap_or("");
-        let _ = writeln!(
-            s,
-            r#"<svg x="{}" y="0" width="{W}" height="{H}" font-family="sans-serif" font-size="13">{body}</svg>"#,
-            i as f64 * W
-        );
-    }
-    s.push_str("</svg>\n");
-    s
+    )
 }

@@ -137,32 +137,33 @@ pub(crate) fn count(cells: &serde_json::Value, names: &[&str]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`.
-pub fn synthesize(
-    cfg: &EngineConfig,
-    target: Target,
+/// What one Yosys (and nextpnr) flow measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowReport {
+    pub luts: u64,
+    pub ffs: u64,
+    pub carries: u64,
+    pub brams: u64,
+    pub dsps: u64,
+    pub fmax_mhz: Option<f64>,
+    pub fits: bool,
+    pub pnr_error: Option<String>,
+}
+
+/// Runs Yosys on `design` inside the harness `harness_file` (top module `nsm_synth_top`, or
+/// `inner_top` alone for `generic`) and, with `pnr` and a device target, nextpnr.
+fn flow(
     dir: &Path,
-) -> Result<SynthReport, CodegenError> {
-    nsm_hdl::check_supported(cfg)?;
-    let start = std::time::Instant::now();
-    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })
-    };
-    write(crate::VERILOG_FILE, &crate::verilog(cfg)?)?;
-    write("nsm_synth_top.v", HARNESS)?;
+    design: &str,
+    harness_file: &str,
+    inner_top: &str,
+    target: Target,
+    pnr: bool,
+    ice40_dsp: bool,
+) -> Result<FlowReport, CodegenError> {
     let yosys = tool("yosys", "NSM_YOSYS")?;
     let (top, synth) = match target {
-        // the UP5K's SB_MAC16 DSPs take the neuron units' `A S` products
-        Target::Up5k => (
-            "nsm_synth_top",
-            "synth_ice40 -dsp -top nsm_synth_top -json synth.json",
-        ),
-        Target::Hx8k => (
+        Target::Up5k | Target::Hx8k => (
             "nsm_synth_top",
             "synth_ice40 -top nsm_synth_top -json synth.json",
         ),
@@ -172,13 +173,19 @@ pub fn synthesize(
         ),
         // stop before memories are mapped to flip-flops, then map logic to 4-input LUTs
         Target::Generic => (
-            "nsm_engine",
-            "synth -top nsm_engine -flatten -run :fine; techmap; opt -fast; abc -lut 4; opt_clean",
+            inner_top,
+            "synth -flatten -run :fine; techmap; opt -fast; abc -lut 4; opt_clean",
         ),
     };
+    // iCE40 DSPs (SB_MAC16, UP5K only) for designs with wide multipliers
+    let synth = if ice40_dsp && target == Target::Up5k {
+        synth.replace("synth_ice40", "synth_ice40 -dsp")
+    } else {
+        synth.to_string()
+    };
     let script = format!(
-        "read_verilog {v}; read_verilog nsm_synth_top.v; hierarchy -top {top}; {synth}; tee -q -o stat.json stat -json",
-        v = crate::VERILOG_FILE
+        "read_verilog {design}; read_verilog {harness}; hierarchy -top {top}; {synth}; tee -q -o stat.json stat -json",
+        harness = harness_file,
     );
     let (ok, log) = run(
         dir,
@@ -238,7 +245,7 @@ pub fn synthesize(
         ),
     };
     let (mut fmax, mut fits, mut pnr_error) = (None, false, None);
-    if target != Target::Generic {
+    if target != Target::Generic && pnr {
         let (program, args): (PathBuf, Vec<String>) = match target {
             Target::Up5k | Target::Hx8k => {
                 let dev = if target == Target::Up5k {
@@ -304,20 +311,137 @@ pub fn synthesize(
             );
         }
     }
-    Ok(SynthReport {
-        target: target.name(),
-        rows: cfg.rows,
-        cols: cfg.cols,
+    Ok(FlowReport {
         luts,
         ffs,
         carries,
         brams,
         dsps,
-        luts_per_pe: luts as f64 / cfg.pes() as f64,
         fmax_mhz: fmax,
-        target_mhz: target.target_mhz(),
         fits,
         pnr_error,
+    })
+}
+
+/// The measurement harness of the update unit: five pins load every input port and shift
+/// every output port out (as [`HARNESS`] does for the engine).
+pub const UPDATE_HARNESS: &str = r#"// Measurement harness for place-and-route of the update unit.
+module nsm_synth_top(input clock, input reset, input sdi, input load, output sdo);
+    reg [133:0] in_sr;
+    reg [133:0] in_q;
+    reg [234:0] out_sr;
+    wire ready, w_out_valid, w_clip;
+    wire [31:0] w_out, a_out, b_out, p_out, d_out, delta_out, dback_out;
+    wire [7:0] flags_out;
+    always @(posedge clock) begin
+        in_sr <= {in_sr[132:0], sdi};
+        if (load) in_q <= in_sr;
+        if (load) out_sr <= {ready, w_out_valid, w_clip, w_out, a_out, b_out, p_out, d_out, delta_out, dback_out, flags_out};
+        else out_sr <= {out_sr[233:0], 1'b0};
+    end
+    assign sdo = out_sr[234];
+    nsm_update_unit unit(
+        .clock(clock), .reset(reset), .start(in_q[0]), .linear(in_q[1]), .err(in_q[33:2]),
+        .a_in(in_q[65:34]), .b_in(in_q[97:66]), .w_valid(in_q[98]), .w_last(in_q[99]),
+        .w_in(in_q[131:100]), .z_in(in_q[132]),
+        .ready(ready), .w_out(w_out), .w_out_valid(w_out_valid), .w_clip(w_clip),
+        .a_out(a_out), .b_out(b_out), .p_out(p_out), .d_out(d_out), .delta_out(delta_out),
+        .dback_out(dback_out), .flags_out(flags_out)
+    );
+endmodule
+"#;
+
+/// What synthesis of the update unit reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdateSynthReport {
+    pub target: &'static str,
+    #[serde(flatten)]
+    pub flow: FlowReport,
+    pub target_mhz: f64,
+    pub seconds: f64,
+}
+
+/// Synthesizes the on-chip learning update unit for `spec` in `dir` (and places and routes it
+/// in its harness with `pnr`, except for `generic`).
+pub fn synthesize_update_unit(
+    spec: &nsm_model::learn::UpdateSpec,
+    target: Target,
+    dir: &Path,
+    pnr: bool,
+) -> Result<UpdateSynthReport, CodegenError> {
+    let start = std::time::Instant::now();
+    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })
+    };
+    write(
+        crate::UPDATE_VERILOG_FILE,
+        &crate::update_unit_verilog(spec)?,
+    )?;
+    write("nsm_synth_top.v", UPDATE_HARNESS)?;
+    let flow = flow(
+        dir,
+        crate::UPDATE_VERILOG_FILE,
+        "nsm_synth_top.v",
+        crate::UPDATE_TOP,
+        target,
+        pnr,
+        true,
+    )?;
+    Ok(UpdateSynthReport {
+        target: target.name(),
+        flow,
+        target_mhz: target.target_mhz(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`.
+pub fn synthesize(
+    cfg: &EngineConfig,
+    target: Target,
+    dir: &Path,
+) -> Result<SynthReport, CodegenError> {
+    nsm_hdl::check_supported(cfg)?;
+    let start = std::time::Instant::now();
+    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })
+    };
+    write(crate::VERILOG_FILE, &crate::verilog(cfg)?)?;
+    write("nsm_synth_top.v", HARNESS)?;
+    let r = flow(
+        dir,
+        crate::VERILOG_FILE,
+        "nsm_synth_top.v",
+        "nsm_engine",
+        target,
+        true,
+        // the UP5K's SB_MAC16 DSPs take the neuron units' `A S` products
+        true,
+    )?;
+    Ok(SynthReport {
+        target: target.name(),
+        rows: cfg.rows,
+        cols: cfg.cols,
+        luts: r.luts,
+        ffs: r.ffs,
+        carries: r.carries,
+        brams: r.brams,
+        dsps: r.dsps,
+        luts_per_pe: r.luts as f64 / cfg.pes() as f64,
+        fmax_mhz: r.fmax_mhz,
+        target_mhz: target.target_mhz(),
+        fits: r.fits,
+        pnr_error: r.pnr_error,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

@@ -148,3 +148,49 @@ fn cli_writes_files_and_refuses_invalid_configs_without_writing() {
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--out-dir"));
 }
+
+#[test]
+fn update_unit_verilog_is_written_with_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("engine.json");
+    std::fs::write(&cfg_path, EngineConfig::default_config().to_json()).unwrap();
+    let learn = dir.path().join("learn.json");
+    std::fs::write(&learn, r#"{"lut_index_bits": 9, "lut_x_frac_bits": 7}"#).unwrap();
+    let out = dir.path().join("out");
+    let o = gen(&[
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--update-unit",
+        "--learn",
+        learn.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = std::fs::read_to_string(out.join(nsm_codegen::UPDATE_VERILOG_FILE)).unwrap();
+    assert!(v.contains("module nsm_update_unit("), "{}", &v[..400]);
+    // 512-entry tables: P(0) = 1/2 and D(0) = 2/sqrt(pi) with 12 fractional bits
+    assert!(v.contains("p_rom[0] = 13'd2048;") && v.contains("d_rom[0] = 13'd4622;"));
+    assert!(v.contains("p_rom[511]") && !v.contains("p_rom[512]"));
+    // deterministic
+    let spec = nsm_model::learn::UpdateSpec::new(
+        &EngineConfig::default_config(),
+        &nsm_model::learn::LearnConfig::from_json(&std::fs::read_to_string(&learn).unwrap(), "t")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(nsm_codegen::update_unit_verilog(&spec).unwrap(), v);
+    // a bad learning configuration is refused by name
+    std::fs::write(&learn, r#"{"newton_steps": 9}"#).unwrap();
+    let o = gen(&[
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--update-unit",
+        "--learn",
+        learn.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("newton_steps"));
+}

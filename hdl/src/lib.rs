@@ -117,3 +117,4 @@ pub mod row;
 pub mod serial;
 pub mod uart_rx;
 pub mod uart_tx;
+pub mod update;

@@ -37,4 +37,5 @@ pub mod domain {
     pub const TRAIN_NOISE: u64 = 3;
     pub const EVAL_NOISE: u64 = 4;
     pub const INPUT_NOISE: u64 = 5;
+    pub const ONCHIP: u64 = 6;
 }

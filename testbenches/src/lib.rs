@@ -7,6 +7,8 @@
 //! every beat and prints `NSM_TB PASS` or `NSM_TB FAIL`. The folder stays behind, so a failing
 //! run can be replayed by hand (`run.sh` in it repeats the last command).
 
+pub mod update;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -801,3 +801,124 @@ fn board_stream_and_decode_round_trip_against_the_model() {
     assert!(e.contains("--images"), "{e}");
     assert!(!none.exists());
 }
+
+#[test]
+fn train_onchip_reports_json_curves_and_zero_mismatches_on_rust_hdl_and_verilator() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = tiny_net(dir.path());
+    let q = quantize(dir.path(), &net, &config_path());
+    let q = q.to_str().unwrap();
+    let cfg = config_path();
+    let cfg = cfg.to_str().unwrap();
+    let svg = dir.path().join("curves.svg");
+    let curves = dir.path().join("curves.json");
+    let trained = dir.path().join("trained.json");
+    for engine in ["rust-hdl", "verilator"] {
+        let o = nsm(&[
+            "train-onchip",
+            "--qnet",
+            q,
+            "--config",
+            cfg,
+            "--engine",
+            engine,
+            "--steps",
+            "4",
+            "--eval-every",
+            "2",
+            "--train-limit",
+            "100",
+            "--test-limit",
+            "40",
+            "--init-output",
+            "random",
+            "--seed",
+            "3",
+            "--net",
+            net.to_str().unwrap(),
+            "--plot",
+            svg.to_str().unwrap(),
+            "--curves",
+            curves.to_str().unwrap(),
+            "--out",
+            trained.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(o.status.success(), "{engine}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["engine"], engine);
+        assert_eq!(v["steps"], 4);
+        assert_eq!(v["mismatches_vs_golden"], 0);
+        assert_eq!(v["compared"], true);
+        for key in ["test_error_before_pct", "test_error_after_pct"] {
+            let e = v[key].as_f64().unwrap();
+            assert!((0.0..=100.0).contains(&e), "{key} {e}");
+        }
+        // 4 steps of a 24-10 output layer and 24 rows of 784: every row through the unit
+        assert_eq!(v["rows_updated"], 4 * (10 + 24));
+        let fixed = v["curves"]["fixed_point"].as_array().unwrap();
+        let float = v["curves"]["float"].as_array().unwrap();
+        assert_eq!(fixed.len(), 3);
+        assert_eq!(float.len(), 3);
+        assert_eq!(fixed[2]["step"], 4);
+        assert!(std::fs::read_to_string(&svg).unwrap().contains("<polyline"));
+        assert!(std::fs::read_to_string(&curves)
+            .unwrap()
+            .contains("fixed_point"));
+    }
+    // the trained network is a valid quantized network for the engine
+    let o = nsm(&[
+        "eval",
+        "--qnet",
+        trained.to_str().unwrap(),
+        "--config",
+        cfg,
+        "--limit",
+        "20",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn train_onchip_refuses_bad_learning_inputs_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_path();
+    let cfg = cfg.to_str().unwrap();
+    let q = dir.path().join("missing.json");
+    let e = fails(&[
+        "train-onchip",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        cfg,
+        "--steps",
+        "0",
+    ]);
+    assert!(e.contains("--steps must be at least 1"), "{e}");
+    let net = tiny_net(dir.path());
+    let q = quantize(dir.path(), &net, &config_path());
+    let learn = dir.path().join("learn.json");
+    std::fs::write(&learn, r#"{"guard_bits": 16, "lr_out_shift": 0}"#).unwrap();
+    let e = fails(&[
+        "train-onchip",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        cfg,
+        "--learn",
+        learn.to_str().unwrap(),
+    ]);
+    assert!(e.contains("output update") && e.contains("negative"), "{e}");
+    std::fs::write(&learn, r#"{"lut_bits": 3}"#).unwrap();
+    let e = fails(&[
+        "train-onchip",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        cfg,
+        "--learn",
+        learn.to_str().unwrap(),
+    ]);
+    assert!(e.contains("lut_bits"), "{e}");
+}

@@ -19,6 +19,12 @@ struct Args {
     /// Quantized network whose memory images to write too.
     #[arg(long, value_name = "QNET.json")]
     qnet: Option<PathBuf>,
+    /// Also write the on-chip learning update unit (nsm_update_unit.v).
+    #[arg(long)]
+    update_unit: bool,
+    /// Learning formats of the update unit (nsm-learn/1 JSON) [built-in defaults].
+    #[arg(long, value_name = "LEARN.json", requires = "update_unit")]
+    learn: Option<PathBuf>,
     /// Folder to write into (created if missing).
     #[arg(long, value_name = "DIR")]
     out_dir: PathBuf,
@@ -33,6 +39,21 @@ fn run(args: Args) -> Result<()> {
     let generated = nsm_codegen::generate(&cfg, qnet.as_ref())?;
     nsm_codegen::write(&generated, &args.out_dir)
         .with_context(|| format!("writing into {}", args.out_dir.display()))?;
+    if args.update_unit {
+        let learn = match &args.learn {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                nsm_model::learn::LearnConfig::from_json(&text, &p.display().to_string())?
+            }
+            None => nsm_model::learn::LearnConfig::default(),
+        };
+        let spec = nsm_model::learn::UpdateSpec::new(&cfg, &learn)?;
+        let v = nsm_codegen::update_unit_verilog(&spec)?;
+        let path = args.out_dir.join(nsm_codegen::UPDATE_VERILOG_FILE);
+        nsm_model::fsutil::atomic_write(&path, v.as_bytes())?;
+        eprintln!("wrote {} ({} bytes)", path.display(), v.len());
+    }
     for (name, text) in &generated.files {
         eprintln!(
             "wrote {} ({} bytes)",

@@ -122,7 +122,7 @@ impl FastModel {
 
     /// Runs one input (`+1`/`-1` values), stepping the PE LFSR `states` as the hardware does.
     pub fn infer(&self, input: &[i8], states: &mut [u32]) -> Inference {
-        self.run(input, states, None)
+        self.run(input, states, None, None)
     }
 
     /// As [`Self::infer`], and adds to `counts[i]` the number of passes in which neuron `i` of
@@ -133,10 +133,29 @@ impl FastModel {
         states: &mut [u32],
         counts: &mut [u32],
     ) -> Inference {
-        self.run(input, states, Some(counts))
+        self.run(input, states, Some(counts), None)
     }
 
-    fn run(&self, input: &[i8], states: &mut [u32], mut counts: Option<&mut [u32]>) -> Inference {
+    /// As [`Self::infer`], and records in `trace` the states (`+1`/`-1`) of every stochastic
+    /// layer in the first Monte Carlo pass (row 0 of group 0): `trace[l][i]` is neuron `i` of
+    /// layer `l`. The on-chip learning mirror trains on that pass (`crate::learn`).
+    pub fn infer_trace(
+        &self,
+        input: &[i8],
+        states: &mut [u32],
+        trace: &mut Vec<Vec<i8>>,
+    ) -> Inference {
+        trace.clear();
+        self.run(input, states, None, Some(trace))
+    }
+
+    fn run(
+        &self,
+        input: &[i8],
+        states: &mut [u32],
+        mut counts: Option<&mut [u32]>,
+        mut trace: Option<&mut Vec<Vec<i8>>>,
+    ) -> Inference {
         let cfg = &self.cfg;
         let (rows, cols, k_mc) = (cfg.rows, cfg.cols, cfg.mc_samples);
         let k = cfg.blank_out.threshold_bits;
@@ -227,6 +246,21 @@ impl FastModel {
                                 }
                             }
                         }
+                    }
+                }
+                if !is_output && g == 0 {
+                    if let Some(tr) = trace.as_deref_mut() {
+                        tr.push(
+                            (0..layer.n_out)
+                                .map(|i| {
+                                    if (next[0][i / 64] >> (i % 64)) & 1 == 1 {
+                                        1
+                                    } else {
+                                        -1
+                                    }
+                                })
+                                .collect(),
+                        );
                     }
                 }
                 if !is_output {

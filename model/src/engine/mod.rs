@@ -146,6 +146,18 @@ impl BitExact {
         Ok(self.fast.infer_counting(input, states, counts))
     }
 
+    /// As [`Self::infer`], recording the first pass's stochastic-layer states in `trace`
+    /// ([`FastModel::infer_trace`]).
+    pub fn infer_trace(
+        &self,
+        input: &[i8],
+        states: &mut [u32],
+        trace: &mut Vec<Vec<i8>>,
+    ) -> Result<Inference, BitExactError> {
+        self.check_input(input)?;
+        Ok(self.fast.infer_trace(input, states, trace))
+    }
+
     /// One input through the reference model, from the given PE states (advanced in place).
     pub fn infer_reference(
         &self,

@@ -1,0 +1,379 @@
+//! `nsm train-onchip`: fine-tune (or train the output layer of) a quantized network with the
+//! fixed-point learning mirror, the update unit's outputs computed by the golden model, the
+//! rust-hdl unit or the Verilator-compiled Verilog; optionally the float trainer on the same
+//! images for comparison.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::plot::{side_by_side, Chart};
+use nsm_model::data::Split;
+use nsm_model::engine::config::EngineConfig;
+use nsm_model::engine::qnet::QNet;
+use nsm_model::eval::{evaluate_mc, EvalOptions};
+use nsm_model::forward::{BinarizedSet, NoiseKey, Pass};
+use nsm_model::fsutil::atomic_write;
+use nsm_model::learn::mirror::{train, CurvePoint, Golden, Mirror, RowEngine, TrainPlan};
+use nsm_model::learn::{LearnConfig, UpdateSpec};
+use nsm_model::net::Network;
+use nsm_model::seeds::stream_rng;
+use nsm_model::train::{gradients, Adam};
+
+use super::commands::DataArgs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UpdateEngineArg {
+    /// The fixed-point mirror computes the unit's outputs.
+    Golden,
+    /// The update unit in rust-hdl's simulator.
+    RustHdl,
+    /// The update unit's emitted Verilog, compiled by Verilator.
+    Verilator,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitOutputArg {
+    /// Keep the quantized network's output layer.
+    Keep,
+    /// Small random integer weights (uniform in +-8, biases 0): learning from scratch.
+    Random,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainOnchipArgs {
+    #[arg(long, value_name = "QNET.json")]
+    qnet: PathBuf,
+    #[arg(long, value_name = "ENGINE.json")]
+    config: PathBuf,
+    /// Learning formats and step sizes (nsm-learn/1 JSON) [built-in defaults].
+    #[arg(long, value_name = "LEARN.json")]
+    learn: Option<PathBuf>,
+    /// Who computes the update unit's outputs (forward passes always run on the bit-exact
+    /// engine model).
+    #[arg(long, value_enum, default_value_t = UpdateEngineArg::Golden)]
+    engine: UpdateEngineArg,
+    /// Training steps; one step is one training image (a forward pass and every row updated).
+    #[arg(long, default_value_t = 8000)]
+    steps: u64,
+    /// Measure the test error every N steps [steps / 8].
+    #[arg(long, value_name = "N")]
+    eval_every: Option<u64>,
+    #[arg(long, value_enum, default_value_t = InitOutputArg::Keep)]
+    init_output: InitOutputArg,
+    /// Seed of the image order and of --init-output random.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Override the learning configuration's lr_shift, lr_a_shift and lr_out_shift.
+    #[arg(long, value_name = "SHIFT")]
+    lr_shift: Option<u32>,
+    /// Override the learning configuration's logit_shift (the host's softmax reads the
+    /// integer logits as L 2^-SHIFT; about log2 of the quantizer's output scale).
+    #[arg(long, value_name = "SHIFT")]
+    logit_shift: Option<u32>,
+    /// Use only the first N training images.
+    #[arg(long, value_name = "N")]
+    train_limit: Option<usize>,
+    /// Use only the first N test images.
+    #[arg(long, value_name = "N")]
+    test_limit: Option<usize>,
+    /// The float network the quantized one was made from: train it too, on the same images in
+    /// the same order (Adam, one image per step), for the float learning curve.
+    #[arg(long, value_name = "NET.json")]
+    net: Option<PathBuf>,
+    /// Adam step size of the float comparison.
+    #[arg(long, default_value_t = 1e-4)]
+    float_lr: f64,
+    /// Write the trained quantized network here.
+    #[arg(long, value_name = "QNET.json")]
+    out: Option<PathBuf>,
+    /// Write the learning curves (JSON).
+    #[arg(long, value_name = "FILE")]
+    curves: Option<PathBuf>,
+    /// Plot the fixed-point (and float) learning curves (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Folder for the Verilator build [a temporary folder].
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+fn binarized(a: &DataArgs, split: Split, limit: Option<usize>) -> Result<BinarizedSet> {
+    let set = BinarizedSet::from_dataset(&a.load(split)?);
+    Ok(match limit {
+        Some(0) => bail!("limits must be at least 1"),
+        Some(n) => set.take(n.min(set.len())),
+        None => set,
+    })
+}
+
+/// The float comparison: the same images in the same order, Adam on one image per step.
+fn float_curve(
+    a: &TrainOnchipArgs,
+    train_set: &BinarizedSet,
+    test: &BinarizedSet,
+    mc: usize,
+    eval_every: u64,
+) -> Result<Vec<CurvePoint>> {
+    use rand::seq::SliceRandom;
+    use rand::Rng;
+    let path = a.net.as_ref().expect("called with --net");
+    let mut net = Network::load(path)?;
+    if a.init_output == InitOutputArg::Random {
+        let mut rng = stream_rng(a.seed, &[nsm_model::seeds::domain::ONCHIP, 3]);
+        let r = 1.0 / (net.output.n_in as f32).sqrt();
+        for v in net.output.w.iter_mut() {
+            *v = rng.gen_range(-r..=r);
+        }
+        net.output.b.fill(0.0);
+    }
+    let eval = |net: &Network| -> Result<f64> {
+        Ok(evaluate_mc(
+            net,
+            test,
+            EvalOptions {
+                mc_samples: mc,
+                seed: 0,
+            },
+        )?
+        .test_error_pct)
+    };
+    let mut curve = vec![CurvePoint {
+        step: 0,
+        test_error_pct: eval(&net)?,
+        mean_loss: f64::NAN,
+    }];
+    let mut adam = Adam::new(&net);
+    let n = train_set.len() as u64;
+    let mut order: Vec<usize> = Vec::new();
+    let (mut loss, mut count) = (0f64, 0u64);
+    for s in 0..a.steps {
+        if s % n == 0 {
+            // the mirror's order (nsm_model::learn::mirror::train)
+            order = (0..train_set.len()).collect();
+            order.shuffle(&mut stream_rng(
+                a.seed,
+                &[nsm_model::seeds::domain::ONCHIP, 2, s / n],
+            ));
+        }
+        let i = order[(s % n) as usize];
+        let key = NoiseKey {
+            seed: a.seed,
+            domain: nsm_model::seeds::domain::ONCHIP,
+            a: 4,
+            b: s,
+        };
+        let mut g = gradients(
+            &net,
+            train_set.row(i),
+            &train_set.labels[i..i + 1],
+            Pass::Sample,
+            key,
+        );
+        loss += g.loss;
+        count += 1;
+        adam.step(&mut net, &mut g.grads, a.float_lr);
+        if (s + 1) % eval_every == 0 || s + 1 == a.steps {
+            curve.push(CurvePoint {
+                step: s + 1,
+                test_error_pct: eval(&net)?,
+                mean_loss: loss / count as f64,
+            });
+            loss = 0.0;
+            count = 0;
+        }
+    }
+    Ok(curve)
+}
+
+/// The learning configuration at `path`, or the defaults.
+pub fn load_learn(path: &Option<PathBuf>) -> Result<LearnConfig> {
+    Ok(match path {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            LearnConfig::from_json(&text, &p.display().to_string())?
+        }
+        None => LearnConfig::default(),
+    })
+}
+
+pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
+    if a.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    let cfg = EngineConfig::load(&a.config)?;
+    let q = QNet::load(&a.qnet, &cfg)?;
+    let mut learn = load_learn(&a.learn)?;
+    if let Some(s) = a.lr_shift {
+        learn.lr_shift = s;
+        learn.lr_a_shift = s;
+        learn.lr_out_shift = s;
+    }
+    if let Some(s) = a.logit_shift {
+        learn.logit_shift = s;
+    }
+    let spec = UpdateSpec::new(&cfg, &learn).context("learning configuration")?;
+    let train_set = binarized(&a.data, Split::Train, a.train_limit)?;
+    let test = binarized(&a.data, Split::Test, a.test_limit)?;
+    let eval_every = a.eval_every.unwrap_or((a.steps / 8).max(1)).max(1);
+    let mut mirror = Mirror::new(&cfg, &q, &spec)?;
+    if a.init_output == InitOutputArg::Random {
+        mirror.randomize_output(a.seed, 8);
+    }
+    let mut engine: Box<dyn RowEngine> = match a.engine {
+        UpdateEngineArg::Golden => Box::new(Golden),
+        UpdateEngineArg::RustHdl => {
+            nsm_hdl::update::check_ports(&spec)?;
+            Box::new(nsm_hdl::update::RustHdlEngine::new(&spec))
+        }
+        UpdateEngineArg::Verilator => {
+            let dir = a.work_dir.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("nsm-update-{}", std::process::id()))
+            });
+            Box::new(nsm_testbenches::update::UpdateBench::new(
+                &dir,
+                &spec,
+                nsm_testbenches::Simulator::Verilator,
+                a.work_dir.is_none(),
+            )?)
+        }
+    };
+    let check = a.engine != UpdateEngineArg::Golden;
+    let start = std::time::Instant::now();
+    let (mut weight_clips, mut flags, mut rows) = (0u64, 0u32, 0u64);
+    let quiet = a.json;
+    let steps = a.steps;
+    let curve = train(
+        &mut mirror,
+        &train_set,
+        &test,
+        TrainPlan {
+            steps,
+            eval_every,
+            seed: a.seed,
+            check,
+        },
+        engine.as_mut(),
+        &mut |s, r| {
+            weight_clips += r.weight_clips;
+            flags |= r.flags;
+            rows += r.rows as u64;
+            if !quiet && (s % 500 == 0 || s == steps) {
+                eprint!("\rstep {s}/{steps}");
+            }
+        },
+    )?;
+    if !quiet {
+        eprintln!();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let float = match &a.net {
+        Some(_) => Some(float_curve(
+            &a,
+            &train_set,
+            &test,
+            cfg.mc_samples,
+            eval_every,
+        )?),
+        None => None,
+    };
+    if let Some(out) = &a.out {
+        let trained = mirror.qnet();
+        atomic_write(out, trained.to_json().as_bytes())?;
+    }
+    let before = curve[0].test_error_pct;
+    let after = curve.last().expect("at least two points").test_error_pct;
+    let curves = json!({
+        "fixed_point": curve,
+        "float": float,
+    });
+    if let Some(p) = &a.curves {
+        atomic_write(p, serde_json::to_string_pretty(&curves)?.as_bytes())?;
+    }
+    if let Some(p) = &a.plot {
+        let pts = |c: &[CurvePoint]| -> Vec<(f64, f64)> {
+            c.iter()
+                .map(|p| (p.step as f64, p.test_error_pct))
+                .collect()
+        };
+        let fixed_pts = pts(&curve);
+        let float_pts = float.as_deref().map(pts);
+        let ymax = fixed_pts
+            .iter()
+            .chain(float_pts.iter().flatten())
+            .map(|&(_, y)| y)
+            .fold(1.0f64, f64::max);
+        let chart = |title, lines| Chart {
+            title,
+            x_label: "training images (steps)",
+            y_label: "test error (%)",
+            x_range: (0.0, steps as f64),
+            y_range: (0.0, (ymax * 1.1).ceil().min(100.0)),
+            lines,
+            dots: vec![],
+        };
+        let left = chart(
+            "Fixed point: on-chip rule (bit-exact)",
+            vec![("fixed point, MC test error", fixed_pts.clone())],
+        );
+        let svg = match float_pts {
+            Some(f) => side_by_side(
+                &left,
+                &chart(
+                    "Float: model/src/train.rs, Adam",
+                    vec![("float, MC test error", f)],
+                ),
+            ),
+            None => left.to_svg(),
+        };
+        atomic_write(p, svg.as_bytes())?;
+    }
+    let engine_name = match a.engine {
+        UpdateEngineArg::Golden => "golden",
+        UpdateEngineArg::RustHdl => "rust-hdl",
+        UpdateEngineArg::Verilator => "verilator",
+    };
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "engine": engine_name,
+                "steps": steps,
+                "test_error_before_pct": before,
+                "test_error_after_pct": after,
+                "mismatches_vs_golden": mirror.mismatches,
+                "compared": check,
+                "rows_updated": rows,
+                "weight_clips": weight_clips,
+                "saturation_flags": flags,
+                "train_images": train_set.len(),
+                "test_images": test.len(),
+                "mc_samples": cfg.mc_samples,
+                "init_output": format!("{:?}", a.init_output).to_lowercase(),
+                "seconds": seconds,
+                "learn": spec.learn,
+                "curves": curves,
+            })
+        );
+    } else {
+        println!(
+            "test error {before:.2}% -> {after:.2}% after {steps} on-chip steps ({engine_name} update unit, {} mismatches vs golden, {weight_clips} weight clips, {seconds:.1} s)",
+            mirror.mismatches
+        );
+        if let Some(f) = &float {
+            println!(
+                "float comparison: {:.2}% -> {:.2}%",
+                f[0].test_error_pct,
+                f.last().expect("points").test_error_pct
+            );
+        }
+    }
+    Ok(())
+}

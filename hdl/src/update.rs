@@ -1,0 +1,909 @@
+//! The on-chip learning update unit: one row at a time, the row norm (sum of squares, inverse
+//! square root by a seed table and Newton steps), the erf table for `P` and the table of its
+//! derivative, and the fixed-point update of the row's weights, `a_i` and bias
+//! (`nsm_model::learn::update`, `docs/learning.md`).
+//!
+//! A leaf block with its own Verilog, like [`crate::neuron::NeuronUnit`]: its datapath
+//! multiplies up to 36 x 17 bits and shifts by a data-dependent amount, which rust-hdl's
+//! `#[hdl_gen]` cannot express (16 x 16 multiplies only) or simulates slowly (shifts through
+//! big integers). The Rust model below is cycle-accurate at the ports and computes with
+//! `nsm_model::learn::update`; the Verilog is written independently, stage by stage, and the
+//! co-simulation test (`nsm-testbenches`, `tests/update_unit.rs`) holds it to the mirror.
+//!
+//! # Protocol
+//!
+//! 1. `start` for one cycle with `linear`, `err`, `a_in`, `b_in` (stored values).
+//! 2. Stochastic rows: the stored weights stream in, one per cycle with `w_valid`, `z_in` the
+//!    row's input state, `w_last` on the last one (the first pass: `Q`, `S`). Linear rows skip
+//!    this pass.
+//! 3. The unit computes for `calc_cycles` cycles, then raises `ready`; `a_out`, `b_out`,
+//!    `p_out`, `d_out`, `delta_out`, `dback_out` and `flags_out` are valid.
+//! 4. The same weights stream in again (second pass); each updated weight appears on `w_out`
+//!    three cycles later with `w_out_valid` (and `w_clip` if it saturated). With the last
+//!    weight's result `ready` falls and `flags_out` includes the weight clips of the row.
+//!
+//! The multiplier's output and the rounded product are registered: a row quantity takes three
+//! cycles (product, rounding shift, use); the passes over the row are pipelined.
+
+use nsm_model::learn::mirror::RowEngine;
+use nsm_model::learn::update::{
+    flags, row_coefficients, update_weight, RowCoeffs, RowMode, RowRequest, RowResult,
+};
+use nsm_model::learn::UpdateSpec;
+use rust_hdl::prelude::*;
+
+/// Widest port value: stored weights, `a_i` and biases must fit 32-bit ports.
+pub const MAX_PORT_BITS: u32 = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum St {
+    Idle,
+    Acc,
+    Calc(u32),
+    Upd,
+}
+
+#[derive(LogicBlock)]
+pub struct UpdateUnit {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: back to idle.
+    pub reset: Signal<In, bool>,
+    pub start: Signal<In, bool>,
+    pub linear: Signal<In, bool>,
+    pub err: Signal<In, Signed<32>>,
+    pub a_in: Signal<In, Signed<32>>,
+    pub b_in: Signal<In, Signed<32>>,
+    pub w_valid: Signal<In, bool>,
+    pub w_last: Signal<In, bool>,
+    pub w_in: Signal<In, Signed<32>>,
+    pub z_in: Signal<In, bool>,
+    pub ready: Signal<Out, bool>,
+    pub w_out: Signal<Out, Signed<32>>,
+    pub w_out_valid: Signal<Out, bool>,
+    pub w_clip: Signal<Out, bool>,
+    pub a_out: Signal<Out, Signed<32>>,
+    pub b_out: Signal<Out, Signed<32>>,
+    pub p_out: Signal<Out, Signed<32>>,
+    pub d_out: Signal<Out, Signed<32>>,
+    pub delta_out: Signal<Out, Signed<32>>,
+    pub dback_out: Signal<Out, Signed<32>>,
+    pub flags_out: Signal<Out, Bits<8>>,
+    _spec: UpdateSpec,
+    _st: St,
+    _mode: RowMode,
+    _err: i64,
+    _ma: i64,
+    _mb: i64,
+    _q: i64,
+    _s: i64,
+    _c: RowCoeffs,
+    _w_out: i64,
+    _w_out_valid: bool,
+    _w_clip: bool,
+    _flags: u32,
+    /// Second pass: the weights taken one and two cycles ago (stored value, z, last).
+    _pipe: Option<(i32, i8, bool)>,
+    _pipe2: Option<(i32, i8, bool)>,
+}
+
+fn to_i64(x: Signed<32>) -> i64 {
+    i64::from(x.inner().to_u64() as u32 as i32)
+}
+
+impl UpdateUnit {
+    /// A unit for `spec` (the stored formats must fit 32-bit ports; see [`check_ports`]).
+    pub fn new(spec: &UpdateSpec) -> Self {
+        assert!(check_ports(spec).is_ok());
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            linear: Default::default(),
+            err: Default::default(),
+            a_in: Default::default(),
+            b_in: Default::default(),
+            w_valid: Default::default(),
+            w_last: Default::default(),
+            w_in: Default::default(),
+            z_in: Default::default(),
+            ready: Default::default(),
+            w_out: Default::default(),
+            w_out_valid: Default::default(),
+            w_clip: Default::default(),
+            a_out: Default::default(),
+            b_out: Default::default(),
+            p_out: Default::default(),
+            d_out: Default::default(),
+            delta_out: Default::default(),
+            dback_out: Default::default(),
+            flags_out: Default::default(),
+            _spec: spec.clone(),
+            _st: St::Idle,
+            _mode: RowMode::Linear,
+            _err: 0,
+            _ma: 0,
+            _mb: 0,
+            _q: 0,
+            _s: 0,
+            _c: RowCoeffs::default(),
+            _w_out: 0,
+            _w_out_valid: false,
+            _w_clip: false,
+            _flags: 0,
+            _pipe: None,
+            _pipe2: None,
+        }
+    }
+}
+
+/// Cycles from the end of the first pass (or `start`, for a linear row) to `ready`.
+pub fn calc_cycles(spec: &UpdateSpec, mode: RowMode) -> u32 {
+    match mode {
+        RowMode::Linear => 1,
+        RowMode::Stochastic => 46 + 9 * spec.learn.newton_steps,
+    }
+}
+
+/// Refuses formats whose stored values do not fit the unit's 32-bit ports.
+pub fn check_ports(spec: &UpdateSpec) -> Result<(), crate::HdlError> {
+    let w = spec.widths();
+    for (what, bits) in [
+        ("stored weight width (weight_bits + guard_bits)", w.m),
+        ("stored a_i width (a_bits + guard_bits)", w.ma),
+        ("stored bias width (bias_bits + guard_bits)", w.mb),
+        ("error width (err_bits)", w.err),
+    ] {
+        if bits > MAX_PORT_BITS {
+            return Err(crate::HdlError::Unsupported {
+                what,
+                value: bits.into(),
+                limit: MAX_PORT_BITS.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Logic for UpdateUnit {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            let spec = &self._spec;
+            self._w_out_valid = false;
+            if self.reset.val() {
+                self._st = St::Idle;
+                self._pipe = None;
+                self._pipe2 = None;
+            } else {
+                match self._st {
+                    St::Idle => {
+                        if self.start.val() {
+                            self._mode = if self.linear.val() {
+                                RowMode::Linear
+                            } else {
+                                RowMode::Stochastic
+                            };
+                            self._err = to_i64(self.err.val());
+                            self._ma = to_i64(self.a_in.val());
+                            self._mb = to_i64(self.b_in.val());
+                            self._q = 0;
+                            self._s = 0;
+                            self._st = match self._mode {
+                                RowMode::Linear => St::Calc(calc_cycles(spec, RowMode::Linear)),
+                                RowMode::Stochastic => St::Acc,
+                            };
+                        }
+                    }
+                    St::Acc => {
+                        if self.w_valid.val() {
+                            let w = spec.unguard(to_i64(self.w_in.val()));
+                            self._q += w * w;
+                            self._s += if self.z_in.val() { w } else { -w };
+                            if self.w_last.val() {
+                                self._st = St::Calc(calc_cycles(spec, self._mode));
+                            }
+                        }
+                    }
+                    St::Calc(r) => {
+                        if r == 1 {
+                            self._c = row_coefficients(
+                                spec, self._mode, self._q, self._s, self._err, self._ma, self._mb,
+                            );
+                            self._flags = self._c.flags;
+                            self._st = St::Upd;
+                        } else {
+                            self._st = St::Calc(r - 1);
+                        }
+                    }
+                    St::Upd => {
+                        // the weight taken two cycles ago leaves the pipeline
+                        if let Some((m, z, last)) = self._pipe2.take() {
+                            let (v, clip) =
+                                update_weight(spec, &self._c, spec.weight_shift(self._mode), m, z);
+                            self._w_out = i64::from(v);
+                            self._w_out_valid = true;
+                            self._w_clip = clip;
+                            if clip {
+                                self._flags |= flags::WEIGHT;
+                            }
+                            if last {
+                                self._st = St::Idle;
+                            }
+                        }
+                        self._pipe2 = self._pipe.take();
+                        if self._st == St::Upd && self.w_valid.val() {
+                            self._pipe = Some((
+                                to_i64(self.w_in.val()) as i32,
+                                if self.z_in.val() { 1 } else { -1 },
+                                self.w_last.val(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let c = &self._c;
+        self.ready.next = self._st == St::Upd;
+        self.w_out.next = self._w_out.into();
+        self.w_out_valid.next = self._w_out_valid;
+        self.w_clip.next = self._w_clip;
+        self.a_out.next = c.a.into();
+        self.b_out.next = c.b.into();
+        self.p_out.next = c.p.into();
+        self.d_out.next = c.d.into();
+        self.delta_out.next = c.delta.into();
+        self.dback_out.next = c.dback.into();
+        self.flags_out.next = u64::from(self._flags).into();
+    }
+
+    fn connect(&mut self) {
+        self.ready.connect();
+        self.w_out.connect();
+        self.w_out_valid.connect();
+        self.w_clip.connect();
+        self.a_out.connect();
+        self.b_out.connect();
+        self.p_out.connect();
+        self.d_out.connect();
+        self.delta_out.connect();
+        self.dback_out.connect();
+        self.flags_out.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(verilog_body(&self._spec))
+    }
+}
+
+fn rom(name: &str, bits: u32, values: &[u32]) -> String {
+    let mut v = format!(
+        "reg [{hi}:0] {name} [0:{n}];\ninitial begin\n",
+        hi = bits - 1,
+        n = values.len() - 1
+    );
+    for (i, x) in values.iter().enumerate() {
+        v.push_str(&format!("   {name}[{i}] = {bits}'d{x};\n"));
+    }
+    v.push_str("end\n");
+    v
+}
+
+/// The unit's Verilog body (rust-hdl generates the module header from the ports).
+pub fn verilog_body(spec: &UpdateSpec) -> String {
+    let l = &spec.learn;
+    let w = spec.widths();
+    let lit = |v: i64| {
+        if v < 0 {
+            format!("-64'sd{}", v.unsigned_abs())
+        } else {
+            format!("64'sd{v}")
+        }
+    };
+    let mut v = String::new();
+    v.push_str(&format!(
+        "// NSM update unit: {} seed bits, {} Newton steps, {} x {}-bit P and D tables\n",
+        l.isqrt_seed_bits,
+        l.newton_steps,
+        1u32 << l.lut_index_bits,
+        w.pd - 1
+    ));
+    for (name, val) in [
+        ("G", i64::from(l.guard_bits)),
+        ("F", i64::from(spec.a_frac)),
+        ("K", i64::from(spec.k)),
+        ("FX", i64::from(l.lut_x_frac_bits)),
+        ("FY", i64::from(l.isqrt_frac_bits)),
+        ("FK", i64::from(l.norm_frac_bits)),
+        ("FO", i64::from(l.lut_frac_bits)),
+        ("FE", i64::from(l.err_frac_bits)),
+        ("SB", i64::from(l.isqrt_seed_bits)),
+        ("UB", i64::from(w.u)),
+        ("NEWTON", i64::from(l.newton_steps)),
+        (
+            "SA",
+            i64::from(
+                l.err_frac_bits + l.lut_x_frac_bits + l.lr_a_shift - spec.a_frac - l.guard_bits,
+            ),
+        ),
+        (
+            "SBI",
+            i64::from(l.err_frac_bits + l.norm_frac_bits + l.lr_shift - l.guard_bits),
+        ),
+        ("SW", i64::from(spec.weight_shift(RowMode::Stochastic))),
+        ("SO", i64::from(spec.weight_shift(RowMode::Linear))),
+    ] {
+        v.push_str(&format!("localparam integer {name} = {val};\n"));
+    }
+    let emax = (1i64 << (l.err_bits - 1)) - 1;
+    let amax = (1i64 << (w.ma - 1)) - 1;
+    let bmax = (1i64 << (w.mb - 1)) - 1;
+    let xmax = (1i64 << l.lut_index_bits) - 1;
+    for (name, val) in [
+        ("P0", spec.p0),
+        ("MC", spec.m),
+        ("M_LO", spec.m_lo),
+        ("M_HI", spec.m_hi),
+        ("E_LO", -emax - 1),
+        ("E_HI", emax),
+        ("A_LO", -amax - 1),
+        ("A_HI", amax),
+        ("B_LO", -bmax - 1),
+        ("B_HI", bmax),
+        ("X_MAX", xmax),
+        ("ONE", 1i64 << l.lut_frac_bits),
+        ("Y_MAX", 1i64 << (l.isqrt_frac_bits + 1)),
+    ] {
+        v.push_str(&format!(
+            "localparam signed [63:0] {name} = {};\n",
+            lit(val)
+        ));
+    }
+    v.push_str(
+        r#"
+// round half up, then arithmetic shift right; a shift of 0 is the identity
+function signed [63:0] rshr(input signed [63:0] x, input integer s);
+   begin
+      rshr = (s == 0) ? x : ((x + (64'sd1 <<< (s - 1))) >>> s);
+   end
+endfunction
+
+function signed [63:0] sat(input signed [63:0] x, input signed [63:0] lo, input signed [63:0] hi);
+   begin
+      sat = (x < lo) ? lo : ((x > hi) ? hi : x);
+   end
+endfunction
+
+function integer bitlen(input [63:0] x);
+   integer i;
+   begin
+      bitlen = 0;
+      for (i = 0; i < UB; i = i + 1)
+         if (x[i]) bitlen = i + 1;
+   end
+endfunction
+
+"#,
+    );
+    v.push_str(&rom("p_rom", w.pd - 1, &spec.luts.p));
+    v.push_str(&rom("d_rom", w.pd - 1, &spec.luts.d));
+    v.push_str(&rom("seed_rom", l.isqrt_frac_bits + 2, &spec.seed.table));
+    let decl = |name: &str, bits: u32| format!("reg signed [{}:0] {name};\n", bits - 1);
+    for (name, bits) in [
+        ("e_r", w.err),
+        ("ma_r", w.ma),
+        ("mb_r", w.mb),
+        ("q_r", w.q),
+        ("s_r", w.s),
+        ("u_r", w.u),
+        ("q16_r", 18),
+        ("y_r", w.y),
+        ("t_r", l.isqrt_frac_bits + 4),
+        ("np_r", w.n),
+        ("n_r", w.n),
+        ("x_r", w.x),
+        ("pm_r", w.pd),
+        ("dm_r", w.pd),
+        ("delta_r", w.err),
+        ("kappa_r", w.kappa),
+        ("sr_r", w.sr),
+        ("gy_r", w.gy),
+        ("gk_r", w.gk),
+        ("xc_r", w.xc),
+        ("cw1_r", w.cw1),
+        ("cw2_r", w.cw2),
+    ] {
+        v.push_str(&decl(name, bits));
+    }
+    // the shared multiplier's operand widths
+    let pa = [
+        w.q,
+        w.g1,
+        w.y,
+        18,
+        w.n,
+        w.x,
+        w.err + 1,
+        w.u,
+        w.s,
+        w.gk,
+        w.cw2,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(64);
+    let pb = [
+        nsm_model::learn::formats::bit_length(spec.m as u64) + 1,
+        w.s,
+        w.y,
+        l.isqrt_frac_bits + 5,
+        w.pd,
+        w.kappa,
+        w.xc,
+        w.gy,
+        w.err,
+        w.sr,
+        spec.weight_bits + 1,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(64);
+    v.push_str(&format!(
+        "localparam integer PA = {pa};\nlocalparam integer PB = {pb};\nlocalparam integer WB = {wb};\n",
+        wb = spec.weight_bits
+    ));
+    v.push_str(
+        r#"reg [4:0] st;
+reg [2:0] nk;
+reg lin;
+reg [1:0] ph;
+reg [6:0] h_r;
+reg [6:0] us_r;
+// the multiplier's output register and what travels with it
+reg signed [PA+PB-1:0] prod_r;
+reg [6:0] sh_r;
+reg signed [PA+PB:0] half_r;
+reg sv_r;
+reg sacc_r;
+reg signed [31:0] sw_r;
+reg sz_r;
+reg sl_r;
+reg signed [PA+PB:0] res_r;
+reg signed [PA+PB+1:0] wv_r;
+reg signed [31:0] sw2_r;
+reg sl2_r;
+reg sv2_r;
+
+localparam [4:0] S_IDLE = 0, S_ACC = 1, S_C0 = 2, S_C0B = 3, S_C1 = 4, S_C2 = 5, S_NA = 6,
+   S_NB = 7, S_NC = 8, S_X = 9, S_LUT = 10, S_D1 = 11, S_D1B = 12, S_D1C = 13, S_D1D = 14,
+   S_D2 = 15, S_D2B = 16, S_D2C = 17, S_D3 = 18, S_D3B = 19, S_D3C = 20, S_UPD = 21,
+   S_LIN = 22, S_ACCD = 23, S_C1A = 24;
+
+// stored values seen by the engine: shift right by the guard bits
+wire signed [63:0] w64 = w_in;
+wire signed [WB:0] w_e = w64 >>> G;
+wire signed [63:0] ma64 = ma_r;
+wire signed [63:0] g1 = (ma64 >>> G) + P0;
+wire signed [63:0] mb64 = mb_r;
+wire signed [63:0] b_eng = mb64 >>> G;
+// first pass (w^2 comes from the shared multiplier)
+wire signed [WB:0] wz = z_in ? w_e : -w_e;
+// normalization of u = m Q (u = 0 reads as 1) to q in [1/4, 1)
+wire signed [63:0] u64 = u_r;
+wire signed [63:0] ue = (u64 == 64'sd0) ? 64'sd1 : u64;
+wire [6:0] ul = bitlen(ue);
+wire [6:0] us = ul + {6'd0, ul[0]};
+wire signed [63:0] q16 = (us_r <= 7'd16) ? (ue <<< (7'd16 - us_r)) : (ue >>> (us_r - 7'd16));
+wire signed [63:0] x64 = x_r;
+wire x_neg = x64 < 64'sd0;
+wire [63:0] x_abs = x_neg ? -x64 : x64;
+wire signed [PA-1:0] neg_delta = -delta_r;
+
+// Everything goes through one multiplier and one rounding shifter, one product per cycle:
+// res = (opa * opb + (rnd ? 2^(sh-1) : 0)) >>> sh. The passes over the row use it for w^2
+// and for cw2 w; the row quantities take one state each.
+reg signed [PA-1:0] opa;
+reg signed [PB-1:0] opb;
+reg [6:0] sh;
+reg rnd;
+always @(*) begin
+   opa = 0;
+   opb = 0;
+   sh = 0;
+   rnd = 1'b1;
+   case (st)
+      S_ACC: begin opa = w_e; opb = w_e; end
+      S_UPD: begin opa = cw2_r; opb = w_e; end
+      S_C0: begin opa = q_r; opb = MC; end
+      S_C0B: begin opa = g1; opb = s_r; end
+      S_NA: begin opa = y_r; opb = y_r; sh = FY; rnd = 1'b0; end
+      S_NB: begin opa = q16_r; opb = t_r; sh = 16; rnd = 1'b0; end
+      S_NC: begin opa = y_r; opb = (64'sd3 <<< FY) - t_r; sh = FY + 1; rnd = 1'b0; end
+      S_X: begin opa = n_r; opb = y_r; sh = FY + h_r + F - K - FX; end
+      S_LUT: begin opa = x_r; opb = MC; sh = 2 * K; end
+      S_D1: begin opa = e_r; opb = dm_r; sh = FO; end
+      S_D1B: begin opa = u_r; opb = y_r; sh = FY + h_r + K - FK; end
+      S_D1C: begin opa = s_r; opb = y_r; sh = FY + h_r - K - FX; end
+      S_D1D: begin opa = g1; opb = y_r; sh = F; end
+      S_D2: begin opa = g1; opb = kappa_r; sh = F; end
+      S_D2B: begin opa = delta_r; opb = xc_r; sh = FX; end
+      S_D2C: begin opa = delta_r; opb = gy_r; sh = FY + h_r - K; end
+      S_D3: begin opa = gk_r; opb = delta_r; sh = FK; end
+      S_D3B: begin opa = neg_delta; opb = sr_r; sh = SA; end
+      S_D3C: begin opa = neg_delta; opb = kappa_r; sh = SBI; end
+      default: ;
+   endcase
+end
+// product registered; the rounding shift of last cycle's product feeds the consumers
+// (the rounding constant is formed with the product, off the path behind the register)
+wire signed [PA+PB:0] prod_x = prod_r;
+wire signed [PA+PB:0] half = (rnd && (sh != 7'd0)) ? ({{(PA+PB){1'b0}}, 1'b1} <<< (sh - 7'd1)) : 0;
+wire signed [PA+PB:0] res_n = (prod_x + half_r) >>> sh_r;
+wire signed [63:0] res = res_n;
+// the rounded product, registered: what the row-quantity states take
+wire signed [63:0] rr = res_r;
+wire res_e_clip = (rr < E_LO) || (rr > E_HI);
+wire signed [63:0] a_new = ma64 + rr;
+wire signed [63:0] b_new = mb64 + rr;
+wire signed [63:0] e64 = e_r;
+wire signed [63:0] bl_new = mb64 + rshr(-e64, SO);
+// second pass: one multiply per weight
+// (the product of the second pass is taken unshifted: no rounding shifter on this path)
+wire signed [PA+PB+1:0] zc = sz_r ? cw1_r : -cw1_r;
+wire signed [PA+PB+1:0] wv = prod_x - zc;
+wire signed [63:0] wv64 = wv;
+wire signed [63:0] wvr64 = wv_r;
+wire signed [PA+PB+1:0] dw = lin ? rshr(wvr64, SO) : rshr(wvr64, SW);
+wire signed [PA+PB+2:0] w_new = sw2_r + dw;
+wire w_sat = (w_new < M_LO) || (w_new > M_HI);
+
+always @(posedge clock) begin
+   w_out_valid <= 1'b0;
+   prod_r <= opa * opb;
+   sh_r <= sh;
+   half_r <= half;
+   sv_r <= w_valid && ((st == S_ACC) || (st == S_UPD));
+   sacc_r <= (st == S_ACC);
+   sw_r <= w_in;
+   sz_r <= z_in;
+   sl_r <= w_last;
+   res_r <= res;
+   // second pass, stage 2: the weight's product minus the z term
+   wv_r <= wv;
+   sw2_r <= sw_r;
+   sl2_r <= sl_r;
+   sv2_r <= sv_r && !sacc_r && (st == S_UPD);
+   // first pass: w^2 of last cycle's weight (taken unshifted: no rounding adder on this path)
+   if (sv_r && sacc_r) q_r <= q_r + prod_x;
+   if (reset) begin
+      st <= S_IDLE;
+      ready <= 1'b0;
+      w_clip <= 1'b0;
+      ph <= 2'd0;
+      sv_r <= 1'b0;
+      sv2_r <= 1'b0;
+   end else begin
+      case (st)
+         S_IDLE: if (start) begin
+            lin <= linear;
+            e_r <= err;
+            ma_r <= a_in;
+            mb_r <= b_in;
+            q_r <= 0;
+            s_r <= 0;
+            ph <= 2'd0;
+            st <= linear ? S_LIN : S_ACC;
+         end
+         S_ACC: if (w_valid) begin
+            s_r <= s_r + wz;
+            if (w_last) st <= S_ACCD;
+         end
+         // the last square leaves the multiplier
+         S_ACCD: st <= S_C0;
+         // the normalizing shift: its amount first, then the shift
+         S_C1A: begin
+            us_r <= us;
+            st <= S_C1;
+         end
+         S_C1: begin
+            q16_r <= q16;
+            h_r <= us_r >> 1;
+            n_r <= np_r + (b_eng <<< F);
+            st <= S_C2;
+         end
+         S_C2: begin
+            y_r <= seed_rom[q16_r >> (16 - SB)];
+            nk <= 0;
+            st <= (NEWTON == 0) ? S_X : S_NA;
+         end
+         S_LIN: begin
+            cw1_r <= e_r;
+            cw2_r <= 0;
+            a_out <= ma_r;
+            b_out <= sat(bl_new, B_LO, B_HI);
+            p_out <= 0;
+            d_out <= 0;
+            delta_out <= e_r;
+            dback_out <= 0;
+            flags_out <= {5'd0, ((bl_new < B_LO) || (bl_new > B_HI)), 2'd0};
+            ready <= 1'b1;
+            st <= S_UPD;
+         end
+         S_UPD: if (sv2_r) begin
+            w_out <= sat(w_new, M_LO, M_HI);
+            w_out_valid <= 1'b1;
+            w_clip <= w_sat;
+            if (w_sat) flags_out[0] <= 1'b1;
+            if (sl2_r) begin
+               st <= S_IDLE;
+               ready <= 1'b0;
+            end
+         end
+         // the row quantities: phase 0 multiplies, phase 1 rounds, phase 2 takes the result
+         default: if (ph != 2'd2) begin
+            ph <= ph + 2'd1;
+         end else begin
+            ph <= 2'd0;
+            case (st)
+               S_C0: begin
+                  u_r <= rr;
+                  st <= S_C0B;
+               end
+               S_C0B: begin
+                  np_r <= rr;
+                  st <= S_C1A;
+               end
+               S_NA: begin
+                  t_r <= rr;
+                  st <= S_NB;
+               end
+               S_NB: begin
+                  t_r <= rr;
+                  st <= S_NC;
+               end
+               S_NC: begin
+                  y_r <= (rr < 64'sd0) ? 64'sd0 : ((rr > Y_MAX) ? Y_MAX : rr);
+                  nk <= nk + 3'd1;
+                  st <= (nk + 1 < NEWTON) ? S_NA : S_X;
+               end
+               S_X: begin
+                  x_r <= sat(rr, -X_MAX, X_MAX);
+                  st <= S_LUT;
+               end
+               S_LUT: begin
+                  pm_r <= p_rom[x_abs];
+                  dm_r <= d_rom[x_abs];
+                  xc_r <= rr;
+                  st <= S_D1;
+               end
+               S_D1: begin
+                  p_out <= x_neg ? ONE - pm_r : pm_r;
+                  d_out <= dm_r;
+                  delta_r <= sat(rr, E_LO, E_HI);
+                  flags_out <= {4'd0, res_e_clip, 3'd0};
+                  st <= S_D1B;
+               end
+               S_D1B: begin
+                  kappa_r <= rr;
+                  st <= S_D1C;
+               end
+               S_D1C: begin
+                  sr_r <= rr;
+                  st <= S_D1D;
+               end
+               S_D1D: begin
+                  gy_r <= rr;
+                  st <= S_D2;
+               end
+               S_D2: begin
+                  gk_r <= rr;
+                  delta_out <= delta_r;
+                  st <= S_D2B;
+               end
+               S_D2B: begin
+                  cw2_r <= rr;
+                  st <= S_D2C;
+               end
+               S_D2C: begin
+                  dback_out <= sat(rr, E_LO, E_HI);
+                  if (res_e_clip) flags_out[4] <= 1'b1;
+                  st <= S_D3;
+               end
+               S_D3: begin
+                  cw1_r <= rr;
+                  st <= S_D3B;
+               end
+               S_D3B: begin
+                  a_out <= sat(a_new, A_LO, A_HI);
+                  if ((a_new < A_LO) || (a_new > A_HI)) flags_out[1] <= 1'b1;
+                  st <= S_D3C;
+               end
+               S_D3C: begin
+                  b_out <= sat(b_new, B_LO, B_HI);
+                  if ((b_new < B_LO) || (b_new > B_HI)) flags_out[2] <= 1'b1;
+                  ready <= 1'b1;
+                  st <= S_UPD;
+               end
+               default: st <= S_IDLE;
+            endcase
+         end
+      endcase
+   end
+end
+"#,
+    );
+    v
+}
+
+/// The update unit in rust-hdl's simulator, as a [`RowEngine`].
+pub struct RustHdlEngine {
+    unit: Box<UpdateUnit>,
+    /// Clock cycles simulated so far.
+    pub cycles: u64,
+}
+
+impl RustHdlEngine {
+    pub fn new(spec: &UpdateSpec) -> Self {
+        let mut unit = Box::new(UpdateUnit::new(spec));
+        unit.connect_all();
+        let mut e = Self { unit, cycles: 0 };
+        e.unit.reset.next = true;
+        e.tick();
+        e.unit.reset.next = false;
+        e
+    }
+
+    fn tick(&mut self) {
+        let u = self.unit.as_mut();
+        assert!(simulate(u, 10));
+        u.clock.next = true.into();
+        assert!(simulate(u, 10));
+        u.clock.next = false.into();
+        assert!(simulate(u, 10));
+        self.cycles += 1;
+    }
+
+    fn stream(&mut self, req: &RowRequest, out: &mut Vec<i32>, clips: &mut u32) {
+        let n = req.w.len();
+        for (j, (&m, &z)) in req.w.iter().zip(&req.z).enumerate() {
+            let u = self.unit.as_mut();
+            u.w_valid.next = true;
+            u.w_last.next = j + 1 == n;
+            u.w_in.next = i64::from(m).into();
+            u.z_in.next = z > 0;
+            self.tick();
+            self.collect(out, clips);
+        }
+        self.unit.w_valid.next = false;
+        self.unit.w_last.next = false;
+    }
+
+    fn collect(&mut self, out: &mut Vec<i32>, clips: &mut u32) {
+        if self.unit.w_out_valid.val() {
+            out.push(to_i64(self.unit.w_out.val()) as i32);
+            *clips += u32::from(self.unit.w_clip.val());
+        }
+    }
+
+    /// One row through the unit.
+    pub fn row(&mut self, req: &RowRequest) -> Result<RowResult, String> {
+        let u = self.unit.as_mut();
+        u.start.next = true;
+        u.linear.next = req.mode == RowMode::Linear;
+        u.err.next = req.err.into();
+        u.a_in.next = req.a.into();
+        u.b_in.next = req.b.into();
+        self.tick();
+        self.unit.start.next = false;
+        let mut sink = Vec::new();
+        let mut clips = 0;
+        if req.mode == RowMode::Stochastic {
+            if req.w.is_empty() {
+                return Err("a stochastic row needs at least one weight".into());
+            }
+            self.stream(req, &mut sink, &mut clips);
+        }
+        let mut waited = 0;
+        while !self.unit.ready.val() {
+            self.tick();
+            waited += 1;
+            if waited > 1000 {
+                return Err("the update unit never raised ready".into());
+            }
+        }
+        let row = |u: &UpdateUnit| {
+            (
+                to_i64(u.a_out.val()),
+                to_i64(u.b_out.val()),
+                to_i64(u.p_out.val()),
+                to_i64(u.d_out.val()),
+                to_i64(u.delta_out.val()),
+                to_i64(u.dback_out.val()),
+            )
+        };
+        let (a, b, p, d, delta, dback) = row(&self.unit);
+        let mut w = Vec::with_capacity(req.w.len());
+        clips = 0;
+        if !req.w.is_empty() {
+            self.stream(req, &mut w, &mut clips);
+            for _ in 0..4 {
+                if w.len() == req.w.len() {
+                    break;
+                }
+                self.tick();
+                self.collect(&mut w, &mut clips);
+            }
+        }
+        Ok(RowResult {
+            w,
+            a,
+            b,
+            p,
+            d,
+            delta,
+            dback,
+            flags: self.unit.flags_out.val().index() as u32,
+            weight_clips: clips,
+        })
+    }
+}
+
+impl RowEngine for RustHdlEngine {
+    fn update_rows(
+        &mut self,
+        _spec: &UpdateSpec,
+        reqs: &[RowRequest],
+    ) -> Result<Vec<RowResult>, String> {
+        reqs.iter().map(|r| self.row(r)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nsm_model::engine::config::EngineConfig;
+    use nsm_model::learn::mirror::count_mismatches;
+    use nsm_model::learn::{random_request, update_row, LearnConfig};
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn rust_hdl_unit_matches_the_mirror_on_random_rows() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(66);
+        let (mut rows, mut active) = (0, 0);
+        for (case, (newton, lr)) in [(2u32, 12u32), (1, 9), (0, 14), (3, 12)]
+            .into_iter()
+            .enumerate()
+        {
+            let learn = LearnConfig {
+                newton_steps: newton,
+                lr_shift: lr,
+                lr_a_shift: lr,
+                ..Default::default()
+            };
+            let spec = UpdateSpec::new(&EngineConfig::default_config(), &learn).unwrap();
+            let mut e = RustHdlEngine::new(&spec);
+            for _ in 0..40 {
+                let mode = if rng.gen_range(0..4) == 0 {
+                    RowMode::Linear
+                } else {
+                    RowMode::Stochastic
+                };
+                let n = rng.gen_range(1..80);
+                let req = random_request(&mut rng, &spec, n, mode);
+                let want = update_row(&spec, &req);
+                let got = e.row(&req).unwrap();
+                assert_eq!(
+                    count_mismatches(&want, &got),
+                    0,
+                    "case {case}: {req:?}\n{want:?}\n{got:?}"
+                );
+                assert_eq!(got.weight_clips, want.weight_clips);
+                assert_eq!(got.w.len(), req.w.len());
+                rows += 1;
+                active += usize::from(got.delta != 0 && got.w != req.w);
+            }
+        }
+        assert!(rows >= 100);
+        // many rows have a drive inside the tables and move their weights (small rows at
+        // large step shifts move by less than a guard-bit step)
+        assert!(active >= rows / 4, "{active} of {rows}");
+    }
+}
