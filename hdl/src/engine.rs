@@ -673,7 +673,8 @@ impl Logic for NsmEngine {
         // clock for it), and the sequencer's compares start from registers
         self.lay_steps.d.next = self.cur_steps.val();
         // the last step and neuron indices, so the sequencer compares for equality (no adder)
-        self.lay_last_step.d.next = (self.cur_steps.val() - self.c_one20.val()) & self.m_steps.val();
+        self.lay_last_step.d.next =
+            (self.cur_steps.val() - self.c_one20.val()) & self.m_steps.val();
         self.lay_last_step_eff.d.next =
             (self.steps_eff.val() - self.c_one20.val()) & self.m_steps.val();
         self.lay_last_neuron.d.next =
@@ -1025,8 +1026,8 @@ impl Logic for NsmEngine {
                 self.beat_last.d.next = self.out_k.q.val() == self.lay_last_neuron.q.val();
                 // the best of beats 0..k (ties to the lowest k): beat k wins if it is the first
                 // or above every earlier one
-                self.beat_better.d.next = (self.out_k.q.val() == self.z20.val())
-                    | self.best_minus_beat.val().get_bit(63);
+                self.beat_better.d.next =
+                    (self.out_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
                 self.beat_class.d.next = self.best_k.q.val();
                 if (self.out_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63) {
                     self.beat_class.d.next = self.out_k.q.val();
