@@ -82,3 +82,67 @@ fn shipped_and_random_configurations_lint_clean() {
         }
     }
 }
+
+/// On demand (`cargo test -p nsm-testbenches --test cosim -- --ignored`): a real MNIST network
+/// through all four levels. A 784-16-10 NSM is trained on 1,000 of the committed training
+/// digits, quantized for an 8x8 engine (K = 8 passes, to keep Icarus to minutes), and three
+/// test digits go through the bit-exact model, rust-hdl, Icarus and Verilator. The run folder
+/// is `target/tmp/cosim/mnist`.
+#[test]
+#[ignore = "minutes: a real MNIST network in Icarus"]
+fn mnist_network_four_way_on_demand() {
+    use nsm_model::data::{MnistPaths, Split};
+    use nsm_model::engine::qnet::quantize;
+    use nsm_model::equations::Noise;
+    use nsm_model::forward::BinarizedSet;
+    use nsm_model::net::ModelKind;
+    use nsm_model::train::{init_network, TrainOptions, Trainer};
+
+    let paths = MnistPaths::in_dir(&MnistPaths::default_dir());
+    let train = BinarizedSet::from_dataset(&paths.load(Split::Train).unwrap().take(1000));
+    let test = BinarizedSet::from_dataset(&paths.load(Split::Test).unwrap().take(3));
+    let opts = TrainOptions {
+        model: ModelKind::Nsm,
+        noise: Noise::BlankOut { blank_out_p: 0.5 },
+        hidden: vec![16],
+        epochs: 1,
+        seed: 3,
+        ..TrainOptions::default()
+    };
+    let mut t = Trainer::new(init_network(&opts, &train).unwrap(), opts).unwrap();
+    t.train_epoch(&train, 0, &mut |_, _| {}).unwrap();
+    let cfg = EngineConfig {
+        max_fan_in: 784,
+        max_neurons: 16,
+        max_layers: 2,
+        weight_memory_words: 2048,
+        neuron_memory_words: 64,
+        mc_samples: 8,
+        ..EngineConfig::default_config()
+    };
+    let q = quantize(&t.net, &cfg).unwrap();
+    let inputs: Vec<Vec<i8>> = (0..test.len())
+        .map(|i| {
+            test.row(i)
+                .iter()
+                .map(|&v| if v > 0.0 { 1 } else { -1 })
+                .collect()
+        })
+        .collect();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cosim/mnist");
+    let prepared = prepare(&dir, &cfg, &q, &inputs, false).unwrap();
+    let mut sim = EngineSim::new(&cfg).unwrap();
+    sim.load(&q, LoadPath::Backdoor).unwrap();
+    for (n, x) in inputs.iter().enumerate() {
+        let (got, _) = sim
+            .infer::<Xoshiro256PlusPlus>(x, None, 10_000_000)
+            .unwrap();
+        assert_eq!(got, prepared.expected[n], "image {n}: rust-hdl vs model");
+    }
+    lint(&dir).unwrap();
+    for simulator in [Simulator::Verilator, Simulator::Icarus] {
+        if let Err(e) = run(&dir, simulator) {
+            panic!("{e}");
+        }
+    }
+}
