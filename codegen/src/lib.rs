@@ -305,6 +305,14 @@ pub const UPDATE_TOP: &str = "nsm_update_unit";
 /// File of the generated update unit Verilog.
 pub const UPDATE_VERILOG_FILE: &str = "nsm_update_unit.v";
 
+/// File of the update unit's lint waivers (Verilator configuration).
+pub const UPDATE_VLT_FILE: &str = "nsm_update_unit.vlt";
+
+/// The lint waivers of the update unit's Verilog `verilog` ([`update_unit_verilog`]).
+pub fn update_unit_vlt(verilog: &str) -> String {
+    lint::vlt(verilog, UPDATE_VERILOG_FILE, UPDATE_TOP)
+}
+
 /// The Verilog of the on-chip learning update unit for `spec` (module [`UPDATE_TOP`]).
 pub fn update_unit_verilog(spec: &nsm_model::learn::UpdateSpec) -> Result<String, CodegenError> {
     nsm_hdl::update::check_ports(spec)?;

@@ -137,6 +137,30 @@ pub const WAIVERS: &[Waiver] = &[
         reason: "the reply carries the class in two bytes (docs/hardware.md, host link): the link sends bits 15:0 of the engine's class",
     },
     Waiver {
+        rule: "UNUSEDSIGNAL",
+        module: "nsm_update_unit",
+        signals: &["err", "a_in", "b_in"],
+        reason: "the ports are 32 bits; the update unit keeps the bits of the configuration's error, stored a_i and stored bias formats",
+    },
+    Waiver {
+        rule: "UNUSEDSIGNAL",
+        module: "nsm_update_unit",
+        signals: &["r"],
+        reason: "a saturation compares at 64 bits; the clamped value fits the register or port it feeds, which takes its low bits",
+    },
+    Waiver {
+        rule: "UNUSEDSIGNAL",
+        module: "nsm_update_unit",
+        signals: &["g1", "b_f", "q16", "dw64"],
+        reason: "computed at 64 bits like the fixed-point mirror; the value fits the multiplier operand or register it feeds, which takes its low bits",
+    },
+    Waiver {
+        rule: "UNUSEDSIGNAL",
+        module: "nsm_update_unit",
+        signals: &["x_abs"],
+        reason: "|x| <= X_MAX: the P and D table index is the low lut_index_bits bits of |x|",
+    },
+    Waiver {
         rule: "DECLFILENAME",
         module: "*",
         signals: &[],

@@ -194,3 +194,81 @@ fn update_unit_verilog_is_written_with_its_tables() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("newton_steps"));
 }
+
+/// `gen-verilog --update-unit` for `engine` (a file under configs/) and the learning formats
+/// `learn` (JSON, `None` for the defaults), then `verilator --lint-only -Wall` on the unit with
+/// nothing but its generated waivers (`nsm_update_unit.vlt`): no finding. Needs verilator
+/// (scripts/install-tools.sh); a missing tool fails the test. The files stay under
+/// `target/tmp/update-unit-lint/<case>` for inspection.
+fn lint_update_unit(engine: &str, learn: Option<&str>, case: &str) {
+    let verilator = nsm_codegen::find_tool("verilator", "NSM_VERILATOR").expect(
+        "verilator not found: install it (scripts/install-tools.sh, or apt-get install verilator) or set NSM_VERILATOR to its path",
+    );
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("update-unit-lint")
+        .join(case);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../configs")
+        .join(engine);
+    let mut args = vec![
+        "--config".to_string(),
+        cfg.to_str().unwrap().to_string(),
+        "--out-dir".to_string(),
+        dir.to_str().unwrap().to_string(),
+        "--update-unit".to_string(),
+    ];
+    if let Some(json) = learn {
+        let path = dir.join("learn.json");
+        std::fs::write(&path, json).unwrap();
+        args.extend(["--learn".to_string(), path.to_str().unwrap().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = gen(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let vlt = std::fs::read_to_string(dir.join(nsm_codegen::UPDATE_VLT_FILE)).unwrap();
+    for l in vlt.lines().filter(|l| l.starts_with("lint_off")) {
+        assert!(!l.contains("WIDTH") && !l.contains("UNSIGNED"), "{l}");
+    }
+    let out = Command::new(&verilator)
+        .args([
+            "--lint-only",
+            "-Wall",
+            "--top-module",
+            nsm_codegen::UPDATE_TOP,
+            nsm_codegen::UPDATE_VLT_FILE,
+            nsm_codegen::UPDATE_VERILOG_FILE,
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("verilator runs");
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    std::fs::write(dir.join("verilator-lint.log"), &log).unwrap();
+    let findings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("%Warning") || l.starts_with("%Error"))
+        .collect();
+    assert!(
+        out.status.success() && findings.is_empty(),
+        "update unit ({case}): verilator -Wall findings in {}:\n{}",
+        dir.display(),
+        findings.join("\n")
+    );
+}
+
+#[test]
+fn update_unit_verilog_is_lint_clean_in_verilator() {
+    lint_update_unit("default.json", None, "default");
+    // 4-bit weights, fewer guard bits, a 512-entry table, one Newton step
+    lint_update_unit(
+        "up5k.json",
+        Some(
+            r#"{"newton_steps": 1, "lut_index_bits": 9, "lut_x_frac_bits": 7, "lr_shift": 9, "lr_a_shift": 10, "guard_bits": 6}"#,
+        ),
+        "up5k-small",
+    );
+    // more guard bits
+    lint_update_unit("default.json", Some(r#"{"guard_bits": 12}"#), "wide-guard");
+}

@@ -31,6 +31,7 @@ use nsm_model::learn::update::{
 };
 use nsm_model::learn::UpdateSpec;
 use rust_hdl::prelude::*;
+use std::collections::HashMap;
 
 /// Widest port value: stored weights, `a_i` and biases must fit 32-bit ports.
 pub const MAX_PORT_BITS: u32 = 32;
@@ -314,10 +315,10 @@ pub fn verilog_body(spec: &UpdateSpec) -> String {
         ("FY", i64::from(l.isqrt_frac_bits)),
         ("FK", i64::from(l.norm_frac_bits)),
         ("FO", i64::from(l.lut_frac_bits)),
-        ("FE", i64::from(l.err_frac_bits)),
         ("SB", i64::from(l.isqrt_seed_bits)),
         ("UB", i64::from(w.u)),
         ("NEWTON", i64::from(l.newton_steps)),
+        ("XI", i64::from(l.lut_index_bits)),
         (
             "SA",
             i64::from(
@@ -351,6 +352,7 @@ pub fn verilog_body(spec: &UpdateSpec) -> String {
         ("X_MAX", xmax),
         ("ONE", 1i64 << l.lut_frac_bits),
         ("Y_MAX", 1i64 << (l.isqrt_frac_bits + 1)),
+        ("THREE_Y", 3i64 << l.isqrt_frac_bits),
     ] {
         v.push_str(&format!(
             "localparam signed [63:0] {name} = {};\n",
@@ -366,18 +368,12 @@ function signed [63:0] rshr(input signed [63:0] x, input integer s);
    end
 endfunction
 
-function signed [63:0] sat(input signed [63:0] x, input signed [63:0] lo, input signed [63:0] hi);
-   begin
-      sat = (x < lo) ? lo : ((x > hi) ? hi : x);
-   end
-endfunction
-
-function integer bitlen(input [63:0] x);
+function [6:0] bitlen(input [63:0] x);
    integer i;
    begin
-      bitlen = 0;
+      bitlen = 7'd0;
       for (i = 0; i < UB; i = i + 1)
-         if (x[i]) bitlen = i + 1;
+         if (x[i]) bitlen = i[6:0] + 7'd1;
    end
 endfunction
 
@@ -387,7 +383,7 @@ endfunction
     v.push_str(&rom("d_rom", w.pd - 1, &spec.luts.d));
     v.push_str(&rom("seed_rom", l.isqrt_frac_bits + 2, &spec.seed.table));
     let decl = |name: &str, bits: u32| format!("reg signed [{}:0] {name};\n", bits - 1);
-    for (name, bits) in [
+    let regs = [
         ("e_r", w.err),
         ("ma_r", w.ma),
         ("mb_r", w.mb),
@@ -410,7 +406,8 @@ endfunction
         ("xc_r", w.xc),
         ("cw1_r", w.cw1),
         ("cw2_r", w.cw2),
-    ] {
+    ];
+    for (name, bits) in regs {
         v.push_str(&decl(name, bits));
     }
     // the shared multiplier's operand widths
@@ -450,8 +447,72 @@ endfunction
         "localparam integer PA = {pa};\nlocalparam integer PB = {pb};\nlocalparam integer WB = {wb};\n",
         wb = spec.weight_bits
     ));
-    v.push_str(
-        r#"reg [4:0] st;
+    let mut bits: HashMap<&str, u32> = HashMap::new();
+    bits.extend(regs);
+    for (name, b) in [
+        ("PA", pa),
+        ("PB", pb),
+        ("PAB1", pa + pb + 1),
+        ("PAB2", pa + pb + 2),
+        ("PAB3", pa + pb + 3),
+        ("Q", w.q),
+        ("S", w.s),
+        ("U", w.u),
+        ("N", w.n),
+        ("T", l.isqrt_frac_bits + 4),
+        ("Y", w.y),
+        ("ERR", w.err),
+        ("MA", w.ma),
+        ("MB", w.mb),
+        ("XC", w.xc),
+        ("KAPPA", w.kappa),
+        ("SR", w.sr),
+        ("GY", w.gy),
+        ("GK", w.gk),
+        ("CW1", w.cw1),
+        ("CW2", w.cw2),
+        ("err", 32),
+        ("a_in", 32),
+        ("b_in", 32),
+        ("sw2_r", 32),
+        ("w_e", spec.weight_bits + 1),
+        ("wz", spec.weight_bits + 1),
+        ("seed", l.isqrt_frac_bits + 2),
+        ("MC", 64),
+        ("ONE", 64),
+        ("THREE_Y", 64),
+        ("g1", 64),
+        ("q16", 64),
+        ("b_f", 64),
+        ("dw64", 64),
+        ("prod_r", pa + pb),
+        ("prod_x", pa + pb + 1),
+        ("res_r", pa + pb + 1),
+        ("wv_r", pa + pb + 2),
+        ("dw", pa + pb + 2),
+        ("w_new", pa + pb + 3),
+        ("rr", 64),
+    ] {
+        bits.insert(name, b);
+    }
+    assert!(pa + pb + 3 <= 64, "the update unit's datapath fits 64 bits");
+    // saturation to the widths of the registers and ports it feeds
+    let sat_widths: std::collections::BTreeMap<&str, u32> =
+        [("32", 32), ("Y", w.y), ("X", w.x), ("E", w.err)].into();
+    for (name, b) in sat_widths {
+        v.push_str(&format!(
+            "function signed [{hi}:0] sat_{name}(input signed [63:0] x, input signed [63:0] lo, input signed [63:0] hi);\n   reg signed [63:0] r;\n   begin\n      r = (x < lo) ? lo : ((x > hi) ? hi : x);\n      sat_{name} = r[{hi}:0];\n   end\nendfunction\n\n",
+            hi = b - 1
+        ));
+    }
+    // the weight the engine sees: the stored weight shifted right by the guard bits
+    let (wb, g) = (spec.weight_bits, l.guard_bits);
+    let w_e = if wb + g <= 31 {
+        format!("$signed(w_in[{}:{g}])", wb + g)
+    } else {
+        format!("$signed({{w_in[31], w_in[31:{g}]}})")
+    };
+    let body = r#"reg [4:0] st;
 reg [2:0] nk;
 reg lin;
 reg [1:0] ph;
@@ -478,24 +539,26 @@ localparam [4:0] S_IDLE = 0, S_ACC = 1, S_C0 = 2, S_C0B = 3, S_C1 = 4, S_C2 = 5,
    S_LIN = 22, S_ACCD = 23, S_C1A = 24;
 
 // stored values seen by the engine: shift right by the guard bits
-wire signed [63:0] w64 = w_in;
-wire signed [WB:0] w_e = w64 >>> G;
-wire signed [63:0] ma64 = ma_r;
+wire signed [WB:0] w_e = W_E_EXPR;
+wire signed [63:0] ma64 = %{ma_r:64};
 wire signed [63:0] g1 = (ma64 >>> G) + P0;
-wire signed [63:0] mb64 = mb_r;
-wire signed [63:0] b_eng = mb64 >>> G;
+wire signed [63:0] mb64 = %{mb_r:64};
+wire signed [63:0] b_f = (mb64 >>> G) <<< F;
 // first pass (w^2 comes from the shared multiplier)
 wire signed [WB:0] wz = z_in ? w_e : -w_e;
 // normalization of u = m Q (u = 0 reads as 1) to q in [1/4, 1)
-wire signed [63:0] u64 = u_r;
+wire signed [63:0] u64 = %{u_r:64};
 wire signed [63:0] ue = (u64 == 64'sd0) ? 64'sd1 : u64;
 wire [6:0] ul = bitlen(ue);
 wire [6:0] us = ul + {6'd0, ul[0]};
 wire signed [63:0] q16 = (us_r <= 7'd16) ? (ue <<< (7'd16 - us_r)) : (ue >>> (us_r - 7'd16));
-wire signed [63:0] x64 = x_r;
+wire signed [63:0] x64 = %{x_r:64};
 wire x_neg = x64 < 64'sd0;
 wire [63:0] x_abs = x_neg ? -x64 : x64;
-wire signed [PA-1:0] neg_delta = -delta_r;
+wire [XI-1:0] x_idx = x_abs[XI-1:0];
+wire [SB-1:0] seed_idx = q16_r[15:16-SB];
+wire [SEEDW-1:0] seed = seed_rom[seed_idx];
+wire signed [PA-1:0] neg_delta = -%{delta_r:PA};
 
 // Everything goes through one multiplier and one rounding shifter, one product per cycle:
 // res = (opa * opb + (rnd ? 2^(sh-1) : 0)) >>> sh. The passes over the row use it for w^2
@@ -510,50 +573,50 @@ always @(*) begin
    sh = 0;
    rnd = 1'b1;
    case (st)
-      S_ACC: begin opa = w_e; opb = w_e; end
-      S_UPD: begin opa = cw2_r; opb = w_e; end
-      S_C0: begin opa = q_r; opb = MC; end
-      S_C0B: begin opa = g1; opb = s_r; end
-      S_NA: begin opa = y_r; opb = y_r; sh = FY; rnd = 1'b0; end
-      S_NB: begin opa = q16_r; opb = t_r; sh = 16; rnd = 1'b0; end
-      S_NC: begin opa = y_r; opb = (64'sd3 <<< FY) - t_r; sh = FY + 1; rnd = 1'b0; end
-      S_X: begin opa = n_r; opb = y_r; sh = FY + h_r + F - K - FX; end
-      S_LUT: begin opa = x_r; opb = MC; sh = 2 * K; end
-      S_D1: begin opa = e_r; opb = dm_r; sh = FO; end
-      S_D1B: begin opa = u_r; opb = y_r; sh = FY + h_r + K - FK; end
-      S_D1C: begin opa = s_r; opb = y_r; sh = FY + h_r - K - FX; end
-      S_D1D: begin opa = g1; opb = y_r; sh = F; end
-      S_D2: begin opa = g1; opb = kappa_r; sh = F; end
-      S_D2B: begin opa = delta_r; opb = xc_r; sh = FX; end
-      S_D2C: begin opa = delta_r; opb = gy_r; sh = FY + h_r - K; end
-      S_D3: begin opa = gk_r; opb = delta_r; sh = FK; end
-      S_D3B: begin opa = neg_delta; opb = sr_r; sh = SA; end
-      S_D3C: begin opa = neg_delta; opb = kappa_r; sh = SBI; end
+      S_ACC: begin opa = %{w_e:PA}; opb = %{w_e:PB}; end
+      S_UPD: begin opa = %{cw2_r:PA}; opb = %{w_e:PB}; end
+      S_C0: begin opa = %{q_r:PA}; opb = %{MC:PB}; end
+      S_C0B: begin opa = %{g1:PA}; opb = %{s_r:PB}; end
+      S_NA: begin opa = %{y_r:PA}; opb = %{y_r:PB}; sh = FY[6:0]; rnd = 1'b0; end
+      S_NB: begin opa = %{q16_r:PA}; opb = %{t_r:PB}; sh = 7'd16; rnd = 1'b0; end
+      S_NC: begin opa = %{y_r:PA}; opb = %{THREE_Y:PB} - %{t_r:PB}; sh = FY[6:0] + 7'd1; rnd = 1'b0; end
+      S_X: begin opa = %{n_r:PA}; opb = %{y_r:PB}; sh = FY[6:0] + h_r + F[6:0] - K[6:0] - FX[6:0]; end
+      S_LUT: begin opa = %{x_r:PA}; opb = %{MC:PB}; sh = 7'd2 * K[6:0]; end
+      S_D1: begin opa = %{e_r:PA}; opb = %{dm_r:PB}; sh = FO[6:0]; end
+      S_D1B: begin opa = %{u_r:PA}; opb = %{y_r:PB}; sh = FY[6:0] + h_r + K[6:0] - FK[6:0]; end
+      S_D1C: begin opa = %{s_r:PA}; opb = %{y_r:PB}; sh = FY[6:0] + h_r - K[6:0] - FX[6:0]; end
+      S_D1D: begin opa = %{g1:PA}; opb = %{y_r:PB}; sh = F[6:0]; end
+      S_D2: begin opa = %{g1:PA}; opb = %{kappa_r:PB}; sh = F[6:0]; end
+      S_D2B: begin opa = %{delta_r:PA}; opb = %{xc_r:PB}; sh = FX[6:0]; end
+      S_D2C: begin opa = %{delta_r:PA}; opb = %{gy_r:PB}; sh = FY[6:0] + h_r - K[6:0]; end
+      S_D3: begin opa = %{gk_r:PA}; opb = %{delta_r:PB}; sh = FK[6:0]; end
+      S_D3B: begin opa = neg_delta; opb = %{sr_r:PB}; sh = SA[6:0]; end
+      S_D3C: begin opa = neg_delta; opb = %{kappa_r:PB}; sh = SBI[6:0]; end
       default: ;
    endcase
 end
 // product registered; the rounding shift of last cycle's product feeds the consumers
 // (the rounding constant is formed with the product, off the path behind the register)
-wire signed [PA+PB:0] prod_x = prod_r;
+wire signed [PA+PB:0] prod_x = %{prod_r:PAB1};
 wire signed [PA+PB:0] half = (rnd && (sh != 7'd0)) ? ({{(PA+PB){1'b0}}, 1'b1} <<< (sh - 7'd1)) : 0;
 wire signed [PA+PB:0] res_n = (prod_x + half_r) >>> sh_r;
-wire signed [63:0] res = res_n;
 // the rounded product, registered: what the row-quantity states take
-wire signed [63:0] rr = res_r;
+wire signed [63:0] rr = %{res_r:64};
 wire res_e_clip = (rr < E_LO) || (rr > E_HI);
 wire signed [63:0] a_new = ma64 + rr;
 wire signed [63:0] b_new = mb64 + rr;
-wire signed [63:0] e64 = e_r;
+wire signed [63:0] e64 = %{e_r:64};
 wire signed [63:0] bl_new = mb64 + rshr(-e64, SO);
 // second pass: one multiply per weight
 // (the product of the second pass is taken unshifted: no rounding shifter on this path)
-wire signed [PA+PB+1:0] zc = sz_r ? cw1_r : -cw1_r;
+wire signed [PA+PB+1:0] zc = sz_r ? %{cw1_r:PAB2} : -%{cw1_r:PAB2};
 wire signed [PA+PB+1:0] wv = prod_x - zc;
-wire signed [63:0] wv64 = wv;
-wire signed [63:0] wvr64 = wv_r;
-wire signed [PA+PB+1:0] dw = lin ? rshr(wvr64, SO) : rshr(wvr64, SW);
-wire signed [PA+PB+2:0] w_new = sw2_r + dw;
-wire w_sat = (w_new < M_LO) || (w_new > M_HI);
+wire signed [63:0] wvr64 = %{wv_r:64};
+wire signed [63:0] dw64 = lin ? rshr(wvr64, SO) : rshr(wvr64, SW);
+wire signed [PA+PB+1:0] dw = %{dw64:PAB2};
+wire signed [PA+PB+2:0] w_new = %{sw2_r:PAB3} + %{dw:PAB3};
+wire signed [63:0] w_new64 = %{w_new:64};
+wire w_sat = (w_new64 < M_LO) || (w_new64 > M_HI);
 
 always @(posedge clock) begin
    w_out_valid <= 1'b0;
@@ -565,14 +628,14 @@ always @(posedge clock) begin
    sw_r <= w_in;
    sz_r <= z_in;
    sl_r <= w_last;
-   res_r <= res;
+   res_r <= res_n;
    // second pass, stage 2: the weight's product minus the z term
    wv_r <= wv;
    sw2_r <= sw_r;
    sl2_r <= sl_r;
    sv2_r <= sv_r && !sacc_r && (st == S_UPD);
    // first pass: w^2 of last cycle's weight (taken unshifted: no rounding adder on this path)
-   if (sv_r && sacc_r) q_r <= q_r + prod_x;
+   if (sv_r && sacc_r) q_r <= q_r + %{prod_x:Q};
    if (reset) begin
       st <= S_IDLE;
       ready <= 1'b0;
@@ -584,16 +647,16 @@ always @(posedge clock) begin
       case (st)
          S_IDLE: if (start) begin
             lin <= linear;
-            e_r <= err;
-            ma_r <= a_in;
-            mb_r <= b_in;
+            e_r <= %{err:ERR};
+            ma_r <= %{a_in:MA};
+            mb_r <= %{b_in:MB};
             q_r <= 0;
             s_r <= 0;
             ph <= 2'd0;
             st <= linear ? S_LIN : S_ACC;
          end
          S_ACC: if (w_valid) begin
-            s_r <= s_r + wz;
+            s_r <= s_r + %{wz:S};
             if (w_last) st <= S_ACCD;
          end
          // the last square leaves the multiplier
@@ -604,31 +667,31 @@ always @(posedge clock) begin
             st <= S_C1;
          end
          S_C1: begin
-            q16_r <= q16;
+            q16_r <= %{q16:18};
             h_r <= us_r >> 1;
-            n_r <= np_r + (b_eng <<< F);
+            n_r <= np_r + %{b_f:N};
             st <= S_C2;
          end
          S_C2: begin
-            y_r <= seed_rom[q16_r >> (16 - SB)];
+            y_r <= %u{seed:Y};
             nk <= 0;
             st <= (NEWTON == 0) ? S_X : S_NA;
          end
          S_LIN: begin
-            cw1_r <= e_r;
+            cw1_r <= %{e_r:CW1};
             cw2_r <= 0;
-            a_out <= ma_r;
-            b_out <= sat(bl_new, B_LO, B_HI);
+            a_out <= %{ma_r:32};
+            b_out <= sat_32(bl_new, B_LO, B_HI);
             p_out <= 0;
             d_out <= 0;
-            delta_out <= e_r;
+            delta_out <= %{e_r:32};
             dback_out <= 0;
             flags_out <= {5'd0, ((bl_new < B_LO) || (bl_new > B_HI)), 2'd0};
             ready <= 1'b1;
             st <= S_UPD;
          end
          S_UPD: if (sv2_r) begin
-            w_out <= sat(w_new, M_LO, M_HI);
+            w_out <= sat_32(w_new64, M_LO, M_HI);
             w_out_valid <= 1'b1;
             w_clip <= w_sat;
             if (w_sat) flags_out[0] <= 1'b1;
@@ -644,80 +707,80 @@ always @(posedge clock) begin
             ph <= 2'd0;
             case (st)
                S_C0: begin
-                  u_r <= rr;
+                  u_r <= %{rr:U};
                   st <= S_C0B;
                end
                S_C0B: begin
-                  np_r <= rr;
+                  np_r <= %{rr:N};
                   st <= S_C1A;
                end
                S_NA: begin
-                  t_r <= rr;
+                  t_r <= %{rr:T};
                   st <= S_NB;
                end
                S_NB: begin
-                  t_r <= rr;
+                  t_r <= %{rr:T};
                   st <= S_NC;
                end
                S_NC: begin
-                  y_r <= (rr < 64'sd0) ? 64'sd0 : ((rr > Y_MAX) ? Y_MAX : rr);
+                  y_r <= sat_Y(rr, 64'sd0, Y_MAX);
                   nk <= nk + 3'd1;
-                  st <= (nk + 1 < NEWTON) ? S_NA : S_X;
+                  st <= ({29'd0, nk} + 32'd1 < NEWTON) ? S_NA : S_X;
                end
                S_X: begin
-                  x_r <= sat(rr, -X_MAX, X_MAX);
+                  x_r <= sat_X(rr, -X_MAX, X_MAX);
                   st <= S_LUT;
                end
                S_LUT: begin
-                  pm_r <= p_rom[x_abs];
-                  dm_r <= d_rom[x_abs];
-                  xc_r <= rr;
+                  pm_r <= {1'b0, p_rom[x_idx]};
+                  dm_r <= {1'b0, d_rom[x_idx]};
+                  xc_r <= %{rr:XC};
                   st <= S_D1;
                end
                S_D1: begin
-                  p_out <= x_neg ? ONE - pm_r : pm_r;
-                  d_out <= dm_r;
-                  delta_r <= sat(rr, E_LO, E_HI);
+                  p_out <= x_neg ? %{ONE:32} - %{pm_r:32} : %{pm_r:32};
+                  d_out <= %{dm_r:32};
+                  delta_r <= sat_E(rr, E_LO, E_HI);
                   flags_out <= {4'd0, res_e_clip, 3'd0};
                   st <= S_D1B;
                end
                S_D1B: begin
-                  kappa_r <= rr;
+                  kappa_r <= %{rr:KAPPA};
                   st <= S_D1C;
                end
                S_D1C: begin
-                  sr_r <= rr;
+                  sr_r <= %{rr:SR};
                   st <= S_D1D;
                end
                S_D1D: begin
-                  gy_r <= rr;
+                  gy_r <= %{rr:GY};
                   st <= S_D2;
                end
                S_D2: begin
-                  gk_r <= rr;
-                  delta_out <= delta_r;
+                  gk_r <= %{rr:GK};
+                  delta_out <= %{delta_r:32};
                   st <= S_D2B;
                end
                S_D2B: begin
-                  cw2_r <= rr;
+                  cw2_r <= %{rr:CW2};
                   st <= S_D2C;
                end
                S_D2C: begin
-                  dback_out <= sat(rr, E_LO, E_HI);
+                  dback_out <= sat_32(rr, E_LO, E_HI);
                   if (res_e_clip) flags_out[4] <= 1'b1;
                   st <= S_D3;
                end
                S_D3: begin
-                  cw1_r <= rr;
+                  cw1_r <= %{rr:CW1};
                   st <= S_D3B;
                end
                S_D3B: begin
-                  a_out <= sat(a_new, A_LO, A_HI);
+                  a_out <= sat_32(a_new, A_LO, A_HI);
                   if ((a_new < A_LO) || (a_new > A_HI)) flags_out[1] <= 1'b1;
                   st <= S_D3C;
                end
                S_D3C: begin
-                  b_out <= sat(b_new, B_LO, B_HI);
+                  b_out <= sat_32(b_new, B_LO, B_HI);
                   if ((b_new < B_LO) || (b_new > B_HI)) flags_out[2] <= 1'b1;
                   ready <= 1'b1;
                   st <= S_UPD;
@@ -728,9 +791,55 @@ always @(posedge clock) begin
       endcase
    end
 end
-"#,
-    );
+"#;
+    let body = body
+        .replace("W_E_EXPR", &w_e)
+        .replace("SEEDW", &(l.isqrt_frac_bits + 2).to_string());
+    v.push_str(&fit_widths(&body, &bits));
     v
+}
+
+/// `name` (of `from` bits) at `to` bits: sign-extended (zero-extended if `unsigned`), or its
+/// low `to` bits.
+fn extend(name: &str, from: u32, to: u32, unsigned: bool) -> String {
+    use std::cmp::Ordering::*;
+    match (from.cmp(&to), unsigned) {
+        (Equal, _) => name.to_string(),
+        (Less, true) => format!("{{{}'d0, {name}}}", to - from),
+        (Less, false) => format!(
+            "$signed({{{{{}{{{name}[{}]}}}}, {name}}})",
+            to - from,
+            from - 1
+        ),
+        (Greater, true) => format!("{name}[{}:0]", to - 1),
+        (Greater, false) => format!("$signed({name}[{}:0])", to - 1),
+    }
+}
+
+/// Replaces `%{x:W}` in `text` by signed `x` at `W` bits and `%u{x:W}` by unsigned `x` at `W`
+/// bits; `W` is a number or a name in `bits`, as is the width of `x`.
+fn fit_widths(text: &str, bits: &HashMap<&str, u32>) -> String {
+    let width = |t: &str| -> u32 {
+        t.parse()
+            .unwrap_or_else(|_| *bits.get(t).unwrap_or_else(|| panic!("no width for {t}")))
+    };
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let r = &rest[at + 1..];
+        let (unsigned, r) = match r.strip_prefix('u') {
+            Some(r) => (true, r),
+            None => (false, r),
+        };
+        let r = r.strip_prefix('{').expect("%{ in the template");
+        let end = r.find('}').expect("%{name:width}");
+        let (name, to) = r[..end].split_once(':').expect("%{name:width}");
+        out.push_str(&extend(name, width(name), width(to), unsigned));
+        rest = &r[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The update unit in rust-hdl's simulator, as a [`RowEngine`].

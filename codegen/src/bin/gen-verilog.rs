@@ -19,7 +19,7 @@ struct Args {
     /// Quantized network whose memory images to write too.
     #[arg(long, value_name = "QNET.json")]
     qnet: Option<PathBuf>,
-    /// Also write the on-chip learning update unit (nsm_update_unit.v).
+    /// Also write the on-chip learning update unit (nsm_update_unit.v, nsm_update_unit.vlt).
     #[arg(long)]
     update_unit: bool,
     /// Learning formats of the update unit (nsm-learn/1 JSON) [built-in defaults].
@@ -53,6 +53,10 @@ fn run(args: Args) -> Result<()> {
         let path = args.out_dir.join(nsm_codegen::UPDATE_VERILOG_FILE);
         nsm_model::fsutil::atomic_write(&path, v.as_bytes())?;
         eprintln!("wrote {} ({} bytes)", path.display(), v.len());
+        let waivers = nsm_codegen::update_unit_vlt(&v);
+        let path = args.out_dir.join(nsm_codegen::UPDATE_VLT_FILE);
+        nsm_model::fsutil::atomic_write(&path, waivers.as_bytes())?;
+        eprintln!("wrote {} ({} bytes)", path.display(), waivers.len());
     }
     for (name, text) in &generated.files {
         eprintln!(
