@@ -293,7 +293,7 @@ pub fn build_bitstream(
 
     // ---- synthesis ----
     let synth = if ice {
-        format!("synth_ice40 -top {top} -json synth.json")
+        format!("synth_ice40 -dsp -top {top} -json synth.json")
     } else {
         format!("synth_ecp5 -top {top} -json synth.json")
     };
