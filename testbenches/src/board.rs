@@ -7,7 +7,7 @@ use std::path::Path;
 use nsm_hdl::board::BoardParams;
 use nsm_model::engine::config::EngineConfig;
 
-use crate::{exec, find_tool, write, CosimError, Simulator};
+use crate::{exec, write, CosimError, Simulator};
 
 /// The board testbench source.
 pub const BOARD_TESTBENCH: &str = include_str!("../verilog/board_tb.v");
@@ -54,52 +54,13 @@ pub fn prepare_board(
 /// Simulates a board run folder; `Ok` (the log) only if the testbench printed
 /// `NSM_BOARD_TB PASS`. `run.sh` in the folder replays it.
 pub fn run_board(dir: &Path, simulator: Simulator) -> Result<String, CosimError> {
-    let s = |x: &str| x.to_string();
-    let cmds = match simulator {
-        Simulator::Icarus => {
-            let iverilog = find_tool("iverilog", "NSM_IVERILOG")?;
-            let vvp = find_tool("vvp", "NSM_VVP")?;
-            vec![
-                vec![
-                    iverilog.display().to_string(),
-                    s("-g2012"),
-                    s("-I."),
-                    s("-o"),
-                    s("board.vvp"),
-                    s("board_tb.v"),
-                    s("nsm_board.v"),
-                ],
-                vec![vvp.display().to_string(), s("-n"), s("board.vvp")],
-            ]
-        }
-        Simulator::Verilator => {
-            let verilator = find_tool("verilator", "NSM_VERILATOR")?;
-            vec![
-                [
-                    verilator.display().to_string().as_str(),
-                    "--binary",
-                    "--timing",
-                    "-Wno-fatal",
-                    "-Wno-lint",
-                    "-Wno-style",
-                    "-Wno-UNOPTFLAT",
-                    "-O1",
-                    "-j",
-                    "2",
-                    "--top-module",
-                    "board_tb",
-                    "-I.",
-                    "-Mdir",
-                    "obj_board",
-                    "board_tb.v",
-                    "nsm_board.v",
-                ]
-                .map(String::from)
-                .to_vec(),
-                vec![s("./obj_board/Vboard_tb")],
-            ]
-        }
+    let bench = crate::Bench {
+        tb: "board_tb.v",
+        design: "nsm_board.v",
+        top: "board_tb",
+        stem: "board",
     };
+    let cmds = crate::sim_commands(simulator, &bench, "-O1")?;
     let log = exec(dir, simulator, &cmds)?;
     write(dir, &format!("board-{simulator}.log"), &log)?;
     if log.lines().any(|l| l.starts_with("NSM_BOARD_TB PASS")) {

@@ -238,10 +238,26 @@ fn exec(dir: &Path, simulator: Simulator, cmds: &[Vec<String>]) -> Result<String
     Ok(log)
 }
 
-/// The Verilator command that builds the testbench into `mdir` at optimization `opt`
-/// (`-O1` builds fast, `-O3` runs fast). Lint findings are the lint test's business, not this
-/// build's.
-fn verilator_build(verilator: &Path, opt: &str, mdir: &str) -> Vec<String> {
+/// A self-checking testbench and the design it drives: their files, the testbench's top
+/// module, and the stem of the build products (`<stem>.vvp`, `obj_<stem>/`).
+pub(crate) struct Bench<'a> {
+    pub tb: &'a str,
+    pub design: &'a str,
+    pub top: &'a str,
+    pub stem: &'a str,
+}
+
+/// The engine's testbench.
+const ENGINE_BENCH: Bench<'static> = Bench {
+    tb: "nsm_tb.v",
+    design: nsm_codegen::VERILOG_FILE,
+    top: "nsm_tb",
+    stem: "tb",
+};
+
+/// The Verilator command that builds `bench` into `mdir` at optimization `opt` (`-O1` builds
+/// fast, `-O3` runs fast). Lint findings are the lint test's business, not this build's.
+fn verilator_build(verilator: &Path, bench: &Bench, opt: &str, mdir: &str) -> Vec<String> {
     [
         verilator.display().to_string().as_str(),
         "--binary",
@@ -254,15 +270,51 @@ fn verilator_build(verilator: &Path, opt: &str, mdir: &str) -> Vec<String> {
         "-j",
         "2",
         "--top-module",
-        "nsm_tb",
+        bench.top,
         "-I.",
         "-Mdir",
         mdir,
-        "nsm_tb.v",
-        "nsm_engine.v",
+        bench.tb,
+        bench.design,
     ]
     .map(String::from)
     .to_vec()
+}
+
+/// The commands that build and run `bench` in `simulator` (Verilator at `opt`).
+pub(crate) fn sim_commands(
+    simulator: Simulator,
+    bench: &Bench,
+    opt: &str,
+) -> Result<Vec<Vec<String>>, CosimError> {
+    let s = |x: &str| x.to_string();
+    Ok(match simulator {
+        Simulator::Icarus => {
+            let iverilog = find_tool("iverilog", "NSM_IVERILOG")?;
+            let vvp = find_tool("vvp", "NSM_VVP")?;
+            let vvp_file = format!("{}.vvp", bench.stem);
+            vec![
+                vec![
+                    iverilog.display().to_string(),
+                    s("-g2012"),
+                    s("-I."),
+                    s("-o"),
+                    vvp_file.clone(),
+                    s(bench.tb),
+                    s(bench.design),
+                ],
+                vec![vvp.display().to_string(), s("-n"), vvp_file],
+            ]
+        }
+        Simulator::Verilator => {
+            let verilator = find_tool("verilator", "NSM_VERILATOR")?;
+            let mdir = format!("obj_{}", bench.stem);
+            vec![
+                verilator_build(&verilator, bench, opt, &mdir),
+                vec![format!("./{mdir}/V{}", bench.top)],
+            ]
+        }
+    })
 }
 
 /// The testbench's closing line, parsed.
@@ -300,7 +352,7 @@ pub fn summary(log: &str) -> Option<TbSummary> {
 /// run alone. Returns the summary and the seconds the simulation took.
 pub fn run_verilator_timed(dir: &Path) -> Result<(TbSummary, f64), CosimError> {
     let verilator = find_tool("verilator", "NSM_VERILATOR")?;
-    let compile = verilator_build(&verilator, "-O3", "obj_fast");
+    let compile = verilator_build(&verilator, &ENGINE_BENCH, "-O3", "obj_fast");
     exec(dir, Simulator::Verilator, &[compile])?;
     let start = std::time::Instant::now();
     let out = Command::new(dir.join("obj_fast/Vnsm_tb"))
@@ -326,32 +378,7 @@ pub fn run_verilator_timed(dir: &Path) -> Result<(TbSummary, f64), CosimError> {
 
 /// Simulates a prepared folder; `Ok` only if the testbench printed `NSM_TB PASS`.
 pub fn run(dir: &Path, simulator: Simulator) -> Result<String, CosimError> {
-    let s = |x: &str| x.to_string();
-    let cmds = match simulator {
-        Simulator::Icarus => {
-            let iverilog = find_tool("iverilog", "NSM_IVERILOG")?;
-            let vvp = find_tool("vvp", "NSM_VVP")?;
-            vec![
-                vec![
-                    iverilog.display().to_string(),
-                    s("-g2012"),
-                    s("-I."),
-                    s("-o"),
-                    s("tb.vvp"),
-                    s("nsm_tb.v"),
-                    s("nsm_engine.v"),
-                ],
-                vec![vvp.display().to_string(), s("-n"), s("tb.vvp")],
-            ]
-        }
-        Simulator::Verilator => {
-            let verilator = find_tool("verilator", "NSM_VERILATOR")?;
-            vec![
-                verilator_build(&verilator, "-O1", "obj_verilator"),
-                vec![s("./obj_verilator/Vnsm_tb")],
-            ]
-        }
-    };
+    let cmds = sim_commands(simulator, &ENGINE_BENCH, "-O1")?;
     let log = exec(dir, simulator, &cmds)?;
     if summary(&log).is_some_and(|s| s.pass) {
         Ok(log)

@@ -12,7 +12,7 @@ use nsm_model::learn::mirror::RowEngine;
 use nsm_model::learn::update::{RowMode, RowRequest, RowResult};
 use nsm_model::learn::UpdateSpec;
 
-use crate::{find_tool, CosimError, Simulator};
+use crate::{CosimError, Simulator};
 
 /// The testbench source.
 pub const UPDATE_TESTBENCH: &str = include_str!("../verilog/update_tb.v");
@@ -66,49 +66,15 @@ impl UpdateBench {
         std::fs::write(&p, v).map_err(io(&p))?;
         let p = dir.join("update_tb.v");
         std::fs::write(&p, UPDATE_TESTBENCH).map_err(io(&p))?;
-        let s = |x: &str| x.to_string();
-        let (build, run): (Vec<String>, Vec<String>) = match simulator {
-            Simulator::Icarus => {
-                let iverilog = find_tool("iverilog", "NSM_IVERILOG")?;
-                let vvp = find_tool("vvp", "NSM_VVP")?;
-                (
-                    vec![
-                        iverilog.display().to_string(),
-                        s("-g2012"),
-                        s("-o"),
-                        s("update.vvp"),
-                        s("update_tb.v"),
-                        s(nsm_codegen::UPDATE_VERILOG_FILE),
-                    ],
-                    vec![vvp.display().to_string(), s("-n"), s("update.vvp")],
-                )
-            }
-            Simulator::Verilator => {
-                let verilator = find_tool("verilator", "NSM_VERILATOR")?;
-                (
-                    [
-                        verilator.display().to_string().as_str(),
-                        "--binary",
-                        "--timing",
-                        "-Wno-fatal",
-                        "-Wno-lint",
-                        "-Wno-style",
-                        "-O2",
-                        "-j",
-                        "2",
-                        "--top-module",
-                        "update_tb",
-                        "-Mdir",
-                        "obj_update",
-                        "update_tb.v",
-                        nsm_codegen::UPDATE_VERILOG_FILE,
-                    ]
-                    .map(String::from)
-                    .to_vec(),
-                    vec![s("./obj_update/Vupdate_tb")],
-                )
-            }
+        let bench = crate::Bench {
+            tb: "update_tb.v",
+            design: nsm_codegen::UPDATE_VERILOG_FILE,
+            top: "update_tb",
+            stem: "update",
         };
+        let mut cmds = crate::sim_commands(simulator, &bench, "-O2")?;
+        let run = cmds.pop().expect("a run command");
+        let build = cmds.pop().expect("a build command");
         let p = dir.join("run.sh");
         std::fs::write(
             &p,
