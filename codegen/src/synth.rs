@@ -370,19 +370,16 @@ pub fn synthesize_update_unit(
     pnr: bool,
 ) -> Result<UpdateSynthReport, CodegenError> {
     let start = std::time::Instant::now();
-    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })
-    };
-    write(
-        crate::UPDATE_VERILOG_FILE,
-        &crate::update_unit_verilog(spec)?,
+    write_run_folder(
+        dir,
+        &[
+            (
+                crate::UPDATE_VERILOG_FILE,
+                &crate::update_unit_verilog(spec)?,
+            ),
+            ("nsm_synth_top.v", UPDATE_HARNESS),
+        ],
     )?;
-    write("nsm_synth_top.v", UPDATE_HARNESS)?;
     let flow = flow(
         dir,
         crate::UPDATE_VERILOG_FILE,
@@ -400,6 +397,19 @@ pub fn synthesize_update_unit(
     })
 }
 
+/// Creates the run folder `dir` and writes `files` (name, text) into it.
+fn write_run_folder(dir: &Path, files: &[(&str, &str)]) -> Result<(), CodegenError> {
+    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })?;
+    }
+    Ok(())
+}
+
 /// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`.
 pub fn synthesize(
     cfg: &EngineConfig,
@@ -408,16 +418,13 @@ pub fn synthesize(
 ) -> Result<SynthReport, CodegenError> {
     nsm_hdl::check_supported(cfg)?;
     let start = std::time::Instant::now();
-    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })
-    };
-    write(crate::VERILOG_FILE, &crate::verilog(cfg)?)?;
-    write("nsm_synth_top.v", HARNESS)?;
+    write_run_folder(
+        dir,
+        &[
+            (crate::VERILOG_FILE, &crate::verilog(cfg)?),
+            ("nsm_synth_top.v", HARNESS),
+        ],
+    )?;
     let r = flow(
         dir,
         crate::VERILOG_FILE,
