@@ -1,6 +1,6 @@
 //! A chain of registers with a tap after every stage: `taps[i]` is the input delayed by `i`
-//! clocks (`taps[0]` is the input itself), `out` the last tap. Carries the control token and
-//! skews the weights of the systolic array.
+//! clocks (`taps[0]` is the input itself). Carries the control token and delays the weight and
+//! neuron-memory addresses to where the array needs them.
 
 use rust_hdl::prelude::*;
 
@@ -11,21 +11,19 @@ pub struct ShiftChain<T: Synth> {
     pub reset: Signal<In, bool>,
     pub data_in: Signal<In, T>,
     pub taps: Vec<Signal<Out, T>>,
-    pub out: Signal<Out, T>,
     stages: Vec<DFF<T>>,
     link: Vec<Signal<Local, T>>,
     zero: Constant<T>,
 }
 
 impl<T: Synth> ShiftChain<T> {
-    /// A chain of `len` registers (`len` may be 0: then `out` is the input).
+    /// A chain of `len` registers (`len` may be 0: then the input is the only tap).
     pub fn new(len: usize) -> Self {
         Self {
             clock: Default::default(),
             reset: Default::default(),
             data_in: Default::default(),
             taps: (0..=len).map(|_| Default::default()).collect(),
-            out: Default::default(),
             stages: (0..len).map(|_| Default::default()).collect(),
             link: (0..=len).map(|_| Default::default()).collect(),
             zero: Constant::new(T::default()),
@@ -38,7 +36,6 @@ impl<T: Synth> Logic for ShiftChain<T> {
     fn update(&mut self) {
         self.link[0].next = self.data_in.val();
         self.taps[0].next = self.data_in.val();
-        self.out.next = self.data_in.val();
         for i in 0..self.stages.len() {
             self.stages[i].clock.next = self.clock.val();
             self.stages[i].d.next = self.link[i].val();
@@ -47,7 +44,6 @@ impl<T: Synth> Logic for ShiftChain<T> {
             }
             self.link[i + 1].next = self.stages[i].q.val();
             self.taps[i + 1].next = self.stages[i].q.val();
-            self.out.next = self.stages[i].q.val();
         }
     }
 }

@@ -168,11 +168,9 @@ pub struct NsmEngine {
     /// for all rows (the block RAM's output is slow; the multipliers take them from here).
     a_hold: DFF<Signed<32>>,
     b_hold: DFF<Signed<32>>,
-    lay_n_out: DFF<Bits<ADDR_BITS>>,
     lay_w_base: DFF<Bits<ADDR_BITS>>,
     lay_n_base: DFF<Bits<ADDR_BITS>>,
     lay_output: DFF<bool>,
-    lay_steps_eff: DFF<Bits<ADDR_BITS>>,
     lay_in_base: DFF<Bits<ADDR_BITS>>,
     lay_out_base: DFF<Bits<ADDR_BITS>>,
     lay_live: DFF<Bits<9>>,
@@ -417,11 +415,9 @@ impl NsmEngine {
             lay_last_neuron: Default::default(),
             a_hold: Default::default(),
             b_hold: Default::default(),
-            lay_n_out: Default::default(),
             lay_w_base: Default::default(),
             lay_n_base: Default::default(),
             lay_output: Default::default(),
-            lay_steps_eff: Default::default(),
             lay_in_base: Default::default(),
             lay_out_base: Default::default(),
             lay_live: Default::default(),
@@ -596,11 +592,9 @@ impl Logic for NsmEngine {
             lay_last_neuron,
             a_hold,
             b_hold,
-            lay_n_out,
             lay_w_base,
             lay_n_base,
             lay_output,
-            lay_steps_eff,
             lay_in_base,
             lay_out_base,
             lay_live
@@ -679,11 +673,9 @@ impl Logic for NsmEngine {
             (self.steps_eff.val() - self.c_one20.val()) & self.m_steps.val();
         self.lay_last_neuron.d.next =
             (self.cur_n_out.val() - self.c_one20.val()) & self.m_neurons.val();
-        self.lay_n_out.d.next = self.cur_n_out.val();
         self.lay_w_base.d.next = self.cur_w_base.val();
         self.lay_n_base.d.next = self.cur_n_base.val();
         self.lay_output.d.next = self.is_output.val();
-        self.lay_steps_eff.d.next = self.steps_eff.val();
         self.lay_in_base.d.next = self.in_base.val();
         self.lay_out_base.d.next = self.out_base.val();
         self.lay_live.d.next = self.live_count.val();
