@@ -12,8 +12,7 @@ pub struct SignExtend {
 
 impl Logic for SignExtend {
     fn update(&mut self) {
-        let v = self.x.val().inner().to_u64() as u32 as i32 as i64;
-        self.y.next = v.into();
+        self.y.next = crate::to_i64(self.x.val()).into();
     }
 
     fn connect(&mut self) {

@@ -98,6 +98,11 @@ pub fn low_mask<const N: usize>(bits: u32) -> Constant<Bits<N>> {
     )
 }
 
+/// The value of a 32-bit signed port, for the leaf blocks' Rust models.
+pub(crate) fn to_i64(x: rust_hdl::prelude::Signed<32>) -> i64 {
+    i64::from(x.inner().to_u64() as u32 as i32)
+}
+
 /// Bits of an unsigned value that holds `0..=n`.
 pub fn unsigned_bits(n: u64) -> u32 {
     (64 - n.leading_zeros()).max(1)

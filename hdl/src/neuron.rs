@@ -11,6 +11,8 @@
 
 use rust_hdl::prelude::*;
 
+use crate::to_i64;
+
 /// Clocks from the inputs to `fire`.
 pub const NEURON_LATENCY: usize = 2;
 
@@ -58,10 +60,6 @@ impl NeuronUnit {
             _tb: 0,
         }
     }
-}
-
-fn to_i64(x: Signed<32>) -> i64 {
-    i64::from(x.inner().to_u64() as u32 as i32)
 }
 
 impl Logic for NeuronUnit {

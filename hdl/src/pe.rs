@@ -22,6 +22,8 @@
 use nsm_model::lfsr::LfsrSpec;
 use rust_hdl::prelude::*;
 
+use crate::to_i64;
+
 use crate::lfsr_gate::LfsrGate;
 
 /// Width of the weight and partial-sum ports: one machine word, the widest rust-hdl simulates
@@ -64,10 +66,6 @@ pub struct Pe {
 fn wrap(v: i64, bits: u32) -> i64 {
     let shift = 64 - bits;
     (v << shift) >> shift
-}
-
-fn to_i64(x: Signed<PSUM_BITS>) -> i64 {
-    i64::from(x.inner().to_u64() as u32 as i32)
 }
 
 impl Pe {

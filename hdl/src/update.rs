@@ -31,6 +31,8 @@ use nsm_model::learn::update::{
 };
 use nsm_model::learn::UpdateSpec;
 use rust_hdl::prelude::*;
+
+use crate::to_i64;
 use std::collections::HashMap;
 
 /// Widest port value: stored weights, `a_i` and biases must fit 32-bit ports.
@@ -85,10 +87,6 @@ pub struct UpdateUnit {
     /// Second pass: the weights taken one and two cycles ago (stored value, z, last).
     _pipe: Option<(i32, i8, bool)>,
     _pipe2: Option<(i32, i8, bool)>,
-}
-
-fn to_i64(x: Signed<32>) -> i64 {
-    i64::from(x.inner().to_u64() as u32 as i32)
 }
 
 impl UpdateUnit {
