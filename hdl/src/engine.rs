@@ -204,6 +204,7 @@ pub struct NsmEngine {
     agg_last: Signal<Local, bool>,
     agg_sum: Signal<Local, Signed<64>>,
     best_minus_beat: Signal<Local, Signed<64>>,
+    beat_wins: Signal<Local, bool>,
     region: Signal<Local, Bits<4>>,
     act_addr: Signal<Local, Bits<ADDR_BITS>>,
     cfg_w: Signal<Local, Bits<32>>,
@@ -233,6 +234,7 @@ pub struct NsmEngine {
     z20: Constant<Bits<ADDR_BITS>>,
     z32: Constant<Bits<32>>,
     zs32: Constant<Signed<32>>,
+    zs64: Constant<Signed<64>>,
     /// The layer-table field numbers.
     field: Vec<Constant<Bits<3>>>,
     c_one16: Constant<Bits<16>>,
@@ -450,6 +452,7 @@ impl NsmEngine {
             agg_last: Default::default(),
             agg_sum: Default::default(),
             best_minus_beat: Default::default(),
+            beat_wins: Default::default(),
             region: Default::default(),
             act_addr: Default::default(),
             cfg_w: Default::default(),
@@ -478,6 +481,7 @@ impl NsmEngine {
             z20: b20(0),
             z32: Constant::new(Bits::<32>::from(0u64)),
             zs32: Constant::new(Signed::<32>::from(0i64)),
+            zs64: Constant::new(Signed::<64>::from(0i64)),
             field: (0..4u64)
                 .map(|f| Constant::new(Bits::<3>::from(f)))
                 .collect(),
@@ -906,9 +910,14 @@ impl Logic for NsmEngine {
         }
         self.logit_ext.x.next = self.agg_logit32.val();
         self.agg_logit.next = self.logit_ext.y.val();
-        self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
-        if self.pick_first.q.val() {
-            self.agg_sum.next = self.agg_logit.val();
+        // the 64-bit sums are formed only in the cycles that use them (rust-hdl evaluates
+        // 64-bit arithmetic through big integers, on every settle pass)
+        self.agg_sum.next = self.zs64.val();
+        if self.pick_valid.q.val() {
+            self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
+            if self.pick_first.q.val() {
+                self.agg_sum.next = self.agg_logit.val();
+            }
         }
         self.logits.read_address.next = self.agg_raddr.q.val();
         if self.pick_valid.q.val() {
@@ -924,9 +933,8 @@ impl Logic for NsmEngine {
         self.fin_g0.d.next = self.g.q.val() == self.z16.val();
         self.logits.write_enable.next = self.fin_pending.q.val();
         self.logits.write_address.next = self.fin_k.q.val();
-        if self.fin_g0.q.val() {
-            self.logits.write_data.next = self.fin_total.q.val();
-        } else {
+        self.logits.write_data.next = self.fin_total.q.val();
+        if self.fin_pending.q.val() & !self.fin_g0.q.val() {
             self.logits.write_data.next = self.logits.read_data.val() + self.fin_total.q.val();
         }
 
@@ -938,7 +946,8 @@ impl Logic for NsmEngine {
         // formed when the beat is loaded
         self.out_last.next = self.beat_last.q.val();
         self.out_class.next = self.beat_class.q.val();
-        self.best_minus_beat.next = self.best_val.q.val() - self.logits.read_data.val();
+        self.best_minus_beat.next = self.zs64.val();
+        self.beat_wins.next = false;
         self.in_ready.next = self.state.q.val() == self.c_idle.val();
         self.busy.next = self.state.q.val() != self.c_idle.val();
 
@@ -1011,17 +1020,19 @@ impl Logic for NsmEngine {
         if self.state.q.val() == self.c_output.val() {
             self.fetch.d.next = false;
             if self.fetch.q.val() {
+                // the best of beats 0..k (ties to the lowest k): beat k wins if it is the first
+                // or above every earlier one
+                self.best_minus_beat.next = self.best_val.q.val() - self.logits.read_data.val();
+                self.beat_wins.next =
+                    (self.out_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
                 // the logit RAM answers the address of the previous cycle
                 self.beat_valid.d.next = true;
                 self.beat_logit.d.next = self.logits.read_data.val();
                 self.beat_k.d.next = self.out_k.q.val();
                 self.beat_last.d.next = self.out_k.q.val() == self.lay_last_neuron.q.val();
-                // the best of beats 0..k (ties to the lowest k): beat k wins if it is the first
-                // or above every earlier one
-                self.beat_better.d.next =
-                    (self.out_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
+                self.beat_better.d.next = self.beat_wins.val();
                 self.beat_class.d.next = self.best_k.q.val();
-                if (self.out_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63) {
+                if self.beat_wins.val() {
                     self.beat_class.d.next = self.out_k.q.val();
                 }
             }
