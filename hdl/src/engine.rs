@@ -26,6 +26,17 @@ pub const REGION_NEURONS: u64 = 1;
 pub const REGION_LAYERS: u64 = 2;
 pub const REGION_CONTROL: u64 = 3;
 
+/// The value of the sequencer's drain counter that ends a layer: the idle cycles between a
+/// layer's last step and the next layer's start cover the array (`cols`), the row ends'
+/// pipelines and the logit walker (`rows`), with room to spare (`docs/hardware.md`, "Timing").
+pub fn drain_count(rows: usize, cols: usize) -> usize {
+    cols + rows + 8
+}
+
+/// Cycles from one layer's drain to its first step: START, then START2 while the layer's
+/// table entry is registered.
+pub const START_CYCLES: usize = 2;
+
 /// The sizes an engine is built with, all derived from its configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineLayout {
@@ -39,7 +50,7 @@ pub struct EngineLayout {
     pub neuron_words: usize,
     pub logit_words: usize,
     pub max_layers: usize,
-    /// Idle cycles between the last step of a layer and the first of the next.
+    /// The drain counter's last value ([`drain_count`]).
     pub drain: usize,
 }
 
@@ -58,7 +69,7 @@ impl EngineLayout {
             neuron_words: cfg.neuron_memory_words,
             logit_words: cfg.max_neurons,
             max_layers: cfg.max_layers,
-            drain: cols + rows + 8,
+            drain: drain_count(rows, cols),
         })
     }
 }

@@ -152,7 +152,8 @@ impl CycleModel {
         let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
         let widths = qnet.widths();
         let layers = widths.len() - 1;
-        let drain = cols + rows + 8;
+        let drain = nsm_hdl::engine::drain_count(cfg.rows, cfg.cols) as u64;
+        let start = nsm_hdl::engine::START_CYCLES as u64;
         let groups = cfg.mc_samples.div_ceil(cfg.rows) as u64;
         let per_group: u64 = widths
             .windows(2)
@@ -164,7 +165,7 @@ impl CycleModel {
                 } else {
                     steps
                 };
-                2 + w[1] as u64 * eff + drain + 1
+                start + w[1] as u64 * eff + drain + 1
             })
             .sum();
         let synapses: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
