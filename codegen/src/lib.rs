@@ -55,6 +55,8 @@ pub enum CodegenError {
     },
     #[error("output folder {0} exists and is not a folder")]
     NotAFolder(PathBuf),
+    #[error("verilator --lint-only -Wall found problems in {} (replay: sh {}/lint.sh):\n{log}", dir.display(), dir.display())]
+    LintFindings { dir: PathBuf, log: String },
     #[error("{tool} not found (set {env} to its path, or install the tools with scripts/install-tools.sh)")]
     ToolMissing {
         tool: &'static str,

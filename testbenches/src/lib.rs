@@ -56,10 +56,6 @@ pub enum CosimError {
     Model(#[from] BitExactError),
     #[error("{0}")]
     Codegen(#[from] nsm_codegen::CodegenError),
-    #[error(
-        "verilator --lint-only -Wall found problems in {dir} (replay: sh {dir}/lint.sh):\n{log}"
-    )]
-    Lint { dir: PathBuf, log: String },
     #[error("{simulator} failed in {dir} (replay: sh {dir}/run.sh):\n{log}")]
     Failed {
         simulator: Simulator,
@@ -168,43 +164,12 @@ pub fn write_engine(dir: &Path, cfg: &EngineConfig) -> Result<(), CosimError> {
 /// its waivers and nothing else: `Ok` only if Verilator reports no finding at all. The
 /// command is left in `lint.sh`, its output in `lint.log`.
 pub fn lint(dir: &Path) -> Result<(), CosimError> {
-    let verilator = find_tool("verilator", "NSM_VERILATOR")?;
-    let args = [
-        "--lint-only",
-        "-Wall",
-        "--top-module",
+    Ok(nsm_codegen::lint::verilator_lint(
+        dir,
         nsm_codegen::TOP,
         nsm_codegen::VLT_FILE,
         nsm_codegen::VERILOG_FILE,
-    ];
-    write(
-        dir,
-        "lint.sh",
-        &format!(
-            "#!/bin/sh\ncd \"$(dirname \"$0\")\"\n{} {}\n",
-            verilator.display(),
-            args.join(" ")
-        ),
-    )?;
-    let out = Command::new(&verilator)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|source| CosimError::Io {
-            path: verilator.clone(),
-            source,
-        })?;
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    write(dir, "lint.log", &log)?;
-    if out.status.success() && !log.contains("%Warning") && !log.contains("%Error") {
-        Ok(())
-    } else {
-        Err(CosimError::Lint {
-            dir: dir.to_path_buf(),
-            log,
-        })
-    }
+    )?)
 }
 
 fn exec(dir: &Path, simulator: Simulator, cmds: &[Vec<String>]) -> Result<String, CosimError> {
