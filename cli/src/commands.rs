@@ -131,6 +131,23 @@ struct BoardStreamArgs {
     /// The board the bytes are for (its clock sets how many filler bytes cover an inference).
     #[arg(long, value_enum)]
     board: BoardArg,
+    #[command(flatten)]
+    session: BoardSessionArgs,
+    /// No filler bytes after each input: for a host that waits for each reply.
+    #[arg(long)]
+    no_fillers: bool,
+    /// The byte stream to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Also write the reply bytes the bit-exact model predicts.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+}
+
+/// What a board session is: `board-decode` must be given the same as `board-stream` was.
+#[derive(Debug, Args)]
+struct BoardSessionArgs {
+    /// The quantized network (`nsm quantize`) loaded onto the board.
     #[arg(long, value_name = "QNET.json")]
     qnet: PathBuf,
     /// The engine configuration the board was built with.
@@ -142,36 +159,17 @@ struct BoardStreamArgs {
     /// Ask for every class's logit sum too (`'L'` instead of `'I'`).
     #[arg(long)]
     logits: bool,
-    /// No filler bytes after each input: for a host that waits for each reply.
-    #[arg(long)]
-    no_fillers: bool,
-    /// The byte stream to write.
-    #[arg(long, value_name = "FILE")]
-    out: PathBuf,
-    /// Also write the reply bytes the bit-exact model predicts.
-    #[arg(long, value_name = "FILE")]
-    expect: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
 }
 
 #[derive(Debug, Args)]
 struct BoardDecodeArgs {
-    #[arg(long, value_name = "QNET.json")]
-    qnet: PathBuf,
-    #[arg(long, value_name = "ENGINE.json")]
-    config: PathBuf,
-    /// The --images of the board-stream run.
-    #[arg(long, default_value_t = 10)]
-    images: usize,
-    /// The --logits of the board-stream run.
-    #[arg(long)]
-    logits: bool,
+    #[command(flatten)]
+    session: BoardSessionArgs,
     /// The bytes the board sent back.
     #[arg(long, value_name = "FILE")]
     replies: PathBuf,
-    #[command(flatten)]
-    data: DataArgs,
     #[arg(long)]
     json: bool,
 }
@@ -991,42 +989,56 @@ fn board_images(data: &DataArgs, images: usize) -> Result<(Vec<Vec<i8>>, Vec<u8>
 
 /// The byte stream of a board run (ping, network, one classify command per input, ping)
 /// and the model's results for the inputs.
-fn board_session(
-    cfg: &EngineConfig,
-    q: &QNet,
-    inputs: &[Vec<i8>],
-    logits: bool,
-    fillers: Option<u32>,
-) -> Result<(nsm_sim::host::HostStream, Vec<nsm_model::engine::Inference>)> {
+/// A board session: its test images (`+1`/`-1`) and labels, its byte stream, and the
+/// model's results for the images.
+struct BoardSession {
+    inputs: Vec<Vec<i8>>,
+    labels: Vec<u8>,
+    stream: nsm_sim::host::HostStream,
+    results: Vec<nsm_model::engine::Inference>,
+}
+
+/// The session `a` describes, with `fillers` filler bytes after each input when given.
+fn board_session(a: &BoardSessionArgs, fillers: Option<u32>) -> Result<BoardSession> {
     use nsm_sim::host::{filler_bytes, HostStream};
-    let model = BitExact::new(cfg, q)?;
+    let cfg = EngineConfig::load(&a.config)?;
+    let q = QNet::load(&a.qnet, &cfg)?;
+    let (inputs, labels) = board_images(&a.data, a.images)?;
+    let model = BitExact::new(&cfg, &q)?;
     let mut states = model.seeds().to_vec();
     let classes = *q.widths().last().expect("a network has an output layer");
-    let per_input = fillers.map_or(0, |cpb| filler_bytes(cfg, q, logits, cpb));
+    let per_input = fillers.map_or(0, |cpb| filler_bytes(&cfg, &q, a.logits, cpb));
     let mut stream = HostStream::new();
     stream.ping();
-    stream.load(q, cfg.cols);
+    stream.load(&q, cfg.cols);
     let mut results = Vec::new();
-    for x in inputs {
-        stream.classify(x, cfg.cols, classes, logits, per_input);
+    for x in &inputs {
+        stream.classify(x, cfg.cols, classes, a.logits, per_input);
         results.push(model.infer(x, &mut states)?);
     }
     stream.ping();
-    Ok((stream, results))
+    Ok(BoardSession {
+        inputs,
+        labels,
+        stream,
+        results,
+    })
 }
 
 fn board_stream(a: BoardStreamArgs) -> Result<()> {
     use nsm_hdl::board::BoardParams;
-    let cfg = EngineConfig::load(&a.config)?;
-    let q = QNet::load(&a.qnet, &cfg)?;
     check_output_path(&a.out)?;
     if let Some(e) = &a.expect {
         check_output_path(e)?;
     }
     let params = BoardParams::for_board(&a.board.board().spec())?;
-    let (inputs, _) = board_images(&a.data, a.images)?;
     let fillers = (!a.no_fillers).then_some(params.clocks_per_bit);
-    let (stream, results) = board_session(&cfg, &q, &inputs, a.logits, fillers)?;
+    let BoardSession {
+        inputs,
+        stream,
+        results,
+        ..
+    } = board_session(&a.session, fillers)?;
     atomic_write(&a.out, &stream.bytes)?;
     if let Some(e) = &a.expect {
         atomic_write(e, &stream.expected_replies(&results))?;
@@ -1044,12 +1056,14 @@ fn board_stream(a: BoardStreamArgs) -> Result<()> {
 
 fn board_decode(a: BoardDecodeArgs) -> Result<()> {
     use nsm_sim::host::{decode_replies, Reply};
-    let cfg = EngineConfig::load(&a.config)?;
-    let q = QNet::load(&a.qnet, &cfg)?;
+    let BoardSession {
+        labels,
+        stream,
+        results,
+        ..
+    } = board_session(&a.session, None)?;
     let bytes =
         std::fs::read(&a.replies).with_context(|| format!("reading {}", a.replies.display()))?;
-    let (inputs, labels) = board_images(&a.data, a.images)?;
-    let (stream, results) = board_session(&cfg, &q, &inputs, a.logits, None)?;
     let replies = decode_replies(&bytes, &stream.expect)
         .with_context(|| format!("decoding {}", a.replies.display()))?;
     let errors = replies
@@ -1061,7 +1075,7 @@ fn board_decode(a: BoardDecodeArgs) -> Result<()> {
     let mut result_replies = replies.iter().filter(|r| !matches!(r, Reply::Ack));
     for (n, (inf, &label)) in results.iter().zip(&labels).enumerate() {
         let got = result_replies.next();
-        let want = Reply::from_inference(inf, a.logits);
+        let want = Reply::from_inference(inf, a.session.logits);
         let class = match got {
             Some(Reply::Result { class, .. }) => Some(*class),
             _ => None,
