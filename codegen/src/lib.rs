@@ -13,6 +13,7 @@ use nsm_model::engine::qnet::{QNet, QuantError};
 use rust_hdl::prelude::*;
 use serde::Serialize;
 
+pub mod absorb;
 pub mod board;
 pub mod lint;
 pub mod synth;

@@ -13,6 +13,7 @@ use std::process::Command;
 use nsm_model::engine::config::EngineConfig;
 use serde::Serialize;
 
+use crate::absorb::{absorb_registers, Absorbed};
 use crate::CodegenError;
 
 /// FPGA (or generic) targets.
@@ -70,6 +71,9 @@ pub struct SynthReport {
     pub fits: bool,
     /// Why place-and-route failed, when it did.
     pub pnr_error: Option<String>,
+    /// Registers moved into the ECP5's block RAMs and DSPs before place-and-route
+    /// ([`crate::absorb`]); `None` on other targets.
+    pub absorbed: Option<Absorbed>,
     pub seconds: f64,
 }
 
@@ -137,6 +141,36 @@ pub(crate) fn count(cells: &serde_json::Value, names: &[&str]) -> u64 {
         .unwrap_or(0)
 }
 
+/// Runs [`absorb_registers`] on the netlist file `path`, replacing it (through a temporary
+/// file and a rename, so it is never half written).
+fn absorb_file(path: &Path) -> Result<Absorbed, CodegenError> {
+    let io = |source| CodegenError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let mut netlist: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| CodegenError::ToolFailed {
+            tool: "yosys",
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            log: format!("unreadable netlist {}: {e}", path.display()),
+        })?;
+    let absorbed = absorb_registers(&mut netlist).map_err(|e| CodegenError::ToolFailed {
+        tool: "yosys",
+        dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        log: e.to_string(),
+    })?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(&netlist).expect("JSON serializes")).map_err(
+        |source| CodegenError::Io {
+            path: tmp.clone(),
+            source,
+        },
+    )?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(absorbed)
+}
+
 /// What one Yosys (and nextpnr) flow measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowReport {
@@ -148,6 +182,8 @@ pub struct FlowReport {
     pub fmax_mhz: Option<f64>,
     pub fits: bool,
     pub pnr_error: Option<String>,
+    /// What register absorption moved into the ECP5's hard blocks (ECP5 only).
+    pub absorbed: Option<Absorbed>,
 }
 
 /// Runs Yosys on `design` inside the harness `harness_file` (top module `nsm_synth_top`, or
@@ -210,7 +246,7 @@ fn flow(
             log: "no stat.json".into(),
         })?;
     let cells = stat["design"]["num_cells_by_type"].clone();
-    let (luts, ffs, carries, brams, dsps) = match target {
+    let (luts, mut ffs, carries, brams, dsps) = match target {
         Target::Up5k | Target::Hx8k => (
             count(&cells, &["SB_LUT4"]),
             count(&cells, &["SB_DFF*"]),
@@ -245,6 +281,13 @@ fn flow(
         ),
     };
     let (mut fmax, mut fits, mut pnr_error) = (None, false, None);
+    let mut absorbed = None;
+    if target == Target::Ecp5_25f && pnr {
+        let a = absorb_file(&dir.join("synth.json"))?;
+        // the flip-flops now inside block RAMs and DSPs are no longer fabric flip-flops
+        ffs -= a.flip_flops_removed as u64;
+        absorbed = Some(a);
+    }
     if target != Target::Generic && pnr {
         let (program, args): (PathBuf, Vec<String>) = match target {
             Target::Up5k | Target::Hx8k => {
@@ -312,6 +355,7 @@ fn flow(
         }
     }
     Ok(FlowReport {
+        absorbed,
         luts,
         ffs,
         carries,
@@ -449,6 +493,7 @@ pub fn synthesize(
         target_mhz: target.target_mhz(),
         fits: r.fits,
         pnr_error: r.pnr_error,
+        absorbed: r.absorbed,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

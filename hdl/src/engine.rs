@@ -162,6 +162,11 @@ pub struct NsmEngine {
     // ---- result stream ----
     out_k: DFF<Bits<ADDR_BITS>>,
     fetch: DFF<bool>,
+    /// The second clock of a logit read through the memory's output register.
+    fetch2: DFF<bool>,
+    /// `hard_block_registers`: every memory read takes two clocks.
+    c_deep: Constant<bool>,
+    fetched: Signal<Local, bool>,
     beat_valid: DFF<bool>,
     beat_logit: DFF<Signed<64>>,
     beat_k: DFF<Bits<ADDR_BITS>>,
@@ -292,6 +297,13 @@ pub struct NsmEngine {
     _cols: usize,
     /// `cols + 1`: the bound of the one-iteration loop that binds `nc = cols` for flat indices.
     _cols_end: usize,
+    /// The extra clocks from a step's addresses to the PEs' adders (0 or 2), and the bound of
+    /// the loop that binds it.
+    _d: usize,
+    _d_end: usize,
+    /// The PEs' operand-register clock (0 or 1), and the bound of the loop that binds it.
+    _dp: usize,
+    _dp_end: usize,
 }
 
 impl NsmEngine {
@@ -315,7 +327,14 @@ impl NsmEngine {
             },
             act_words: 3 * lay.region_words,
             cols,
+            hard_block_registers: cfg.hard_block_registers,
         };
+        // `hard_block_registers`: every memory read takes a clock more (`dm`), and every PE
+        // registers its operands (`dp`), so a step reaches the adders `d = dm + dp` clocks
+        // later than in the plain pipeline
+        let dm = usize::from(cfg.hard_block_registers);
+        let dp = dm;
+        let d = dm + dp;
         let reg = |n: usize| -> Vec<DFF<Bits<ADDR_BITS>>> {
             (0..n).map(|_| Default::default()).collect()
         };
@@ -358,28 +377,35 @@ impl NsmEngine {
                         q % cols,
                         widths.step_sum_bits,
                     )
+                    .with_operand_registers(dp == 1)
                 })
                 .collect(),
             row_ends: (0..rows).map(|_| RowEnd::new(&row_spec)).collect(),
             weights: (0..cols)
-                .map(|_| SyncRam::new(lay.weight_words, true, cfg.weight_bits as usize))
+                .map(|_| {
+                    SyncRam::new(lay.weight_words, true, cfg.weight_bits as usize)
+                        .with_output_register(dm == 1)
+                })
                 .collect(),
-            a_ram: SyncRam::new(lay.neuron_words, true, cfg.a_bits as usize),
-            b_ram: SyncRam::new(lay.neuron_words, true, cfg.bias_bits as usize),
+            a_ram: SyncRam::new(lay.neuron_words, true, cfg.a_bits as usize)
+                .with_output_register(dm == 1),
+            b_ram: SyncRam::new(lay.neuron_words, true, cfg.bias_bits as usize)
+                .with_output_register(dm == 1),
             logits: SyncRam::new(
                 lay.logit_words,
                 true,
                 widths.logit_sum_bits.min(64) as usize,
-            ),
+            )
+            .with_output_register(dm == 1),
             w_chain: ShiftChain::new(cols - 1),
             logit_c: Default::default(),
-            valid_chain: ShiftChain::new(cols),
-            tok_flags: ShiftChain::new(cols + 1),
-            tok_word: ShiftChain::new(cols + 1),
-            tok_bit: ShiftChain::new(cols + 1),
-            tok_neuron: ShiftChain::new(cols + 1),
-            tok_live: ShiftChain::new(cols + 1),
-            n_chain: ShiftChain::new(cols),
+            valid_chain: ShiftChain::new(cols + d),
+            tok_flags: ShiftChain::new(cols + 1 + d),
+            tok_word: ShiftChain::new(cols + 1 + d),
+            tok_bit: ShiftChain::new(cols + 1 + d),
+            tok_neuron: ShiftChain::new(cols + 1 + d),
+            tok_live: ShiftChain::new(cols + 1 + d),
+            n_chain: ShiftChain::new(cols + dp),
             tab_steps: reg(lay.max_layers),
             tab_n_out: reg(lay.max_layers),
             tab_w_base: reg(lay.max_layers),
@@ -414,6 +440,8 @@ impl NsmEngine {
             pick_c: Default::default(),
             out_k: Default::default(),
             fetch: Default::default(),
+            fetch2: Default::default(),
+            c_deep: Constant::new(dm == 1),
             beat_valid: Default::default(),
             beat_logit: Default::default(),
             beat_k: Default::default(),
@@ -463,6 +491,7 @@ impl NsmEngine {
             agg_last: Default::default(),
             agg_sum: Default::default(),
             best_minus_beat: Default::default(),
+            fetched: Default::default(),
             beat_wins: Default::default(),
             region: Default::default(),
             act_addr: Default::default(),
@@ -541,6 +570,10 @@ impl NsmEngine {
             _rows: rows,
             _cols: cols,
             _cols_end: cols + 1,
+            _d: d,
+            _d_end: d + 1,
+            _dp: dp,
+            _dp_end: dp + 1,
         })
     }
 
@@ -593,6 +626,7 @@ impl Logic for NsmEngine {
             logit_c,
             out_k,
             fetch,
+            fetch2,
             beat_valid,
             beat_logit,
             beat_k,
@@ -808,52 +842,65 @@ impl Logic for NsmEngine {
         }
 
         // ---- the array (flat PE list, index r * cols + c) ----
-        for nc in self._cols..self._cols_end {
-            for r in 0..self._rows {
-                for c in 0..self._cols {
-                    self.pes[r * nc + c].clock.next = self.clock.val();
-                    self.pes[r * nc + c].reset.next = self.reset.val();
-                }
-                for c in 0..self._cols {
-                    self.pes[r * nc + c].valid_in.next = self.valid_chain.taps[c + 1].val();
-                    self.pes[r * nc + c].w_in.next = self.weights[c].read_data.val();
-                }
-                self.pes[r * nc].z_in.next = self.row_ends[r].act_data.val();
-                self.pes[r * nc].s_in.next = self.zs32.val();
-                self.pes[r * nc].t_in.next = self.zs32.val();
-                for c in 1..self._cols {
-                    self.pes[r * nc + c].z_in.next = self.pes[r * nc + c - 1].z_out.val();
-                    self.pes[r * nc + c].s_in.next = self.pes[r * nc + c - 1].s_out.val();
-                    self.pes[r * nc + c].t_in.next = self.pes[r * nc + c - 1].t_out.val();
-                }
-                self.row_ends[r].step_s.next = self.pes[r * nc + nc - 1].s_out.val();
-                self.row_ends[r].step_t.next = self.pes[r * nc + nc - 1].t_out.val();
-            }
-            // read as the step's token reaches the row ends: A, B arrive one clock later,
-            // with the finished neuron's sums in the accumulators
-            self.a_ram.read_address.next = self.n_chain.taps[nc].val();
-            self.b_ram.read_address.next = self.n_chain.taps[nc].val();
-            // ---- row ends ----
-            for r in 0..self._rows {
-                self.row_ends[r].clock.next = self.clock.val();
-                self.row_ends[r].reset.next = self.reset.val();
-                self.row_ends[r].act_read_address.next = self.act_addr.val();
-                self.row_ends[r].tok_valid.next = self.tok_flags.taps[nc + 1].val().get_bit(0);
-                self.row_ends[r].tok_first.next = self.tok_flags.taps[nc + 1].val().get_bit(1);
-                self.row_ends[r].tok_last.next = self.tok_flags.taps[nc + 1].val().get_bit(2);
-                self.row_ends[r].tok_output.next = self.tok_flags.taps[nc + 1].val().get_bit(3);
-                self.row_ends[r].tok_bit.next = self.tok_bit.taps[nc + 1].val();
-                self.row_ends[r].tok_word.next = self.tok_word.taps[nc + 1].val();
-                self.row_ends[r].tok_neuron.next = self.tok_neuron.taps[nc + 1].val();
-                self.row_ends[r].tok_live.next =
-                    self.tok_live.taps[nc + 1].val() > self.row_index[r].val();
-                self.row_ends[r].tok_a.next = self.a_hold.q.val();
-                self.row_ends[r].tok_b.next = self.b_hold.q.val();
-                self.row_ends[r].image_write.next = false;
-                self.row_ends[r].image_address.next = self.c_region0.val() + self.in_cnt.q.val();
-                self.row_ends[r].image_data.next = self.in_data.val();
-                if (self.state.q.val() == self.c_idle.val()) & self.in_valid.val() {
-                    self.row_ends[r].image_write.next = true;
+        // A step issued at clock I reads the activation word and column 0's weight at I, and
+        // column c's weight at I + c; column c adds them at I + c + 1 + d.
+        for d in self._d..self._d_end {
+            for dp in self._dp..self._dp_end {
+                for nc in self._cols..self._cols_end {
+                    for r in 0..self._rows {
+                        for c in 0..self._cols {
+                            self.pes[r * nc + c].clock.next = self.clock.val();
+                            self.pes[r * nc + c].reset.next = self.reset.val();
+                        }
+                        for c in 0..self._cols {
+                            self.pes[r * nc + c].valid_in.next =
+                                self.valid_chain.taps[c + 1 + d].val();
+                            self.pes[r * nc + c].w_in.next = self.weights[c].read_data.val();
+                        }
+                        self.pes[r * nc].z_in.next = self.row_ends[r].act_data.val();
+                        self.pes[r * nc].s_in.next = self.zs32.val();
+                        self.pes[r * nc].t_in.next = self.zs32.val();
+                        for c in 1..self._cols {
+                            self.pes[r * nc + c].z_in.next = self.pes[r * nc + c - 1].z_out.val();
+                            self.pes[r * nc + c].s_in.next = self.pes[r * nc + c - 1].s_out.val();
+                            self.pes[r * nc + c].t_in.next = self.pes[r * nc + c - 1].t_out.val();
+                        }
+                        self.row_ends[r].step_s.next = self.pes[r * nc + nc - 1].s_out.val();
+                        self.row_ends[r].step_t.next = self.pes[r * nc + nc - 1].t_out.val();
+                    }
+                    // read a clock (1 + d) before the step's token reaches the row ends: A, B are
+                    // registered in `a_hold`, `b_hold` when the accumulators hold the finished
+                    // neuron's sums
+                    self.a_ram.read_address.next = self.n_chain.taps[nc + dp].val();
+                    self.b_ram.read_address.next = self.n_chain.taps[nc + dp].val();
+                    // ---- row ends ----
+                    for r in 0..self._rows {
+                        self.row_ends[r].clock.next = self.clock.val();
+                        self.row_ends[r].reset.next = self.reset.val();
+                        self.row_ends[r].act_read_address.next = self.act_addr.val();
+                        self.row_ends[r].tok_valid.next =
+                            self.tok_flags.taps[nc + 1 + d].val().get_bit(0);
+                        self.row_ends[r].tok_first.next =
+                            self.tok_flags.taps[nc + 1 + d].val().get_bit(1);
+                        self.row_ends[r].tok_last.next =
+                            self.tok_flags.taps[nc + 1 + d].val().get_bit(2);
+                        self.row_ends[r].tok_output.next =
+                            self.tok_flags.taps[nc + 1 + d].val().get_bit(3);
+                        self.row_ends[r].tok_bit.next = self.tok_bit.taps[nc + 1 + d].val();
+                        self.row_ends[r].tok_word.next = self.tok_word.taps[nc + 1 + d].val();
+                        self.row_ends[r].tok_neuron.next = self.tok_neuron.taps[nc + 1 + d].val();
+                        self.row_ends[r].tok_live.next =
+                            self.tok_live.taps[nc + 1 + d].val() > self.row_index[r].val();
+                        self.row_ends[r].tok_a.next = self.a_hold.q.val();
+                        self.row_ends[r].tok_b.next = self.b_hold.q.val();
+                        self.row_ends[r].image_write.next = false;
+                        self.row_ends[r].image_address.next =
+                            self.c_region0.val() + self.in_cnt.q.val();
+                        self.row_ends[r].image_data.next = self.in_data.val();
+                        if (self.state.q.val() == self.c_idle.val()) & self.in_valid.val() {
+                            self.row_ends[r].image_write.next = true;
+                        }
+                    }
                 }
             }
         }
@@ -1028,9 +1075,13 @@ impl Logic for NsmEngine {
                 }
             }
         }
+        // the logit read answers one clock later, two with `c_deep`
+        self.fetched.next = (self.fetch.q.val() & !self.c_deep.val()) | self.fetch2.q.val();
+        self.fetch2.d.next = false;
         if self.state.q.val() == self.c_output.val() {
             self.fetch.d.next = false;
-            if self.fetch.q.val() {
+            self.fetch2.d.next = self.fetch.q.val() & self.c_deep.val();
+            if self.fetched.val() {
                 // the best of beats 0..k (ties to the lowest k): beat k wins if it is the first
                 // or above every earlier one
                 self.best_minus_beat.next = self.best_val.q.val() - self.logits.read_data.val();
@@ -1047,7 +1098,7 @@ impl Logic for NsmEngine {
                     self.beat_class.d.next = self.out_k.q.val();
                 }
             }
-            if !self.fetch.q.val() & !self.beat_valid.q.val() {
+            if !self.fetch.q.val() & !self.fetch2.q.val() & !self.beat_valid.q.val() {
                 self.logits.read_address.next = self.out_k.q.val();
                 self.fetch.d.next = true;
             }
@@ -1071,6 +1122,7 @@ impl Logic for NsmEngine {
             self.walk_active.d.next = false;
             self.beat_valid.d.next = false;
             self.fetch.d.next = false;
+            self.fetch2.d.next = false;
         }
     }
 }

@@ -7,13 +7,16 @@
 //! Two pipeline stages ([`NEURON_LATENCY`]): the product `A S` and the sum `T + B` are
 //! registered (the multiplier's own output register in a DSP block), then `u'` and its sign.
 //! The inputs are expected to come from registers (the row's accumulators), so the multiplier
-//! starts a clock period of its own.
+//! starts a clock period of its own. With [`NeuronUnit::with_input_registers`] the operands
+//! pass one more register first, which drives nothing but the multiplier: `nsm synth` moves it
+//! and the product register into the ECP5 DSP's own registers (`nsm_codegen::absorb`), which
+//! takes the DSP's slow combinational path out of the clock period.
 
 use rust_hdl::prelude::*;
 
 use crate::to_i64;
 
-/// Clocks from the inputs to `fire`.
+/// Clocks from the inputs to `fire` (one more with input registers).
 pub const NEURON_LATENCY: usize = 2;
 
 #[derive(LogicBlock)]
@@ -23,7 +26,7 @@ pub struct NeuronUnit {
     pub t: Signal<In, Signed<32>>,
     pub a: Signal<In, Signed<32>>,
     pub b: Signal<In, Signed<32>>,
-    /// `u' >= 0`, [`NEURON_LATENCY`] clocks after the inputs.
+    /// `u' >= 0`, [`NeuronUnit::latency`] clocks after the inputs.
     pub fire: Signal<Out, bool>,
     _frac_bits: u32,
     /// Verilog widths: `a_i`, the accumulators, the bias, and `u'` (the contract's derived
@@ -35,6 +38,8 @@ pub struct NeuronUnit {
     /// The registered `A S` and `T + B` (Rust model).
     _prod: i64,
     _tb: i64,
+    /// The registered operands `(A, S, T, B)`, when the unit has input registers.
+    _inputs: Option<(i64, i64, i64, i64)>,
 }
 
 impl NeuronUnit {
@@ -58,7 +63,19 @@ impl NeuronUnit {
             _u_bits: u_bits,
             _prod: 0,
             _tb: 0,
+            _inputs: None,
         }
+    }
+
+    /// The operands pass a register of their own before the multiplier.
+    pub fn with_input_registers(mut self, on: bool) -> Self {
+        self._inputs = on.then_some((0, 0, 0, 0));
+        self
+    }
+
+    /// Clocks from the inputs to `fire`.
+    pub fn latency(&self) -> usize {
+        NEURON_LATENCY + usize::from(self._inputs.is_some())
     }
 }
 
@@ -67,8 +84,18 @@ impl Logic for NeuronUnit {
         if self.clock.pos_edge() {
             let u = (self._tb << self._frac_bits).wrapping_add(self._prod);
             self.fire.next = u >= 0;
-            self._prod = to_i64(self.a.val()).wrapping_mul(to_i64(self.s.val()));
-            self._tb = to_i64(self.t.val()).wrapping_add(to_i64(self.b.val()));
+            let now = (
+                to_i64(self.a.val()),
+                to_i64(self.s.val()),
+                to_i64(self.t.val()),
+                to_i64(self.b.val()),
+            );
+            let (a, s, t, b) = match self._inputs.as_mut() {
+                Some(held) => std::mem::replace(held, now),
+                None => now,
+            };
+            self._prod = a.wrapping_mul(s);
+            self._tb = t.wrapping_add(b);
         }
     }
 
@@ -93,11 +120,16 @@ impl Logic for NeuronUnit {
         let p = (a + s).min(u);
         // T + B, exact
         let tbw = (s.max(b) + 1).min(u);
+        // the operands as the multiplier sees them: the ports, or their registers
+        let operands = if self._inputs.is_some() {
+            format!("reg signed [{am}:0] a_n;\nreg signed [{sm}:0] s_n;\nreg signed [{sm}:0] t_n;\nreg signed [{bm}:0] b_n;\n\nalways @(posedge clock) begin\n   a_n <= a[{am}:0];\n   s_n <= s[{sm}:0];\n   t_n <= t[{sm}:0];\n   b_n <= b[{bm}:0];\nend\n\n",
+                am = a - 1, sm = s - 1, bm = b - 1)
+        } else {
+            format!("wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\n",
+                am = a - 1, sm = s - 1, bm = b - 1)
+        };
         Verilog::Custom(format!(
-            "wire signed [{am}:0] a_n = a[{am}:0];\nwire signed [{sm}:0] s_n = s[{sm}:0];\nwire signed [{sm}:0] t_n = t[{sm}:0];\nwire signed [{bm}:0] b_n = b[{bm}:0];\nreg signed [{pm}:0] prod_n;\nreg signed [{tbm}:0] tb;\nwire signed [{um}:0] prod = {px};\nwire signed [{um}:0] tb_u = {tbx};\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   prod_n <= a_n * s_n;\n   tb <= {tx} + {bx};\n   fire <= ~u[{um}];\nend\n",
-            am = a - 1,
-            sm = s - 1,
-            bm = b - 1,
+            "{operands}reg signed [{pm}:0] prod_n;\nreg signed [{tbm}:0] tb;\nwire signed [{um}:0] prod = {px};\nwire signed [{um}:0] tb_u = {tbx};\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   prod_n <= a_n * s_n;\n   tb <= {tx} + {bx};\n   fire <= ~u[{um}];\nend\n",
             um = u - 1,
             pm = p - 1,
             px = extend("prod_n", p, u, true),

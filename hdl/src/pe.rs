@@ -18,6 +18,12 @@
 //! Icarus, Verilator) of the whole engine. Ports are 32 bits; the sums are formed at the
 //! configuration's step-sum width `P` and sign-extended, so synthesis builds `P`-bit adders and
 //! registers.
+//!
+//! With [`Pe::with_operand_registers`] (engines with `hard_block_registers`) the PE registers
+//! its weight and activation word a clock before it adds them: the adders then start from
+//! flip-flops inside the PE instead of from a block RAM across the chip, and the weight's
+//! broadcast down the column gets a clock period of its own. The step reaches the PE's adders
+//! one clock later; `valid_in` keeps its timing (it comes with the adding clock).
 
 use nsm_model::lfsr::LfsrSpec;
 use rust_hdl::prelude::*;
@@ -57,6 +63,8 @@ pub struct Pe {
     // clock, not once per settle pass)
     _state: u32,
     _gate: bool,
+    /// The registered weight, when the PE registers its operands.
+    _w: Option<i64>,
     _z: Bits<32>,
     _s: Signed<PSUM_BITS>,
     _t: Signed<PSUM_BITS>,
@@ -98,6 +106,7 @@ impl Pe {
             _psum_bits: psum_bits,
             _state: 0,
             _gate: false,
+            _w: None,
             _z: Default::default(),
             _s: Default::default(),
             _t: Default::default(),
@@ -105,11 +114,24 @@ impl Pe {
     }
 }
 
+impl Pe {
+    /// The weight and activation word are registered a clock before they are added.
+    pub fn with_operand_registers(mut self, on: bool) -> Self {
+        self._w = on.then_some(0);
+        self
+    }
+}
+
 impl Logic for Pe {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let z = self.z_in.val();
-            let w = to_i64(self.w_in.val());
+            let z_now = self.z_in.val();
+            let w_now = to_i64(self.w_in.val());
+            // the operands of this clock's sums: the ports, or their registers
+            let (z, w) = match self._w.as_mut() {
+                Some(w_reg) => (self._z, std::mem::replace(w_reg, w_now)),
+                None => (z_now, w_now),
+            };
             let term = if (z.to_u64() >> self._col) & 1 == 1 {
                 w
             } else {
@@ -119,7 +141,7 @@ impl Logic for Pe {
             self._s = wrap(to_i64(self.s_in.val()) + term, p).into();
             let t = to_i64(self.t_in.val()) + if self._gate { term } else { 0 };
             self._t = wrap(t, p).into();
-            self._z = z;
+            self._z = z_now;
             if self.reset.val() {
                 self._state = self._lfsr.seed();
             } else if self.valid_in.val() {
@@ -150,9 +172,17 @@ impl Logic for Pe {
             format!("{}'d0, ", p - 1)
         };
         let mut v = self._lfsr.verilog_body("valid_in", "gate");
+        // the operands: the ports, or registers of them (`z_r` is also the word passed on)
+        let operands = if self._w.is_some() {
+            format!("reg [{pm}:0] w_r;\n\nalways @(posedge clock) begin\n   w_r <= w_in[{pm}:0];\nend\n\nwire z_bit = z_r[{c}];\nwire [{pm}:0] w_n = w_r;\n", c = self._col)
+        } else {
+            format!(
+                "wire z_bit = z_in[{c}];\nwire [{pm}:0] w_n = w_in[{pm}:0];\n",
+                c = self._col
+            )
+        };
         v.push_str(&format!(
-            "\n// the conditional negation as the adders' operands: w or !w with a carry of 1\nwire z_bit = z_in[{c}];\nwire [{pm}:0] w_n = w_in[{pm}:0];\nwire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate}};\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_in[{pm}:0] + add_s + carry_s;\n   t_r <= t_in[{pm}:0] + add_t + carry_t;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
-            c = self._col,
+            "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n// the conditional negation as the adders' operands: w or !w with a carry of 1\n{operands}wire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate}};\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_in[{pm}:0] + add_s + carry_s;\n   t_r <= t_in[{pm}:0] + add_t + carry_t;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
             es = ext("s_r"),
             et = ext("t_r"),
         ));

@@ -32,7 +32,19 @@ pub(crate) fn extend(x: &str, from: usize, to: usize, signed: bool) -> String {
 /// bypass logic for a read of the word being written in the same cycle: the engine never does
 /// that (inputs and weights are written while idle, neuron outputs into the region that is not
 /// being read, logits two cycles after they are read).
-fn verilog_ram(width: usize, port: usize, depth: usize, signed: bool, bit_write: bool) -> String {
+///
+/// With `output_register` the word passes one more register (`word_q`) before the port: read
+/// latency two. No block RAM inference in Yosys takes that register into the RAM, so it stays
+/// a flip-flop here and `nsm synth` moves it into the ECP5 block RAM's own output register
+/// afterwards (`nsm_codegen::absorb`).
+fn verilog_ram(
+    width: usize,
+    port: usize,
+    depth: usize,
+    signed: bool,
+    bit_write: bool,
+    output_register: bool,
+) -> String {
     let ab = index_bits(depth);
     let data = if width == port {
         "write_data".to_string()
@@ -66,18 +78,28 @@ fn verilog_ram(width: usize, port: usize, depth: usize, signed: bool, bit_write:
     } else {
         String::new()
     };
+    let (out_reg, out_stage, out) = if output_register {
+        (
+            format!("reg [{}:0] word_q;\n", width - 1),
+            "   word_q <= word;\n",
+            "word_q",
+        )
+    } else {
+        (String::new(), "", "word")
+    };
     format!(
-        "(* no_rw_check *)\nreg [{w}:0] mem[0:{d}];\nreg [{w}:0] word;\n{pack}\nalways @(posedge clock) begin\n   word <= mem[read_address[{a}:0]];\nend\n\nalways @(*) begin\n   read_data = {ext};\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
+        "(* no_rw_check *)\nreg [{w}:0] mem[0:{d}];\nreg [{w}:0] word;\n{out_reg}{pack}\nalways @(posedge clock) begin\n   word <= mem[read_address[{a}:0]];\n{out_stage}end\n\nalways @(*) begin\n   read_data = {ext};\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
         w = width - 1,
         d = depth - 1,
         a = ab - 1,
-        ext = extend("word", width, port, signed),
+        ext = extend(out, width, port, signed),
     )
 }
 
 /// A simple dual-port RAM of `depth` words of type `D`: the word at `read_address` appears on
-/// `read_data` one clock later; `write_data` is stored at `write_address` when
-/// `write_enable`. Reading an address in the cycle it is written returns the old word.
+/// `read_data` one clock later (two with [`SyncRam::with_output_register`]); `write_data` is
+/// stored at `write_address` when `write_enable`. Reading an address in the cycle it is
+/// written returns the old word.
 #[derive(LogicBlock)]
 pub struct SyncRam<D: Synth> {
     pub clock: Signal<In, Clock>,
@@ -89,6 +111,8 @@ pub struct SyncRam<D: Synth> {
     _mem: Vec<D>,
     _signed: bool,
     _bits: usize,
+    /// The word read last clock, when reads pass an output register.
+    _stage: Option<D>,
 }
 
 impl<D: Synth> SyncRam<D> {
@@ -107,7 +131,14 @@ impl<D: Synth> SyncRam<D> {
             _mem: vec![D::default(); depth],
             _signed: signed,
             _bits: bits,
+            _stage: None,
         }
+    }
+
+    /// Reads pass one more register: `read_data` is the word addressed two clocks earlier.
+    pub fn with_output_register(mut self, on: bool) -> Self {
+        self._stage = on.then(D::default);
+        self
     }
 
     /// Simulation back door: set a word directly (what `$readmemh` does in Verilog).
@@ -129,7 +160,14 @@ impl<D: Synth> Logic for SyncRam<D> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
             let ra = self.read_address.val().index();
-            self.read_data.next = self._mem.get(ra).copied().unwrap_or_default();
+            let word = self._mem.get(ra).copied().unwrap_or_default();
+            self.read_data.next = match self._stage.replace(word) {
+                Some(earlier) => earlier,
+                None => {
+                    self._stage = None;
+                    word
+                }
+            };
             if self.write_enable.val() {
                 let wa = self.write_address.val().index();
                 if wa < self._mem.len() {
@@ -150,6 +188,7 @@ impl<D: Synth> Logic for SyncRam<D> {
             self._mem.len(),
             self._signed,
             false,
+            self._stage.is_some(),
         ))
     }
 }
@@ -173,6 +212,8 @@ pub struct BitRam {
     _mem: Vec<u64>,
     _bits: usize,
     _pack: u64,
+    /// The word read last clock, when reads pass an output register.
+    _stage: Option<u64>,
 }
 
 impl BitRam {
@@ -192,7 +233,14 @@ impl BitRam {
             _mem: vec![0; depth],
             _bits: bits,
             _pack: 0,
+            _stage: None,
         }
+    }
+
+    /// Reads pass one more register: `read_data` is the word addressed two clocks earlier.
+    pub fn with_output_register(mut self, on: bool) -> Self {
+        self._stage = on.then_some(0);
+        self
     }
 }
 
@@ -200,7 +248,15 @@ impl Logic for BitRam {
     fn update(&mut self) {
         if self.clock.pos_edge() {
             let ra = self.read_address.val().index();
-            self.read_data.next = self._mem.get(ra).copied().unwrap_or(0).into();
+            let word = self._mem.get(ra).copied().unwrap_or(0);
+            self.read_data.next = match self._stage.replace(word) {
+                Some(earlier) => earlier,
+                None => {
+                    self._stage = None;
+                    word
+                }
+            }
+            .into();
             if self.write_enable.val() {
                 let wa = self.write_address.val().index();
                 if wa < self._mem.len() {
@@ -230,6 +286,13 @@ impl Logic for BitRam {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_ram(self._bits, 32, self._mem.len(), false, true))
+        Verilog::Custom(verilog_ram(
+            self._bits,
+            32,
+            self._mem.len(),
+            false,
+            true,
+            self._stage.is_some(),
+        ))
     }
 }

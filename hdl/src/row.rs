@@ -64,6 +64,12 @@ pub struct RowEnd {
     hid_pending: DFF<bool>,
     hid_word: DFF<Bits<ADDR_BITS>>,
     hid_bit: DFF<Bits<5>>,
+    /// One more stage while the neuron unit's operands pass their input registers
+    /// (`hard_block_registers`; unused otherwise).
+    hid2_pending: DFF<bool>,
+    hid2_word: DFF<Bits<ADDR_BITS>>,
+    hid2_bit: DFF<Bits<5>>,
+    deep: Constant<bool>,
     fire_pending: DFF<bool>,
     fire_word: DFF<Bits<ADDR_BITS>>,
     fire_bit: DFF<Bits<5>>,
@@ -107,6 +113,8 @@ pub struct RowSpec {
     pub act_words: usize,
     /// Activation word width (the array's columns).
     pub cols: usize,
+    /// Output register on the activation buffer, input registers on the neuron unit.
+    pub hard_block_registers: bool,
 }
 
 impl RowEnd {
@@ -141,14 +149,16 @@ impl RowEnd {
             logit_neuron: Default::default(),
             logit_live: Default::default(),
             logit_pending: Default::default(),
-            act: BitRam::new(spec.act_words, spec.cols),
+            act: BitRam::new(spec.act_words, spec.cols)
+                .with_output_register(spec.hard_block_registers),
             neuron: NeuronUnit::new(
                 spec.frac_bits,
                 spec.a_bits,
                 spec.acc_bits,
                 spec.bias_bits,
                 spec.u_bits,
-            ),
+            )
+            .with_input_registers(spec.hard_block_registers),
             acc_s: Default::default(),
             acc_t: Default::default(),
             fin_valid: Default::default(),
@@ -160,6 +170,10 @@ impl RowEnd {
             hid_pending: Default::default(),
             hid_word: Default::default(),
             hid_bit: Default::default(),
+            hid2_pending: Default::default(),
+            hid2_word: Default::default(),
+            hid2_bit: Default::default(),
+            deep: Constant::new(spec.hard_block_registers),
             fire_pending: Default::default(),
             fire_word: Default::default(),
             fire_bit: Default::default(),
@@ -204,6 +218,9 @@ impl Logic for RowEnd {
             hid_pending,
             hid_word,
             hid_bit,
+            hid2_pending,
+            hid2_word,
+            hid2_bit,
             fire_pending,
             fire_word,
             fire_bit,
@@ -276,7 +293,7 @@ impl Logic for RowEnd {
         self.fin_neuron.d.next = self.tok_neuron.val();
         self.fin_live.d.next = self.tok_live.val();
         // stochastic layer: the neuron unit takes the accumulators (its result comes
-        // `NEURON_LATENCY` = 2 clocks later, with `fire_*`)
+        // `NEURON_LATENCY` = 2 clocks later, 3 with `deep`, with `fire_*`)
         self.neuron.s.next = self.acc_s.q.val();
         self.neuron.t.next = self.acc_t.q.val();
         self.neuron.a.next = self.tok_a.val();
@@ -285,9 +302,18 @@ impl Logic for RowEnd {
             self.fin_valid.q.val() & !self.fin_output.q.val() & !self.reset.val();
         self.hid_word.d.next = self.fin_word.q.val();
         self.hid_bit.d.next = self.fin_bit.q.val();
-        self.fire_pending.d.next = self.hid_pending.q.val() & !self.reset.val();
-        self.fire_word.d.next = self.hid_word.q.val();
-        self.fire_bit.d.next = self.hid_bit.q.val();
+        self.hid2_pending.d.next = self.hid_pending.q.val() & self.deep.val() & !self.reset.val();
+        self.hid2_word.d.next = self.hid_word.q.val();
+        self.hid2_bit.d.next = self.hid_bit.q.val();
+        if self.deep.val() {
+            self.fire_pending.d.next = self.hid2_pending.q.val() & !self.reset.val();
+            self.fire_word.d.next = self.hid2_word.q.val();
+            self.fire_bit.d.next = self.hid2_bit.q.val();
+        } else {
+            self.fire_pending.d.next = self.hid_pending.q.val() & !self.reset.val();
+            self.fire_word.d.next = self.hid_word.q.val();
+            self.fire_bit.d.next = self.hid_bit.q.val();
+        }
         // output layer: S of this pass, held until the row's next output neuron (the
         // aggregator reads the rows in turn and adds C_k)
         self.logit_pending.next = self.fin_valid.q.val() & self.fin_output.q.val();

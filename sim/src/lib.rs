@@ -172,7 +172,9 @@ impl CycleModel {
         Self {
             input_cycles: (widths[0] as u64).div_ceil(cols),
             compute_cycles: groups * per_group,
-            output_cycles: 3 * *widths.last().expect("a network has an output layer") as u64,
+            // a beat: fetch, read (one clock more through the memory's output register), load
+            output_cycles: (3 + u64::from(cfg.hard_block_registers))
+                * *widths.last().expect("a network has an output layer") as u64,
             ideal_cycles: (cfg.mc_samples as u64 * synapses) as f64 / (rows * cols) as f64,
         }
     }

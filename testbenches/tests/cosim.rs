@@ -16,8 +16,10 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5150);
     let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cosim");
     let cases = 10;
+    let mut deep = 0;
     for case in 0..cases {
         let cfg = samples::random_config(&mut rng, &Limits::TINY);
+        deep += usize::from(cfg.hard_block_registers);
         // every fifth case: u' = 0 everywhere, the sign unit's tie
         let weights = if case % 5 == 4 {
             Weights::Zero
@@ -52,6 +54,11 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
             }
         }
     }
+    // both pipelines: with and without the hard blocks' registers
+    assert!(
+        (2..=cases - 2).contains(&deep),
+        "{deep} of {cases} with hard_block_registers"
+    );
 }
 
 #[test]

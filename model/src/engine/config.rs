@@ -81,6 +81,13 @@ pub struct EngineConfig {
     pub blank_out: BlankOutConfig,
     /// Monte Carlo passes per input.
     pub mc_samples: usize,
+    /// One more register behind every memory read and around the neuron unit's multiplier,
+    /// which place-and-route folds into the block RAMs' output registers and the DSPs'
+    /// input and output registers (`docs/hardware.md`, "Clock speed"). Costs two clocks of
+    /// latency per layer and one per output beat, nothing in throughput or results; needs
+    /// `rows >= 2`. Off by default (on the iCE40 those registers would be plain flip-flops).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hard_block_registers: bool,
 }
 
 /// Why a configuration was refused.
@@ -129,6 +136,8 @@ pub enum EngineError {
     UTooWide { needed: u32 },
     #[error("an LFSR of width {width} has {states} states, fewer than the {pes} PEs that each need their own starting point")]
     LfsrTooShort { width: u32, states: u64, pes: usize },
+    #[error("hard_block_registers needs rows >= 2 (the logit memory's read-modify-write takes two clocks), found rows = {rows}")]
+    HardBlockRegistersRows { rows: usize },
     #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
     #[error("{path}: invalid engine configuration JSON: {message}")]
@@ -190,6 +199,7 @@ impl EngineConfig {
                 threshold: 1,
             },
             mc_samples: 100,
+            hard_block_registers: false,
         }
     }
 
@@ -300,6 +310,9 @@ impl EngineConfig {
                 bits: self.a_bits,
                 frac: self.a_frac_bits,
             });
+        }
+        if self.hard_block_registers && self.rows < 2 {
+            return Err(EngineError::HardBlockRegistersRows { rows: self.rows });
         }
         let spec = self.lfsr_spec()?;
         if (self.pes() as u64) > spec.period() {

@@ -114,6 +114,7 @@ pub fn random_config<R: Rng>(rng: &mut R, limits: &Limits) -> EngineConfig {
                 threshold,
             },
             mc_samples: rng.gen_range(1..=limits.max_mc_samples),
+            hard_block_registers: rng.gen_bool(0.5),
             ..EngineConfig::default_config()
         };
         if cfg.validate().is_ok() {

@@ -23,8 +23,10 @@ fn rust_hdl_engine_equals_bit_exact_model_on_random_configurations() {
     let mut stall_rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let cases = 56;
     let mut checked = 0;
+    let mut deep = 0;
     for case in 0..cases {
         let cfg = random_config(&mut rng);
+        deep += usize::from(cfg.hard_block_registers);
         let weights = match case % 7 {
             4 => Weights::Zero,
             5 => Weights::AllMax,
@@ -70,6 +72,11 @@ fn rust_hdl_engine_equals_bit_exact_model_on_random_configurations() {
         }
     }
     assert_eq!(checked, cases * 3);
+    // both pipelines are exercised: with and without the hard blocks' registers
+    assert!(
+        (10..=cases - 10).contains(&deep),
+        "{deep} of {cases} with hard_block_registers"
+    );
 }
 
 #[test]
@@ -82,8 +89,10 @@ fn lfsr_spec_is_the_one_the_engine_uses() {
 #[test]
 fn cycle_model_predicts_simulated_cycles_exactly() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(99);
+    let mut deep = 0;
     for _ in 0..8 {
         let cfg = random_config(&mut rng);
+        deep += usize::from(cfg.hard_block_registers);
         let q = random_qnet(&mut rng, &cfg, Weights::Random);
         let mut sim = EngineSim::new(&cfg).unwrap();
         sim.load(&q, LoadPath::Backdoor).unwrap();
@@ -101,6 +110,10 @@ fn cycle_model_predicts_simulated_cycles_exactly() {
             cfg.cols
         );
     }
+    assert!(
+        (1..8).contains(&deep),
+        "{deep} of 8 with hard_block_registers"
+    );
 }
 
 /// A quantized network of the given shape (all weights zero: only the shape matters here).
