@@ -19,6 +19,8 @@ pub const RUN: u64 = 2;
 pub const DRAIN: u64 = 3;
 pub const OUTPUT: u64 = 4;
 pub const START2: u64 = 5;
+/// The extra clock of START with `hard_block_registers` (the registered table lookup).
+pub const START3: u64 = 6;
 
 /// Host configuration-port regions (`cfg_address[31:28]`).
 pub const REGION_WEIGHTS: u64 = 0;
@@ -29,13 +31,18 @@ pub const REGION_CONTROL: u64 = 3;
 /// The value of the sequencer's drain counter that ends a layer: the idle cycles between a
 /// layer's last step and the next layer's start cover the array (`cols`), the row ends'
 /// pipelines and the logit walker (`rows`), with room to spare (`docs/hardware.md`, "Timing").
-pub fn drain_count(rows: usize, cols: usize) -> usize {
-    cols + rows + 8
+pub fn drain_count(rows: usize, cols: usize, hard_block_registers: bool) -> usize {
+    // `hard_block_registers` adds two clocks before the array's adders, one in the neuron
+    // unit and one in the logit walker
+    cols + rows + 8 + 4 * usize::from(hard_block_registers)
 }
 
 /// Cycles from one layer's drain to its first step: START, then START2 while the layer's
-/// table entry is registered.
-pub const START_CYCLES: usize = 2;
+/// table entry is registered (and START3 between them with `hard_block_registers`, while the
+/// table lookup is).
+pub fn start_cycles(hard_block_registers: bool) -> usize {
+    2 + usize::from(hard_block_registers)
+}
 
 /// The sizes an engine is built with, all derived from its configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +76,7 @@ impl EngineLayout {
             neuron_words: cfg.neuron_memory_words,
             logit_words: cfg.max_neurons,
             max_layers: cfg.max_layers,
-            drain: drain_count(rows, cols),
+            drain: drain_count(rows, cols, cfg.hard_block_registers),
         })
     }
 }
@@ -159,6 +166,17 @@ pub struct NsmEngine {
     pick_s: DFF<Signed<32>>,
     pick_live: DFF<bool>,
     pick_c: DFF<Signed<32>>,
+    /// The picked row's logit `S + C_k`, registered (used with `c_deep`).
+    term_valid: DFF<bool>,
+    term_first: DFF<bool>,
+    term_last: DFF<bool>,
+    term_neuron: DFF<Bits<ADDR_BITS>>,
+    term_logit: DFF<Signed<32>>,
+    /// The walker stage the sum over the rows takes: `pick_*`, or `term_*` with `c_deep`.
+    sum_valid: Signal<Local, bool>,
+    sum_first: Signal<Local, bool>,
+    sum_last: Signal<Local, bool>,
+    sum_neuron: Signal<Local, Bits<ADDR_BITS>>,
     // ---- result stream ----
     out_k: DFF<Bits<ADDR_BITS>>,
     fetch: DFF<bool>,
@@ -190,7 +208,18 @@ pub struct NsmEngine {
     lay_in_base: DFF<Bits<ADDR_BITS>>,
     lay_out_base: DFF<Bits<ADDR_BITS>>,
     lay_live: DFF<Bits<9>>,
+    /// The layer table's entry for `l`, registered (used with `c_deep`).
+    sel_steps: DFF<Bits<ADDR_BITS>>,
+    sel_n_out: DFF<Bits<ADDR_BITS>>,
+    sel_w_base: DFF<Bits<ADDR_BITS>>,
+    sel_n_base: DFF<Bits<ADDR_BITS>>,
+    sel_output: DFF<bool>,
     // ---- combinational helpers ----
+    look_steps: Signal<Local, Bits<ADDR_BITS>>,
+    look_n_out: Signal<Local, Bits<ADDR_BITS>>,
+    look_w_base: Signal<Local, Bits<ADDR_BITS>>,
+    look_n_base: Signal<Local, Bits<ADDR_BITS>>,
+    look_output: Signal<Local, bool>,
     cur_steps: Signal<Local, Bits<ADDR_BITS>>,
     cur_n_out: Signal<Local, Bits<ADDR_BITS>>,
     cur_w_base: Signal<Local, Bits<ADDR_BITS>>,
@@ -286,6 +315,7 @@ pub struct NsmEngine {
     c_idle: Constant<Bits<3>>,
     c_start: Constant<Bits<3>>,
     c_start2: Constant<Bits<3>>,
+    c_start3: Constant<Bits<3>>,
     c_run: Constant<Bits<3>>,
     c_drain_state: Constant<Bits<3>>,
     c_output: Constant<Bits<3>>,
@@ -438,6 +468,15 @@ impl NsmEngine {
             pick_s: Default::default(),
             pick_live: Default::default(),
             pick_c: Default::default(),
+            term_valid: Default::default(),
+            term_first: Default::default(),
+            term_last: Default::default(),
+            term_neuron: Default::default(),
+            term_logit: Default::default(),
+            sum_valid: Default::default(),
+            sum_first: Default::default(),
+            sum_last: Default::default(),
+            sum_neuron: Default::default(),
             out_k: Default::default(),
             fetch: Default::default(),
             fetch2: Default::default(),
@@ -462,6 +501,16 @@ impl NsmEngine {
             lay_in_base: Default::default(),
             lay_out_base: Default::default(),
             lay_live: Default::default(),
+            sel_steps: Default::default(),
+            sel_n_out: Default::default(),
+            sel_w_base: Default::default(),
+            sel_n_base: Default::default(),
+            sel_output: Default::default(),
+            look_steps: Default::default(),
+            look_n_out: Default::default(),
+            look_w_base: Default::default(),
+            look_n_base: Default::default(),
+            look_output: Default::default(),
             cur_steps: Default::default(),
             cur_n_out: Default::default(),
             cur_w_base: Default::default(),
@@ -560,6 +609,7 @@ impl NsmEngine {
             c_idle: b3(IDLE),
             c_start: b3(START),
             c_start2: b3(START2),
+            c_start3: b3(START3),
             c_run: b3(RUN),
             c_drain_state: b3(DRAIN),
             c_output: b3(OUTPUT),
@@ -623,6 +673,11 @@ impl Logic for NsmEngine {
             pick_s,
             pick_live,
             pick_c,
+            term_valid,
+            term_first,
+            term_last,
+            term_neuron,
+            term_logit,
             logit_c,
             out_k,
             fetch,
@@ -646,7 +701,12 @@ impl Logic for NsmEngine {
             lay_output,
             lay_in_base,
             lay_out_base,
-            lay_live
+            lay_live,
+            sel_steps,
+            sel_n_out,
+            sel_w_base,
+            sel_n_base,
+            sel_output
         );
         for j in 0..self.tab_steps.len() {
             self.tab_steps[j].clock.next = self.clock.val();
@@ -680,19 +740,38 @@ impl Logic for NsmEngine {
         self.n_chain.reset.next = self.reset.val();
 
         // ---- the current layer's table entry ----
-        self.cur_steps.next = self.z20.val();
-        self.cur_n_out.next = self.z20.val();
-        self.cur_w_base.next = self.z20.val();
-        self.cur_n_base.next = self.z20.val();
+        self.look_steps.next = self.z20.val();
+        self.look_n_out.next = self.z20.val();
+        self.look_w_base.next = self.z20.val();
+        self.look_n_base.next = self.z20.val();
         for j in 0..self.tab_steps.len() {
             if self.l.q.val() == self.layer_index[j].val() {
-                self.cur_steps.next = self.tab_steps[j].q.val();
-                self.cur_n_out.next = self.tab_n_out[j].q.val();
-                self.cur_w_base.next = self.tab_w_base[j].q.val();
-                self.cur_n_base.next = self.tab_n_base[j].q.val();
+                self.look_steps.next = self.tab_steps[j].q.val();
+                self.look_n_out.next = self.tab_n_out[j].q.val();
+                self.look_w_base.next = self.tab_w_base[j].q.val();
+                self.look_n_base.next = self.tab_n_base[j].q.val();
             }
         }
-        self.is_output.next = (self.l.q.val() + self.c_one8.val()) == self.n_layers.q.val();
+        self.look_output.next = (self.l.q.val() + self.c_one8.val()) == self.n_layers.q.val();
+        // with `c_deep` the table lookup is registered once more before what derives from it
+        // (START waits a clock longer)
+        self.sel_steps.d.next = self.look_steps.val();
+        self.sel_n_out.d.next = self.look_n_out.val();
+        self.sel_w_base.d.next = self.look_w_base.val();
+        self.sel_n_base.d.next = self.look_n_base.val();
+        self.sel_output.d.next = self.look_output.val();
+        self.cur_steps.next = self.look_steps.val();
+        self.cur_n_out.next = self.look_n_out.val();
+        self.cur_w_base.next = self.look_w_base.val();
+        self.cur_n_base.next = self.look_n_base.val();
+        self.is_output.next = self.look_output.val();
+        if self.c_deep.val() {
+            self.cur_steps.next = self.sel_steps.q.val();
+            self.cur_n_out.next = self.sel_n_out.q.val();
+            self.cur_w_base.next = self.sel_w_base.q.val();
+            self.cur_n_base.next = self.sel_n_base.q.val();
+            self.is_output.next = self.sel_output.q.val();
+        }
         self.steps_eff.next = self.cur_steps.val();
         if self.is_output.val() & (self.cur_steps.val() < self.c_rows.val()) {
             self.steps_eff.next = self.c_rows.val();
@@ -966,28 +1045,45 @@ impl Logic for NsmEngine {
         if self.row_ends[0].logit_pending.val() {
             self.logit_c.d.next = self.b_hold.q.val();
         }
+        // with `c_deep` the logit is registered once more before the sum over the rows
+        self.term_valid.d.next = self.pick_valid.q.val() & !self.reset.val();
+        self.term_first.d.next = self.pick_first.q.val();
+        self.term_last.d.next = self.pick_last.q.val();
+        self.term_neuron.d.next = self.pick_neuron.q.val();
+        self.term_logit.d.next = self.agg_logit32.val();
+        self.sum_valid.next = self.pick_valid.q.val();
+        self.sum_first.next = self.pick_first.q.val();
+        self.sum_last.next = self.pick_last.q.val();
+        self.sum_neuron.next = self.pick_neuron.q.val();
         self.logit_ext.x.next = self.agg_logit32.val();
+        if self.c_deep.val() {
+            self.sum_valid.next = self.term_valid.q.val();
+            self.sum_first.next = self.term_first.q.val();
+            self.sum_last.next = self.term_last.q.val();
+            self.sum_neuron.next = self.term_neuron.q.val();
+            self.logit_ext.x.next = self.term_logit.q.val();
+        }
         self.agg_logit.next = self.logit_ext.y.val();
         // the 64-bit sums are formed only in the cycles that use them (rust-hdl evaluates
         // 64-bit arithmetic through big integers, on every settle pass)
         self.agg_sum.next = self.zs64.val();
-        if self.pick_valid.q.val() {
+        if self.sum_valid.val() {
             self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
-            if self.pick_first.q.val() {
+            if self.sum_first.val() {
                 self.agg_sum.next = self.agg_logit.val();
             }
         }
         self.logits.read_address.next = self.agg_raddr.q.val();
-        if self.pick_valid.q.val() {
+        if self.sum_valid.val() {
             self.agg_cur.d.next = self.agg_sum.val();
-            if self.pick_first.q.val() {
-                self.agg_raddr.d.next = self.pick_neuron.q.val();
-                self.logits.read_address.next = self.pick_neuron.q.val();
+            if self.sum_first.val() {
+                self.agg_raddr.d.next = self.sum_neuron.val();
+                self.logits.read_address.next = self.sum_neuron.val();
             }
         }
-        self.fin_pending.d.next = self.pick_valid.q.val() & self.pick_last.q.val();
+        self.fin_pending.d.next = self.sum_valid.val() & self.sum_last.val();
         self.fin_total.d.next = self.agg_sum.val();
-        self.fin_k.d.next = self.pick_neuron.q.val();
+        self.fin_k.d.next = self.sum_neuron.val();
         self.fin_g0.d.next = self.g.q.val() == self.z16.val();
         self.logits.write_enable.next = self.fin_pending.q.val();
         self.logits.write_address.next = self.fin_k.q.val();
@@ -1020,7 +1116,14 @@ impl Logic for NsmEngine {
             }
         }
         if self.state.q.val() == self.c_start.val() {
-            // the layer's registered table entry is valid from the next clock on
+            // the layer's registered table entry is valid from the next clock on (from the
+            // one after with `c_deep`)
+            self.state.d.next = self.c_start2.val();
+            if self.c_deep.val() {
+                self.state.d.next = self.c_start3.val();
+            }
+        }
+        if self.state.q.val() == self.c_start3.val() {
             self.state.d.next = self.c_start2.val();
         }
         if self.state.q.val() == self.c_start2.val() {

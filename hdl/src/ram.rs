@@ -78,21 +78,78 @@ fn verilog_ram(
     } else {
         String::new()
     };
-    let (out_reg, out_stage, out) = if output_register {
-        (
-            format!("reg [{}:0] word_q;\n", width - 1),
-            "   word_q <= word;\n",
-            "word_q",
-        )
-    } else {
-        (String::new(), "", "word")
-    };
+    if output_register {
+        return verilog_ram_sliced(width, port, depth, signed, bit_write, &data, &pack);
+    }
     format!(
-        "(* no_rw_check *)\nreg [{w}:0] mem[0:{d}];\nreg [{w}:0] word;\n{out_reg}{pack}\nalways @(posedge clock) begin\n   word <= mem[read_address[{a}:0]];\n{out_stage}end\n\nalways @(*) begin\n   read_data = {ext};\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
+        "(* no_rw_check *)\nreg [{w}:0] mem[0:{d}];\nreg [{w}:0] word;\n{pack}\nalways @(posedge clock) begin\n   word <= mem[read_address[{a}:0]];\nend\n\nalways @(*) begin\n   read_data = {ext};\nend\n\nalways @(posedge clock) begin\n{write}\nend\n",
         w = width - 1,
         d = depth - 1,
         a = ab - 1,
-        ext = extend(out, width, port, signed),
+        ext = extend("word", width, port, signed),
+    )
+}
+
+/// Widest slice of a memory with an output register: the widest port of an ECP5 block RAM
+/// (`DP16KD`) in true dual-port mode. A wider memory would map to the 36-bit pseudo dual-port
+/// mode, whose output register `nsm_codegen::absorb` does not use.
+pub const OUTPUT_REGISTER_SLICE_BITS: usize = 18;
+
+/// [`verilog_ram`] with an output register: the word passes `word_q` after `word`, and the
+/// memory is stored as slices of at most [`OUTPUT_REGISTER_SLICE_BITS`] bits (one array each,
+/// written and read together), so that every slice maps to a block RAM port whose own output
+/// register can take `word_q`.
+fn verilog_ram_sliced(
+    width: usize,
+    port: usize,
+    depth: usize,
+    signed: bool,
+    bit_write: bool,
+    data: &str,
+    pack: &str,
+) -> String {
+    let ab = index_bits(depth);
+    let a = ab - 1;
+    let n = width.div_ceil(OUTPUT_REGISTER_SLICE_BITS);
+    let wdata = if bit_write {
+        format!("write_word ? {data} : pack_next")
+    } else {
+        data.to_string()
+    };
+    let mut v = format!("wire [{w}:0] wdata = {wdata};\n", w = width - 1);
+    let mut read = String::new();
+    let mut write = String::new();
+    let mut parts = Vec::new();
+    for k in 0..n {
+        // balanced slices: bits lo..hi of the word
+        let lo = k * width / n;
+        let hi = (k + 1) * width / n - 1;
+        let sw = hi - lo;
+        v.push_str(&format!(
+            "(* no_rw_check *)\nreg [{sw}:0] mem_{k}[0:{d}];\nreg [{sw}:0] word_{k};\nreg [{sw}:0] word_q_{k};\n",
+            d = depth - 1
+        ));
+        read.push_str(&format!(
+            "   word_{k} <= mem_{k}[read_address[{a}:0]];\n   word_q_{k} <= word_{k};\n"
+        ));
+        write.push_str(&format!(
+            "   if (write_enable) mem_{k}[write_address[{a}:0]] <= wdata[{hi}:{lo}];\n"
+        ));
+        parts.push(format!("word_q_{k}"));
+    }
+    if bit_write {
+        write.push_str("   if (write_enable & ~write_word) pack <= pack_next;\n");
+    }
+    parts.reverse();
+    let word_q = if n == 1 {
+        parts[0].clone()
+    } else {
+        format!("{{{}}}", parts.join(", "))
+    };
+    format!(
+        "{pack}{v}wire [{w}:0] word_q = {word_q};\n\nalways @(posedge clock) begin\n{read}end\n\nalways @(*) begin\n   read_data = {ext};\nend\n\nalways @(posedge clock) begin\n{write}end\n",
+        w = width - 1,
+        ext = extend("word_q", width, port, signed),
     )
 }
 

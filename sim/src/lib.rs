@@ -152,8 +152,9 @@ impl CycleModel {
         let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
         let widths = qnet.widths();
         let layers = widths.len() - 1;
-        let drain = nsm_hdl::engine::drain_count(cfg.rows, cfg.cols) as u64;
-        let start = nsm_hdl::engine::START_CYCLES as u64;
+        let drain =
+            nsm_hdl::engine::drain_count(cfg.rows, cfg.cols, cfg.hard_block_registers) as u64;
+        let start = nsm_hdl::engine::start_cycles(cfg.hard_block_registers) as u64;
         let groups = cfg.mc_samples.div_ceil(cfg.rows) as u64;
         let per_group: u64 = widths
             .windows(2)
