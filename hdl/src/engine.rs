@@ -249,6 +249,8 @@ pub struct NsmEngine {
     agg_last: Signal<Local, bool>,
     agg_sum: Signal<Local, Signed<64>>,
     best_minus_beat: Signal<Local, Signed<64>>,
+    /// Bit W (the logit memory's width) of a 64-bit word: the sign of a difference of logits.
+    diff_sign: Constant<Bits<64>>,
     beat_wins: Signal<Local, bool>,
     region: Signal<Local, Bits<4>>,
     act_addr: Signal<Local, Bits<ADDR_BITS>>,
@@ -540,6 +542,7 @@ impl NsmEngine {
             agg_last: Default::default(),
             agg_sum: Default::default(),
             best_minus_beat: Default::default(),
+            diff_sign: Constant::new(Bits::<64>::from(1u64 << widths.logit_sum_bits.min(63))),
             fetched: Default::default(),
             beat_wins: Default::default(),
             region: Default::default(),
@@ -1188,8 +1191,11 @@ impl Logic for NsmEngine {
                 // the best of beats 0..k (ties to the lowest k): beat k wins if it is the first
                 // or above every earlier one
                 self.best_minus_beat.next = self.best_val.q.val() - self.logits.read_data.val();
-                self.beat_wins.next =
-                    (self.out_k.q.val() == self.z20.val()) | self.best_minus_beat.val().get_bit(63);
+                // both logits lie in the memory's W-bit range, so their difference fits W + 1
+                // bits and bit W is its sign: synthesis builds a (W+1)-bit subtractor, not a
+                // 64-bit one
+                self.beat_wins.next = (self.out_k.q.val() == self.z20.val())
+                    | (unsigned_cast(self.best_minus_beat.val()) & self.diff_sign.val()).any();
                 // the logit RAM answers the address of the previous cycle
                 self.beat_valid.d.next = true;
                 self.beat_logit.d.next = self.logits.read_data.val();

@@ -65,7 +65,7 @@ impl Logic for LfsrGate {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(self.verilog_body("step", "gate"))
+        Verilog::Custom(self.verilog_body("step", "gate", false))
     }
 }
 
@@ -87,7 +87,12 @@ impl LfsrGate {
 
     /// Verilog of the register (`state`, its leaps `s1..sk`), the gate assigned to the
     /// `output reg` named `gate`, leaping when `step` is high. Also used inside the PE.
-    pub(crate) fn verilog_body(&self, step: &str, gate: &str) -> String {
+    ///
+    /// With `registered_gate` the gate is a flip-flop of its own (`gate_r`), loaded with the
+    /// draw of the state the register is about to take (two leaps ahead, `s(2k)`), so that the
+    /// gate's users start from a flip-flop that placement can put beside them; the gate seen
+    /// in every cycle is the same.
+    pub(crate) fn verilog_body(&self, step: &str, gate: &str, registered_gate: bool) -> String {
         let w = self._spec.width();
         assert!(w >= 2, "LFSR widths start at 2");
         let taps = self
@@ -99,7 +104,10 @@ impl LfsrGate {
         let k = self._k;
         let mut v = format!("reg [{hi}:0] state;\n", hi = w - 1);
         v.push_str(&format!("wire [{hi}:0] s0 = state;\n", hi = w - 1));
-        for i in 0..k {
+        // the registered gate reads the low k bits of s(2k): the words up to s(2k-1) and the
+        // feedback bits of the last leap (a full s(2k) would leave bits unused)
+        let leaps = if registered_gate { 2 * k - 1 } else { k };
+        for i in 0..leaps {
             v.push_str(&format!(
                 "wire [{hi}:0] s{n} = {{s{i}[{hi1}:0], ^(s{i} & {w}'h{taps:x})}};\n",
                 hi = w - 1,
@@ -112,11 +120,34 @@ impl LfsrGate {
         // the k fresh bits against the threshold, at k bits; threshold 0 never opens (the
         // state bit is there so that Icarus' `@*` has something to wait for: a block with a
         // constant right-hand side never runs there)
-        let draw = if self._threshold == 0 {
-            format!("1'b0 & s{k}[0]")
-        } else {
-            format!("s{k}[{}:0] < {k}'d{}", k - 1, self._threshold)
+        let draw_from = |bits: &str| {
+            if self._threshold == 0 {
+                format!("1'b0 & {bits}[0]")
+            } else {
+                format!("{bits}[{}:0] < {k}'d{}", k - 1, self._threshold)
+            }
         };
+        if registered_gate {
+            let last = 2 * k - 1;
+            let fresh = if k == 1 {
+                format!("^(s{last} & {w}'h{t:x})", t = taps & u64::from(mask))
+            } else {
+                format!(
+                    "{{s{last}[{}:0], ^(s{last} & {w}'h{t:x})}}",
+                    k - 2,
+                    t = taps & u64::from(mask)
+                )
+            };
+            v.push_str(&format!("wire [{}:0] next_bits = {fresh};\n", k - 1));
+            v.push_str(&format!(
+                "reg gate_r;\n\nalways @(*) begin\n   {gate} = gate_r;\nend\n\nalways @(posedge clock) begin\n   if (reset) begin\n      state <= {w}'h{seed:x};\n      gate_r <= 1'b{g0};\n   end else if ({step}) begin\n      state <= s{k};\n      gate_r <= {next};\n   end\nend\n",
+                seed = self._seed,
+                g0 = u8::from(self.gate_from(self._seed)),
+                next = draw_from("next_bits"),
+            ));
+            return v;
+        }
+        let draw = draw_from(&format!("s{k}"));
         v.push_str(&format!(
             "\nalways @(*) begin\n   {gate} = {draw};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if ({step}) state <= s{k};\nend\n",
             seed = self._seed,

@@ -171,7 +171,10 @@ impl Logic for Pe {
         } else {
             format!("{}'d0, ", p - 1)
         };
-        let mut v = self._lfsr.verilog_body("valid_in", "gate");
+        // with operand registers the gate is registered too (`LfsrGate::verilog_body`)
+        let mut v = self
+            ._lfsr
+            .verilog_body("valid_in", "gate", self._w.is_some());
         // the operands: the ports, or registers of them (`z_r` is also the word passed on)
         let operands = if self._w.is_some() {
             format!("reg [{pm}:0] w_r;\n\nalways @(posedge clock) begin\n   w_r <= w_in[{pm}:0];\nend\n\nwire z_bit = z_r[{c}];\nwire [{pm}:0] w_n = w_r;\n", c = self._col)
