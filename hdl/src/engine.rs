@@ -32,9 +32,10 @@ pub const REGION_CONTROL: u64 = 3;
 /// layer's last step and the next layer's start cover the array (`cols`), the row ends'
 /// pipelines and the logit walker (`rows`), with room to spare (`docs/hardware.md`, "Timing").
 pub fn drain_count(rows: usize, cols: usize, hard_block_registers: bool) -> usize {
-    // `hard_block_registers` adds two clocks before the array's adders, one in the neuron
-    // unit and one in the logit walker
-    cols + rows + 8 + 4 * usize::from(hard_block_registers)
+    // `hard_block_registers` adds two clocks before the array's adders, and one in the
+    // neuron unit or the logit walker and one in the memory writes after them: four, and
+    // two to spare
+    cols + rows + 8 + 6 * usize::from(hard_block_registers)
 }
 
 /// Cycles from one layer's drain to its first step: START, then START2 while the layer's
@@ -133,6 +134,8 @@ pub struct NsmEngine {
     n_chain: ShiftChain<Bits<ADDR_BITS>>,
     // ---- layer table ----
     tab_steps: Vec<DFF<Bits<ADDR_BITS>>>,
+    /// The layer has fewer steps than the array has rows (set when its steps are written).
+    tab_short: Vec<DFF<bool>>,
     tab_n_out: Vec<DFF<Bits<ADDR_BITS>>>,
     tab_w_base: Vec<DFF<Bits<ADDR_BITS>>>,
     tab_n_base: Vec<DFF<Bits<ADDR_BITS>>>,
@@ -148,6 +151,9 @@ pub struct NsmEngine {
     w_addr: DFF<Bits<ADDR_BITS>>,
     n_addr: DFF<Bits<ADDR_BITS>>,
     drain_cnt: DFF<Bits<16>>,
+    /// `s` is below the layer's step count: the step is issued (not an idle step of an
+    /// output layer shorter than the array's rows).
+    in_steps: DFF<bool>,
     in_cnt: DFF<Bits<ADDR_BITS>>,
     // ---- logit aggregation ----
     agg_cur: DFF<Signed<64>>,
@@ -182,6 +188,10 @@ pub struct NsmEngine {
     fetch: DFF<bool>,
     /// The second clock of a logit read through the memory's output register.
     fetch2: DFF<bool>,
+    /// With `c_deep`: the fetched word, registered (`read_q`), is used a clock later.
+    fetch3: DFF<bool>,
+    read_q: DFF<Signed<64>>,
+    beat_word: Signal<Local, Signed<64>>,
     /// `hard_block_registers`: every memory read takes two clocks.
     c_deep: Constant<bool>,
     fetched: Signal<Local, bool>,
@@ -194,7 +204,6 @@ pub struct NsmEngine {
     beat_better: DFF<bool>,
     beat_class: DFF<Bits<ADDR_BITS>>,
     /// The current layer's table entry and what derives from it, registered.
-    lay_steps: DFF<Bits<ADDR_BITS>>,
     lay_last_step: DFF<Bits<ADDR_BITS>>,
     lay_last_step_eff: DFF<Bits<ADDR_BITS>>,
     lay_last_neuron: DFF<Bits<ADDR_BITS>>,
@@ -214,13 +223,19 @@ pub struct NsmEngine {
     sel_w_base: DFF<Bits<ADDR_BITS>>,
     sel_n_base: DFF<Bits<ADDR_BITS>>,
     sel_output: DFF<bool>,
+    sel_short: DFF<bool>,
     // ---- combinational helpers ----
     look_steps: Signal<Local, Bits<ADDR_BITS>>,
     look_n_out: Signal<Local, Bits<ADDR_BITS>>,
     look_w_base: Signal<Local, Bits<ADDR_BITS>>,
     look_n_base: Signal<Local, Bits<ADDR_BITS>>,
     look_output: Signal<Local, bool>,
+    /// The layer has fewer steps than the array has rows.
+    look_short: Signal<Local, bool>,
+    cur_short: Signal<Local, bool>,
     cur_steps: Signal<Local, Bits<ADDR_BITS>>,
+    /// A layer table `steps` field being written, cut to its width.
+    cfg_steps: Signal<Local, Bits<ADDR_BITS>>,
     cur_n_out: Signal<Local, Bits<ADDR_BITS>>,
     cur_w_base: Signal<Local, Bits<ADDR_BITS>>,
     cur_n_base: Signal<Local, Bits<ADDR_BITS>>,
@@ -439,6 +454,8 @@ impl NsmEngine {
             tok_live: ShiftChain::new(cols + 1 + d),
             n_chain: ShiftChain::new(cols + dp),
             tab_steps: reg(lay.max_layers),
+            tab_short: (0..lay.max_layers).map(|_| Default::default()).collect(),
+            cfg_steps: Default::default(),
             tab_n_out: reg(lay.max_layers),
             tab_w_base: reg(lay.max_layers),
             tab_n_base: reg(lay.max_layers),
@@ -453,6 +470,7 @@ impl NsmEngine {
             w_addr: Default::default(),
             n_addr: Default::default(),
             drain_cnt: Default::default(),
+            in_steps: Default::default(),
             in_cnt: Default::default(),
             agg_cur: Default::default(),
             agg_raddr: Default::default(),
@@ -482,6 +500,9 @@ impl NsmEngine {
             out_k: Default::default(),
             fetch: Default::default(),
             fetch2: Default::default(),
+            fetch3: Default::default(),
+            read_q: Default::default(),
+            beat_word: Default::default(),
             c_deep: Constant::new(dm == 1),
             beat_valid: Default::default(),
             beat_logit: Default::default(),
@@ -491,7 +512,6 @@ impl NsmEngine {
             beat_last: Default::default(),
             beat_better: Default::default(),
             beat_class: Default::default(),
-            lay_steps: Default::default(),
             lay_last_step: Default::default(),
             lay_last_step_eff: Default::default(),
             lay_last_neuron: Default::default(),
@@ -508,11 +528,14 @@ impl NsmEngine {
             sel_w_base: Default::default(),
             sel_n_base: Default::default(),
             sel_output: Default::default(),
+            sel_short: Default::default(),
             look_steps: Default::default(),
             look_n_out: Default::default(),
             look_w_base: Default::default(),
             look_n_base: Default::default(),
             look_output: Default::default(),
+            look_short: Default::default(),
+            cur_short: Default::default(),
             cur_steps: Default::default(),
             cur_n_out: Default::default(),
             cur_w_base: Default::default(),
@@ -659,6 +682,7 @@ impl Logic for NsmEngine {
             w_addr,
             n_addr,
             drain_cnt,
+            in_steps,
             in_cnt,
             agg_cur,
             agg_raddr,
@@ -685,6 +709,8 @@ impl Logic for NsmEngine {
             out_k,
             fetch,
             fetch2,
+            fetch3,
+            read_q,
             beat_valid,
             beat_logit,
             beat_k,
@@ -693,7 +719,6 @@ impl Logic for NsmEngine {
             beat_last,
             beat_better,
             beat_class,
-            lay_steps,
             lay_last_step,
             lay_last_step_eff,
             lay_last_neuron,
@@ -709,10 +734,13 @@ impl Logic for NsmEngine {
             sel_n_out,
             sel_w_base,
             sel_n_base,
-            sel_output
+            sel_output,
+            sel_short
         );
         for j in 0..self.tab_steps.len() {
             self.tab_steps[j].clock.next = self.clock.val();
+            self.tab_short[j].clock.next = self.clock.val();
+            self.tab_short[j].d.next = self.tab_short[j].q.val();
             self.tab_n_out[j].clock.next = self.clock.val();
             self.tab_w_base[j].clock.next = self.clock.val();
             self.tab_n_base[j].clock.next = self.clock.val();
@@ -756,6 +784,12 @@ impl Logic for NsmEngine {
             }
         }
         self.look_output.next = (self.l.q.val() + self.c_one8.val()) == self.n_layers.q.val();
+        self.look_short.next = false;
+        for j in 0..self.tab_steps.len() {
+            if self.l.q.val() == self.layer_index[j].val() {
+                self.look_short.next = self.tab_short[j].q.val();
+            }
+        }
         // with `c_deep` the table lookup is registered once more before what derives from it
         // (START waits a clock longer)
         self.sel_steps.d.next = self.look_steps.val();
@@ -763,12 +797,15 @@ impl Logic for NsmEngine {
         self.sel_w_base.d.next = self.look_w_base.val();
         self.sel_n_base.d.next = self.look_n_base.val();
         self.sel_output.d.next = self.look_output.val();
+        self.sel_short.d.next = self.look_short.val();
         self.cur_steps.next = self.look_steps.val();
         self.cur_n_out.next = self.look_n_out.val();
         self.cur_w_base.next = self.look_w_base.val();
         self.cur_n_base.next = self.look_n_base.val();
         self.is_output.next = self.look_output.val();
+        self.cur_short.next = self.look_short.val();
         if self.c_deep.val() {
+            self.cur_short.next = self.sel_short.q.val();
             self.cur_steps.next = self.sel_steps.q.val();
             self.cur_n_out.next = self.sel_n_out.q.val();
             self.cur_w_base.next = self.sel_w_base.q.val();
@@ -776,7 +813,7 @@ impl Logic for NsmEngine {
             self.is_output.next = self.sel_output.q.val();
         }
         self.steps_eff.next = self.cur_steps.val();
-        if self.is_output.val() & (self.cur_steps.val() < self.c_rows.val()) {
+        if self.is_output.val() & self.cur_short.val() {
             self.steps_eff.next = self.c_rows.val();
         }
         self.in_base.next = self.c_region2.val();
@@ -796,7 +833,6 @@ impl Logic for NsmEngine {
         }
         // registered: the layer's entry changes only when `l` or `g` does (then START waits a
         // clock for it), and the sequencer's compares start from registers
-        self.lay_steps.d.next = self.cur_steps.val();
         // the last step and neuron indices, so the sequencer compares for equality (no adder)
         self.lay_last_step.d.next =
             (self.cur_steps.val() - self.c_one20.val()) & self.m_steps.val();
@@ -810,8 +846,9 @@ impl Logic for NsmEngine {
         self.lay_in_base.d.next = self.in_base.val();
         self.lay_out_base.d.next = self.out_base.val();
         self.lay_live.d.next = self.live_count.val();
-        self.issue.next =
-            (self.state.q.val() == self.c_run.val()) & (self.s.q.val() < self.lay_steps.q.val());
+        // `s < lay_steps`, kept in a flag (set where `s` restarts, cleared after its last
+        // step), so issuing needs no magnitude compare
+        self.issue.next = (self.state.q.val() == self.c_run.val()) & self.in_steps.q.val();
         self.step_issued.next = self.issue.val();
 
         // ---- the token of this step ----
@@ -847,6 +884,7 @@ impl Logic for NsmEngine {
         // Configuration writes. Decoded only in write cycles: rust-hdl evaluates `get_bits`
         // through arbitrary-precision shifts, too slow for every settle pass.
         self.region.next = self.z4.val();
+        self.cfg_steps.next = self.z20.val();
         self.cfg_w.next = self.z32.val();
         self.cfg_w_fit.next = self.z32.val();
         self.cfg_a_fit.next = self.z32.val();
@@ -901,8 +939,10 @@ impl Logic for NsmEngine {
                     & (self.cfg_address.val().get_bits::<8>(3) == self.layer_index[j].val())
                 {
                     if self.cfg_address.val().get_bits::<3>(0) == self.field[0].val() {
-                        self.tab_steps[j].d.next =
+                        self.cfg_steps.next =
                             self.cfg_data.val().get_bits::<ADDR_BITS>(0) & self.m_steps.val();
+                        self.tab_steps[j].d.next = self.cfg_steps.val();
+                        self.tab_short[j].d.next = self.cfg_steps.val() < self.c_rows.val();
                     }
                     if self.cfg_address.val().get_bits::<3>(0) == self.field[1].val() {
                         self.tab_n_out[j].d.next =
@@ -1137,6 +1177,7 @@ impl Logic for NsmEngine {
             self.w_addr.d.next = self.lay_w_base.q.val();
             self.n_addr.d.next = self.lay_n_base.q.val();
             self.state.d.next = self.c_run.val();
+            self.in_steps.d.next = true;
         }
         if self.state.q.val() == self.c_run.val() {
             if self.issue.val() {
@@ -1144,7 +1185,11 @@ impl Logic for NsmEngine {
                     (self.w_addr.q.val() + self.c_one20.val()) & self.m_waddr.val();
             }
             self.s.d.next = (self.s.q.val() + self.c_one20.val()) & self.m_steps.val();
+            if self.s.q.val() == self.lay_last_step.q.val() {
+                self.in_steps.d.next = false;
+            }
             if self.s.q.val() == self.lay_last_step_eff.q.val() {
+                self.in_steps.d.next = true;
                 self.s.d.next = self.z20.val();
                 self.i.d.next = (self.i.q.val() + self.c_one20.val()) & self.m_neurons.val();
                 self.n_addr.d.next =
@@ -1182,15 +1227,26 @@ impl Logic for NsmEngine {
             }
         }
         // the logit read answers one clock later, two with `c_deep`
-        self.fetched.next = (self.fetch.q.val() & !self.c_deep.val()) | self.fetch2.q.val();
+        // (three with `c_deep`: the word is registered once more before the argmax compare)
+        self.fetched.next = (self.fetch.q.val() & !self.c_deep.val()) | self.fetch3.q.val();
         self.fetch2.d.next = false;
+        self.fetch3.d.next = false;
+        self.beat_word.next = self.logits.read_data.val();
+        self.read_q.d.next = self.zs64.val();
+        if self.fetch2.q.val() {
+            self.read_q.d.next = self.logits.read_data.val();
+        }
+        if self.c_deep.val() {
+            self.beat_word.next = self.read_q.q.val();
+        }
         if self.state.q.val() == self.c_output.val() {
             self.fetch.d.next = false;
             self.fetch2.d.next = self.fetch.q.val() & self.c_deep.val();
+            self.fetch3.d.next = self.fetch2.q.val();
             if self.fetched.val() {
                 // the best of beats 0..k (ties to the lowest k): beat k wins if it is the first
                 // or above every earlier one
-                self.best_minus_beat.next = self.best_val.q.val() - self.logits.read_data.val();
+                self.best_minus_beat.next = self.best_val.q.val() - self.beat_word.val();
                 // both logits lie in the memory's W-bit range, so their difference fits W + 1
                 // bits and bit W is its sign: synthesis builds a (W+1)-bit subtractor, not a
                 // 64-bit one
@@ -1198,7 +1254,7 @@ impl Logic for NsmEngine {
                     | (unsigned_cast(self.best_minus_beat.val()) & self.diff_sign.val()).any();
                 // the logit RAM answers the address of the previous cycle
                 self.beat_valid.d.next = true;
-                self.beat_logit.d.next = self.logits.read_data.val();
+                self.beat_logit.d.next = self.beat_word.val();
                 self.beat_k.d.next = self.out_k.q.val();
                 self.beat_last.d.next = self.out_k.q.val() == self.lay_last_neuron.q.val();
                 self.beat_better.d.next = self.beat_wins.val();
@@ -1207,7 +1263,11 @@ impl Logic for NsmEngine {
                     self.beat_class.d.next = self.out_k.q.val();
                 }
             }
-            if !self.fetch.q.val() & !self.fetch2.q.val() & !self.beat_valid.q.val() {
+            if !self.fetch.q.val()
+                & !self.fetch2.q.val()
+                & !self.fetch3.q.val()
+                & !self.beat_valid.q.val()
+            {
                 self.logits.read_address.next = self.out_k.q.val();
                 self.fetch.d.next = true;
             }
@@ -1232,6 +1292,7 @@ impl Logic for NsmEngine {
             self.beat_valid.d.next = false;
             self.fetch.d.next = false;
             self.fetch2.d.next = false;
+            self.fetch3.d.next = false;
         }
     }
 }

@@ -95,7 +95,8 @@ fn verilog_ram(
 /// mode, whose output register `nsm_codegen::absorb` does not use.
 pub const OUTPUT_REGISTER_SLICE_BITS: usize = 18;
 
-/// [`verilog_ram`] with an output register: the word passes `word_q` after `word`, and the
+/// [`verilog_ram`] with an output register: the word passes `word_q` after `word`, writes pass
+/// a register too (so a write's address and data start from flip-flops beside the RAM), and the
 /// memory is stored as slices of at most [`OUTPUT_REGISTER_SLICE_BITS`] bits (one array each,
 /// written and read together), so that every slice maps to a block RAM port whose own output
 /// register can take `word_q`.
@@ -116,7 +117,11 @@ fn verilog_ram_sliced(
     } else {
         data.to_string()
     };
-    let mut v = format!("wire [{w}:0] wdata = {wdata};\n", w = width - 1);
+    // the write, registered: it lands a clock after it is presented
+    let mut v = format!(
+        "wire [{w}:0] wdata = {wdata};\nreg wr_en_r;\nreg [{a}:0] wr_addr_r;\nreg [{w}:0] wr_data_r;\n\ninitial begin\n   wr_en_r = 1'b0;\nend\n\nalways @(posedge clock) begin\n   wr_en_r <= write_enable;\n   wr_addr_r <= write_address[{a}:0];\n   wr_data_r <= wdata;\nend\n",
+        w = width - 1
+    );
     let mut read = String::new();
     let mut write = String::new();
     let mut parts = Vec::new();
@@ -133,7 +138,7 @@ fn verilog_ram_sliced(
             "   word_{k} <= mem_{k}[read_address[{a}:0]];\n   word_q_{k} <= word_{k};\n"
         ));
         write.push_str(&format!(
-            "   if (write_enable) mem_{k}[write_address[{a}:0]] <= wdata[{hi}:{lo}];\n"
+            "   if (wr_en_r) mem_{k}[wr_addr_r] <= wr_data_r[{hi}:{lo}];\n"
         ));
         parts.push(format!("word_q_{k}"));
     }
@@ -170,6 +175,8 @@ pub struct SyncRam<D: Synth> {
     _bits: usize,
     /// The word read last clock, when reads pass an output register.
     _stage: Option<D>,
+    /// The write latched last clock (address, word), when writes pass an input register.
+    _pending: Option<(usize, D)>,
 }
 
 impl<D: Synth> SyncRam<D> {
@@ -189,10 +196,12 @@ impl<D: Synth> SyncRam<D> {
             _signed: signed,
             _bits: bits,
             _stage: None,
+            _pending: None,
         }
     }
 
-    /// Reads pass one more register: `read_data` is the word addressed two clocks earlier.
+    /// Reads pass one more register (`read_data` is the word addressed two clocks earlier)
+    /// and so do writes (a write lands a clock after it is presented).
     pub fn with_output_register(mut self, on: bool) -> Self {
         self._stage = on.then(D::default);
         self
@@ -225,10 +234,18 @@ impl<D: Synth> Logic for SyncRam<D> {
                     word
                 }
             };
-            if self.write_enable.val() {
-                let wa = self.write_address.val().index();
+            let write = self
+                .write_enable
+                .val()
+                .then(|| (self.write_address.val().index(), self.write_data.val()));
+            let write = if self._stage.is_some() {
+                std::mem::replace(&mut self._pending, write)
+            } else {
+                write
+            };
+            if let Some((wa, d)) = write {
                 if wa < self._mem.len() {
-                    self._mem[wa] = self.write_data.val();
+                    self._mem[wa] = d;
                 }
             }
         }
@@ -271,6 +288,8 @@ pub struct BitRam {
     _pack: u64,
     /// The word read last clock, when reads pass an output register.
     _stage: Option<u64>,
+    /// The write latched last clock (address, word), when writes pass an input register.
+    _pending: Option<(usize, u64)>,
 }
 
 impl BitRam {
@@ -291,10 +310,13 @@ impl BitRam {
             _bits: bits,
             _pack: 0,
             _stage: None,
+            _pending: None,
         }
     }
 
-    /// Reads pass one more register: `read_data` is the word addressed two clocks earlier.
+    /// Reads pass one more register (`read_data` is the word addressed two clocks earlier)
+    /// and so do writes (a write lands a clock after it is presented; the packing register
+    /// packs as before).
     pub fn with_output_register(mut self, on: bool) -> Self {
         self._stage = on.then_some(0);
         self
@@ -314,25 +336,33 @@ impl Logic for BitRam {
                 }
             }
             .into();
+            let mut write = None;
             if self.write_enable.val() {
                 let wa = self.write_address.val().index();
-                if wa < self._mem.len() {
-                    let d = self.write_data.val().to_u64();
-                    if self.write_word.val() {
-                        self._mem[wa] = d & ((1u64 << self._bits) - 1);
+                let d = self.write_data.val().to_u64();
+                if self.write_word.val() {
+                    write = Some((wa, d & ((1u64 << self._bits) - 1)));
+                } else {
+                    // the Verilog indexes with the low bits that address a word's bits
+                    let bit = self.write_bit.val().index() & ((1 << index_bits(self._bits)) - 1);
+                    let base = if self.write_bit.val().index() == 0 {
+                        0
                     } else {
-                        // the Verilog indexes with the low bits that address a word's bits
-                        let bit =
-                            self.write_bit.val().index() & ((1 << index_bits(self._bits)) - 1);
-                        let base = if self.write_bit.val().index() == 0 {
-                            0
-                        } else {
-                            self._pack
-                        };
-                        let packed = (base | ((d & 1) << bit)) & ((1u64 << self._bits) - 1);
-                        self._mem[wa] = packed;
-                        self._pack = packed;
-                    }
+                        self._pack
+                    };
+                    let packed = (base | ((d & 1) << bit)) & ((1u64 << self._bits) - 1);
+                    write = Some((wa, packed));
+                    self._pack = packed;
+                }
+            }
+            let write = if self._stage.is_some() {
+                std::mem::replace(&mut self._pending, write)
+            } else {
+                write
+            };
+            if let Some((wa, d)) = write {
+                if wa < self._mem.len() {
+                    self._mem[wa] = d;
                 }
             }
         }

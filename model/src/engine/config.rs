@@ -446,6 +446,14 @@ mod tests {
             (EngineConfig { cols: 65, ..ok() }, "cols = 65"),
             (
                 EngineConfig {
+                    rows: 1,
+                    hard_block_registers: true,
+                    ..ok()
+                },
+                "hard_block_registers needs rows >= 2",
+            ),
+            (
+                EngineConfig {
                     mc_samples: 0,
                     ..ok()
                 },
