@@ -165,6 +165,10 @@ pub struct NsmEngine {
     walk_active: DFF<bool>,
     walk_r: DFF<Bits<9>>,
     walk_neuron: DFF<Bits<ADDR_BITS>>,
+    /// The logits (and live flags) of rows 1.. as a shift register (`c_deep`; one unused
+    /// stage otherwise), read at `walk_q[0]`.
+    walk_q: Vec<DFF<Signed<32>>>,
+    walk_live_q: Vec<DFF<bool>>,
     pick_valid: DFF<bool>,
     pick_first: DFF<bool>,
     pick_last: DFF<bool>,
@@ -351,6 +355,9 @@ pub struct NsmEngine {
     /// The PEs' operand-register clock (0 or 1), and the bound of the loop that binds it.
     _dp: usize,
     _dp_end: usize,
+    /// The row `walk_q[0]` is loaded from (1; 0 without `c_deep`), and its loop bound.
+    _walk_off: usize,
+    _walk_off_end: usize,
 }
 
 impl NsmEngine {
@@ -481,6 +488,12 @@ impl NsmEngine {
             walk_active: Default::default(),
             walk_r: Default::default(),
             walk_neuron: Default::default(),
+            walk_q: (0..if d > 0 { rows - 1 } else { 1 })
+                .map(|_| Default::default())
+                .collect(),
+            walk_live_q: (0..if d > 0 { rows - 1 } else { 1 })
+                .map(|_| Default::default())
+                .collect(),
             pick_valid: Default::default(),
             pick_first: Default::default(),
             pick_last: Default::default(),
@@ -650,6 +663,8 @@ impl NsmEngine {
             _d_end: d + 1,
             _dp: dp,
             _dp_end: dp + 1,
+            _walk_off: usize::from(d > 0),
+            _walk_off_end: usize::from(d > 0) + 1,
         })
     }
 
@@ -1037,6 +1052,27 @@ impl Logic for NsmEngine {
         // All rows finish an output neuron in the same cycle and hold their logits until the
         // next one (at least `rows` cycles later: output neurons take at least `rows` steps).
         // Row 0's logit is taken at once, the others one per cycle by the walker.
+        // With `c_deep` the logits of rows 1.. are loaded into a shift register when they
+        // appear and shifted towards `walk_q[0]`, which the walker reads (no multiplexer over
+        // the rows)
+        for r in 0..self.walk_q.len() {
+            self.walk_q[r].clock.next = self.clock.val();
+            self.walk_live_q[r].clock.next = self.clock.val();
+            self.walk_q[r].d.next = self.zs32.val();
+            self.walk_live_q[r].d.next = false;
+        }
+        for r in 1..self.walk_q.len() {
+            self.walk_q[r - 1].d.next = self.walk_q[r].q.val();
+            self.walk_live_q[r - 1].d.next = self.walk_live_q[r].q.val();
+        }
+        if self.row_ends[0].logit_valid.val() {
+            for o in self._walk_off..self._walk_off_end {
+                for r in 0..self.walk_q.len() {
+                    self.walk_q[r].d.next = self.row_ends[r + o].logit.val();
+                    self.walk_live_q[r].d.next = self.row_ends[r + o].logit_live.val();
+                }
+            }
+        }
         if self.walk_active.q.val() {
             self.agg_valid.next = true;
             for r in 0..self.row_ends.len() {
@@ -1044,6 +1080,10 @@ impl Logic for NsmEngine {
                     self.walk_s.next = self.row_ends[r].logit.val();
                     self.walk_live.next = self.row_ends[r].logit_live.val();
                 }
+            }
+            if self.c_deep.val() {
+                self.walk_s.next = self.walk_q[0].q.val();
+                self.walk_live.next = self.walk_live_q[0].q.val();
             }
             self.agg_neuron.next = self.walk_neuron.q.val();
             self.agg_last.next = self.walk_r.q.val() == self.c_rows_m1.val();
