@@ -32,10 +32,10 @@ pub const REGION_CONTROL: u64 = 3;
 /// layer's last step and the next layer's start cover the array (`cols`), the row ends'
 /// pipelines and the logit walker (`rows`), with room to spare (`docs/hardware.md`, "Timing").
 pub fn drain_count(rows: usize, cols: usize, hard_block_registers: bool) -> usize {
-    // `hard_block_registers` adds two clocks before the array's adders, and one in the
-    // neuron unit or the logit walker and one in the memory writes after them: four, and
-    // two to spare
-    cols + rows + 8 + 6 * usize::from(hard_block_registers)
+    // `hard_block_registers` adds two clocks before the array's adders, two in the neuron
+    // unit (one in the logit walker) and one in the memory writes after them: five, and
+    // three to spare
+    cols + rows + 8 + 8 * usize::from(hard_block_registers)
 }
 
 /// Cycles from one layer's drain to its first step: START, then START2 while the layer's

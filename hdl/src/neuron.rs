@@ -40,6 +40,8 @@ pub struct NeuronUnit {
     _tb: i64,
     /// The registered operands `(A, S, T, B)`, when the unit has input registers.
     _inputs: Option<(i64, i64, i64, i64)>,
+    /// The sign, registered once more (with input registers).
+    _fire: bool,
 }
 
 impl NeuronUnit {
@@ -64,10 +66,13 @@ impl NeuronUnit {
             _prod: 0,
             _tb: 0,
             _inputs: None,
+            _fire: false,
         }
     }
 
-    /// The operands pass a register of their own before the multiplier.
+    /// The operands pass a register of their own before the multiplier, and the sign one
+    /// after `u'` (so that neither the DSP's product nor `fire` has to cross the chip within
+    /// the clock that forms `u'`): two clocks more.
     pub fn with_input_registers(mut self, on: bool) -> Self {
         self._inputs = on.then_some((0, 0, 0, 0));
         self
@@ -75,7 +80,7 @@ impl NeuronUnit {
 
     /// Clocks from the inputs to `fire`.
     pub fn latency(&self) -> usize {
-        NEURON_LATENCY + usize::from(self._inputs.is_some())
+        NEURON_LATENCY + 2 * usize::from(self._inputs.is_some())
     }
 }
 
@@ -83,7 +88,11 @@ impl Logic for NeuronUnit {
     fn update(&mut self) {
         if self.clock.pos_edge() {
             let u = (self._tb << self._frac_bits).wrapping_add(self._prod);
-            self.fire.next = u >= 0;
+            self.fire.next = if self._inputs.is_some() {
+                std::mem::replace(&mut self._fire, u >= 0)
+            } else {
+                u >= 0
+            };
             let now = (
                 to_i64(self.a.val()),
                 to_i64(self.s.val()),
@@ -121,6 +130,14 @@ impl Logic for NeuronUnit {
         // T + B, exact
         let tbw = (s.max(b) + 1).min(u);
         // the operands as the multiplier sees them: the ports, or their registers
+        let (fire_reg, fire_d) = if self._inputs.is_some() {
+            (
+                "reg fire_u;\n\nalways @(posedge clock) begin\n   fire <= fire_u;\nend\n",
+                "fire_u",
+            )
+        } else {
+            ("", "fire")
+        };
         let operands = if self._inputs.is_some() {
             format!("reg signed [{am}:0] a_n;\nreg signed [{sm}:0] s_n;\nreg signed [{sm}:0] t_n;\nreg signed [{bm}:0] b_n;\n\nalways @(posedge clock) begin\n   a_n <= a[{am}:0];\n   s_n <= s[{sm}:0];\n   t_n <= t[{sm}:0];\n   b_n <= b[{bm}:0];\nend\n\n",
                 am = a - 1, sm = s - 1, bm = b - 1)
@@ -129,7 +146,7 @@ impl Logic for NeuronUnit {
                 am = a - 1, sm = s - 1, bm = b - 1)
         };
         Verilog::Custom(format!(
-            "{operands}reg signed [{pm}:0] prod_n;\nreg signed [{tbm}:0] tb;\nwire signed [{um}:0] prod = {px};\nwire signed [{um}:0] tb_u = {tbx};\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   prod_n <= a_n * s_n;\n   tb <= {tx} + {bx};\n   fire <= ~u[{um}];\nend\n",
+            "{operands}{fire_reg}reg signed [{pm}:0] prod_n;\nreg signed [{tbm}:0] tb;\nwire signed [{um}:0] prod = {px};\nwire signed [{um}:0] tb_u = {tbx};\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   prod_n <= a_n * s_n;\n   tb <= {tx} + {bx};\n   {fire_d} <= ~u[{um}];\nend\n",
             um = u - 1,
             pm = p - 1,
             px = extend("prod_n", p, u, true),

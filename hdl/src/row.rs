@@ -64,11 +64,14 @@ pub struct RowEnd {
     hid_pending: DFF<bool>,
     hid_word: DFF<Bits<ADDR_BITS>>,
     hid_bit: DFF<Bits<5>>,
-    /// One more stage while the neuron unit's operands pass their input registers
+    /// Two more stages while the neuron unit's operands and sign pass their extra registers
     /// (`hard_block_registers`; unused otherwise).
     hid2_pending: DFF<bool>,
     hid2_word: DFF<Bits<ADDR_BITS>>,
     hid2_bit: DFF<Bits<5>>,
+    hid3_pending: DFF<bool>,
+    hid3_word: DFF<Bits<ADDR_BITS>>,
+    hid3_bit: DFF<Bits<5>>,
     deep: Constant<bool>,
     fire_pending: DFF<bool>,
     fire_word: DFF<Bits<ADDR_BITS>>,
@@ -173,6 +176,9 @@ impl RowEnd {
             hid2_pending: Default::default(),
             hid2_word: Default::default(),
             hid2_bit: Default::default(),
+            hid3_pending: Default::default(),
+            hid3_word: Default::default(),
+            hid3_bit: Default::default(),
             deep: Constant::new(spec.hard_block_registers),
             fire_pending: Default::default(),
             fire_word: Default::default(),
@@ -221,6 +227,9 @@ impl Logic for RowEnd {
             hid2_pending,
             hid2_word,
             hid2_bit,
+            hid3_pending,
+            hid3_word,
+            hid3_bit,
             fire_pending,
             fire_word,
             fire_bit,
@@ -293,7 +302,7 @@ impl Logic for RowEnd {
         self.fin_neuron.d.next = self.tok_neuron.val();
         self.fin_live.d.next = self.tok_live.val();
         // stochastic layer: the neuron unit takes the accumulators (its result comes
-        // `NEURON_LATENCY` = 2 clocks later, 3 with `deep`, with `fire_*`)
+        // `NEURON_LATENCY` = 2 clocks later, 4 with `deep`, with `fire_*`)
         self.neuron.s.next = self.acc_s.q.val();
         self.neuron.t.next = self.acc_t.q.val();
         self.neuron.a.next = self.tok_a.val();
@@ -305,10 +314,13 @@ impl Logic for RowEnd {
         self.hid2_pending.d.next = self.hid_pending.q.val() & self.deep.val() & !self.reset.val();
         self.hid2_word.d.next = self.hid_word.q.val();
         self.hid2_bit.d.next = self.hid_bit.q.val();
+        self.hid3_pending.d.next = self.hid2_pending.q.val() & !self.reset.val();
+        self.hid3_word.d.next = self.hid2_word.q.val();
+        self.hid3_bit.d.next = self.hid2_bit.q.val();
         if self.deep.val() {
-            self.fire_pending.d.next = self.hid2_pending.q.val() & !self.reset.val();
-            self.fire_word.d.next = self.hid2_word.q.val();
-            self.fire_bit.d.next = self.hid2_bit.q.val();
+            self.fire_pending.d.next = self.hid3_pending.q.val() & !self.reset.val();
+            self.fire_word.d.next = self.hid3_word.q.val();
+            self.fire_bit.d.next = self.hid3_bit.q.val();
         } else {
             self.fire_pending.d.next = self.hid_pending.q.val() & !self.reset.val();
             self.fire_word.d.next = self.hid_word.q.val();
