@@ -176,13 +176,13 @@ pub struct NsmEngine {
     pick_s: DFF<Signed<32>>,
     pick_live: DFF<bool>,
     pick_c: DFF<Signed<32>>,
-    /// The picked row's logit `S + C_k`, registered (used with `c_deep`).
+    /// The picked row's logit `S + C_k`, registered.
     term_valid: DFF<bool>,
     term_first: DFF<bool>,
     term_last: DFF<bool>,
     term_neuron: DFF<Bits<ADDR_BITS>>,
     term_logit: DFF<Signed<32>>,
-    /// The walker stage the sum over the rows takes: `pick_*`, or `term_*` with `c_deep`.
+    /// The walker stage the sum over the rows takes (`term_*`).
     sum_valid: Signal<Local, bool>,
     sum_first: Signal<Local, bool>,
     sum_last: Signal<Local, bool>,
@@ -192,10 +192,10 @@ pub struct NsmEngine {
     fetch: DFF<bool>,
     /// The second clock of a logit read through the memory's output register.
     fetch2: DFF<bool>,
-    /// With `c_deep`: the fetched word, registered (`read_q`), is used a clock later.
-    fetch3: DFF<bool>,
-    read_q: DFF<Signed<64>>,
-    beat_word: Signal<Local, Signed<64>>,
+    /// The beat in `beat_logit` is judged against the best so far.
+    judge: DFF<bool>,
+    /// Its verdict is in `beat_better`.
+    judged: DFF<bool>,
     /// `hard_block_registers`: every memory read takes two clocks.
     c_deep: Constant<bool>,
     fetched: Signal<Local, bool>,
@@ -513,9 +513,8 @@ impl NsmEngine {
             out_k: Default::default(),
             fetch: Default::default(),
             fetch2: Default::default(),
-            fetch3: Default::default(),
-            read_q: Default::default(),
-            beat_word: Default::default(),
+            judge: Default::default(),
+            judged: Default::default(),
             c_deep: Constant::new(dm == 1),
             beat_valid: Default::default(),
             beat_logit: Default::default(),
@@ -724,8 +723,8 @@ impl Logic for NsmEngine {
             out_k,
             fetch,
             fetch2,
-            fetch3,
-            read_q,
+            judge,
+            judged,
             beat_valid,
             beat_logit,
             beat_k,
@@ -1128,24 +1127,17 @@ impl Logic for NsmEngine {
         if self.row_ends[0].logit_pending.val() {
             self.logit_c.d.next = self.b_hold.q.val();
         }
-        // with `c_deep` the logit is registered once more before the sum over the rows
+        // the logit is registered once more before the sum over the rows
         self.term_valid.d.next = self.pick_valid.q.val() & !self.reset.val();
         self.term_first.d.next = self.pick_first.q.val();
         self.term_last.d.next = self.pick_last.q.val();
         self.term_neuron.d.next = self.pick_neuron.q.val();
         self.term_logit.d.next = self.agg_logit32.val();
-        self.sum_valid.next = self.pick_valid.q.val();
-        self.sum_first.next = self.pick_first.q.val();
-        self.sum_last.next = self.pick_last.q.val();
-        self.sum_neuron.next = self.pick_neuron.q.val();
-        self.logit_ext.x.next = self.agg_logit32.val();
-        if self.c_deep.val() {
-            self.sum_valid.next = self.term_valid.q.val();
-            self.sum_first.next = self.term_first.q.val();
-            self.sum_last.next = self.term_last.q.val();
-            self.sum_neuron.next = self.term_neuron.q.val();
-            self.logit_ext.x.next = self.term_logit.q.val();
-        }
+        self.sum_valid.next = self.term_valid.q.val();
+        self.sum_first.next = self.term_first.q.val();
+        self.sum_last.next = self.term_last.q.val();
+        self.sum_neuron.next = self.term_neuron.q.val();
+        self.logit_ext.x.next = self.term_logit.q.val();
         self.agg_logit.next = self.logit_ext.y.val();
         // the 64-bit sums are formed only in the cycles that use them (rust-hdl evaluates
         // 64-bit arithmetic through big integers, on every settle pass)
@@ -1266,46 +1258,46 @@ impl Logic for NsmEngine {
                 }
             }
         }
-        // the logit read answers one clock later, two with `c_deep`
-        // (three with `c_deep`: the word is registered once more before the argmax compare)
-        self.fetched.next = (self.fetch.q.val() & !self.c_deep.val()) | self.fetch3.q.val();
+        // A result beat: the logit is read (one clock, two with `c_deep`), loaded into
+        // `beat_logit`, then judged against the best so far from registers (`judge`), then
+        // offered on the stream.
+        self.fetched.next = (self.fetch.q.val() & !self.c_deep.val()) | self.fetch2.q.val();
         self.fetch2.d.next = false;
-        self.fetch3.d.next = false;
-        self.beat_word.next = self.logits.read_data.val();
-        self.read_q.d.next = self.zs64.val();
-        if self.fetch2.q.val() {
-            self.read_q.d.next = self.logits.read_data.val();
-        }
-        if self.c_deep.val() {
-            self.beat_word.next = self.read_q.q.val();
-        }
+        self.judge.d.next = false;
+        self.judged.d.next = false;
         if self.state.q.val() == self.c_output.val() {
             self.fetch.d.next = false;
             self.fetch2.d.next = self.fetch.q.val() & self.c_deep.val();
-            self.fetch3.d.next = self.fetch2.q.val();
             if self.fetched.val() {
+                self.beat_logit.d.next = self.logits.read_data.val();
+                self.beat_k.d.next = self.out_k.q.val();
+                self.judge.d.next = true;
+            }
+            if self.judge.q.val() {
                 // the best of beats 0..k (ties to the lowest k): beat k wins if it is the first
                 // or above every earlier one
-                self.best_minus_beat.next = self.best_val.q.val() - self.beat_word.val();
+                self.best_minus_beat.next = self.best_val.q.val() - self.beat_logit.q.val();
                 // both logits lie in the memory's W-bit range, so their difference fits W + 1
                 // bits and bit W is its sign: synthesis builds a (W+1)-bit subtractor, not a
                 // 64-bit one
-                self.beat_wins.next = (self.out_k.q.val() == self.z20.val())
+                self.beat_wins.next = (self.beat_k.q.val() == self.z20.val())
                     | (unsigned_cast(self.best_minus_beat.val()) & self.diff_sign.val()).any();
-                // the logit RAM answers the address of the previous cycle
-                self.beat_valid.d.next = true;
-                self.beat_logit.d.next = self.beat_word.val();
-                self.beat_k.d.next = self.out_k.q.val();
-                self.beat_last.d.next = self.out_k.q.val() == self.lay_last_neuron.q.val();
                 self.beat_better.d.next = self.beat_wins.val();
+                self.judged.d.next = true;
+            }
+            // the verdict is registered (`beat_better`) before the class and flags use it
+            if self.judged.q.val() {
+                self.beat_valid.d.next = true;
+                self.beat_last.d.next = self.beat_k.q.val() == self.lay_last_neuron.q.val();
                 self.beat_class.d.next = self.best_k.q.val();
-                if self.beat_wins.val() {
-                    self.beat_class.d.next = self.out_k.q.val();
+                if self.beat_better.q.val() {
+                    self.beat_class.d.next = self.beat_k.q.val();
                 }
             }
             if !self.fetch.q.val()
                 & !self.fetch2.q.val()
-                & !self.fetch3.q.val()
+                & !self.judge.q.val()
+                & !self.judged.q.val()
                 & !self.beat_valid.q.val()
             {
                 self.logits.read_address.next = self.out_k.q.val();
@@ -1332,7 +1324,8 @@ impl Logic for NsmEngine {
             self.beat_valid.d.next = false;
             self.fetch.d.next = false;
             self.fetch2.d.next = false;
-            self.fetch3.d.next = false;
+            self.judge.d.next = false;
+            self.judged.d.next = false;
         }
     }
 }

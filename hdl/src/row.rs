@@ -339,6 +339,14 @@ impl Logic for RowEnd {
             self.logit_neuron_r.d.next = self.fin_neuron.q.val();
             self.logit_live_r.d.next = self.fin_live.q.val();
         }
+        // With `deep` the engine copies every row's logit into a shift register in the clock
+        // it appears, so nothing needs holding here: the registers load every clock (no
+        // enable fanned out to every row's logit bits)
+        if self.deep.val() {
+            self.logit_r.d.next = self.acc_s.q.val();
+            self.logit_neuron_r.d.next = self.fin_neuron.q.val();
+            self.logit_live_r.d.next = self.fin_live.q.val();
+        }
         self.logit_valid.next = self.logit_valid_r.q.val();
         self.logit.next = self.logit_r.q.val();
         self.logit_neuron.next = self.logit_neuron_r.q.val();

@@ -173,9 +173,9 @@ impl CycleModel {
         Self {
             input_cycles: (widths[0] as u64).div_ceil(cols),
             compute_cycles: groups * per_group,
-            // a beat: fetch, read, load (two clocks more with hard_block_registers: the
-            // memory's output register and a register before the argmax compare)
-            output_cycles: (3 + 2 * u64::from(cfg.hard_block_registers))
+            // a beat: read, load, judge, class, offer (a clock more with
+            // hard_block_registers: the memory's output register)
+            output_cycles: (5 + u64::from(cfg.hard_block_registers))
                 * *widths.last().expect("a network has an output layer") as u64,
             ideal_cycles: (cfg.mc_samples as u64 * synapses) as f64 / (rows * cols) as f64,
         }
