@@ -155,6 +155,10 @@ pub struct NsmEngine {
     /// output layer shorter than the array's rows).
     in_steps: DFF<bool>,
     in_cnt: DFF<Bits<ADDR_BITS>>,
+    /// An input word's write to every row's activation buffer, registered (`c_deep`).
+    img_we: DFF<bool>,
+    img_addr: DFF<Bits<ADDR_BITS>>,
+    img_data: DFF<Bits<32>>,
     // ---- logit aggregation ----
     agg_cur: DFF<Signed<64>>,
     agg_raddr: DFF<Bits<ADDR_BITS>>,
@@ -267,6 +271,7 @@ pub struct NsmEngine {
     agg_first: Signal<Local, bool>,
     agg_last: Signal<Local, bool>,
     agg_sum: Signal<Local, Signed<64>>,
+    agg_base: Signal<Local, Signed<64>>,
     best_minus_beat: Signal<Local, Signed<64>>,
     /// Bit W (the logit memory's width) of a 64-bit word: the sign of a difference of logits.
     diff_sign: Constant<Bits<64>>,
@@ -479,6 +484,9 @@ impl NsmEngine {
             drain_cnt: Default::default(),
             in_steps: Default::default(),
             in_cnt: Default::default(),
+            img_we: Default::default(),
+            img_addr: Default::default(),
+            img_data: Default::default(),
             agg_cur: Default::default(),
             agg_raddr: Default::default(),
             fin_pending: Default::default(),
@@ -576,6 +584,7 @@ impl NsmEngine {
             agg_first: Default::default(),
             agg_last: Default::default(),
             agg_sum: Default::default(),
+            agg_base: Default::default(),
             best_minus_beat: Default::default(),
             diff_sign: Constant::new(Bits::<64>::from(1u64 << widths.logit_sum_bits.min(63))),
             fetched: Default::default(),
@@ -698,6 +707,9 @@ impl Logic for NsmEngine {
             drain_cnt,
             in_steps,
             in_cnt,
+            img_we,
+            img_addr,
+            img_data,
             agg_cur,
             agg_raddr,
             fin_pending,
@@ -977,6 +989,10 @@ impl Logic for NsmEngine {
             }
         }
 
+        self.img_we.d.next =
+            (self.state.q.val() == self.c_idle.val()) & self.in_valid.val() & !self.reset.val();
+        self.img_addr.d.next = self.c_region0.val() + self.in_cnt.q.val();
+        self.img_data.d.next = self.in_data.val();
         // ---- the array (flat PE list, index r * cols + c) ----
         // A step issued at clock I reads the activation word and column 0's weight at I, and
         // column c's weight at I + c; column c adds them at I + c + 1 + d.
@@ -1035,6 +1051,12 @@ impl Logic for NsmEngine {
                         self.row_ends[r].image_data.next = self.in_data.val();
                         if (self.state.q.val() == self.c_idle.val()) & self.in_valid.val() {
                             self.row_ends[r].image_write.next = true;
+                        }
+                        // with `c_deep` the image write reaches the rows from registers
+                        if self.c_deep.val() {
+                            self.row_ends[r].image_write.next = self.img_we.q.val();
+                            self.row_ends[r].image_address.next = self.img_addr.q.val();
+                            self.row_ends[r].image_data.next = self.img_data.q.val();
                         }
                     }
                 }
@@ -1141,12 +1163,15 @@ impl Logic for NsmEngine {
         self.agg_logit.next = self.logit_ext.y.val();
         // the 64-bit sums are formed only in the cycles that use them (rust-hdl evaluates
         // 64-bit arithmetic through big integers, on every settle pass)
+        // the first row of a neuron starts from zero: the choice is the adder's operand, so
+        // it costs no logic after the carry chain
         self.agg_sum.next = self.zs64.val();
+        self.agg_base.next = self.agg_cur.q.val();
+        if self.sum_first.val() {
+            self.agg_base.next = self.zs64.val();
+        }
         if self.sum_valid.val() {
-            self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
-            if self.sum_first.val() {
-                self.agg_sum.next = self.agg_logit.val();
-            }
+            self.agg_sum.next = self.agg_base.val() + self.agg_logit.val();
         }
         self.logits.read_address.next = self.agg_raddr.q.val();
         if self.sum_valid.val() {
