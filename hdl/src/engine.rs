@@ -215,6 +215,24 @@ pub struct NsmEngine {
     lay_last_step: DFF<Bits<ADDR_BITS>>,
     lay_last_step_eff: DFF<Bits<ADDR_BITS>>,
     lay_last_neuron: DFF<Bits<ADDR_BITS>>,
+    /// One before the last step, effective step and neuron, and whether each count is 1.
+    lay_last_step_m1: DFF<Bits<ADDR_BITS>>,
+    lay_last_step_eff_m1: DFF<Bits<ADDR_BITS>>,
+    lay_last_neuron_m1: DFF<Bits<ADDR_BITS>>,
+    lay_steps_one: DFF<bool>,
+    lay_eff_one: DFF<bool>,
+    lay_n_out_one: DFF<bool>,
+    /// `s == 0`, `s == last step`, `s == last effective step`, `i == last neuron`, one clock
+    /// ahead (`c_deep`).
+    flag_first: DFF<bool>,
+    flag_last: DFF<bool>,
+    flag_last_eff: DFF<bool>,
+    flag_last_neuron: DFF<bool>,
+    at_first: Signal<Local, bool>,
+    at_last: Signal<Local, bool>,
+    at_last_eff: Signal<Local, bool>,
+    at_last_neuron: Signal<Local, bool>,
+    c_two20: Constant<Bits<ADDR_BITS>>,
     /// `A_i`, `B_i` of the neuron the rows finish, read a clock early and registered once
     /// for all rows (the block RAM's output is slow; the multipliers take them from here).
     a_hold: DFF<Signed<32>>,
@@ -535,6 +553,21 @@ impl NsmEngine {
             lay_last_step: Default::default(),
             lay_last_step_eff: Default::default(),
             lay_last_neuron: Default::default(),
+            lay_last_step_m1: Default::default(),
+            lay_last_step_eff_m1: Default::default(),
+            lay_last_neuron_m1: Default::default(),
+            lay_steps_one: Default::default(),
+            lay_eff_one: Default::default(),
+            lay_n_out_one: Default::default(),
+            flag_first: Default::default(),
+            flag_last: Default::default(),
+            flag_last_eff: Default::default(),
+            flag_last_neuron: Default::default(),
+            at_first: Default::default(),
+            at_last: Default::default(),
+            at_last_eff: Default::default(),
+            at_last_neuron: Default::default(),
+            c_two20: b20(2),
             a_hold: Default::default(),
             b_hold: Default::default(),
             lay_w_base: Default::default(),
@@ -748,6 +781,16 @@ impl Logic for NsmEngine {
             lay_last_step,
             lay_last_step_eff,
             lay_last_neuron,
+            lay_last_step_m1,
+            lay_last_step_eff_m1,
+            lay_last_neuron_m1,
+            lay_steps_one,
+            lay_eff_one,
+            lay_n_out_one,
+            flag_first,
+            flag_last,
+            flag_last_eff,
+            flag_last_neuron,
             a_hold,
             b_hold,
             lay_w_base,
@@ -866,6 +909,28 @@ impl Logic for NsmEngine {
             (self.steps_eff.val() - self.c_one20.val()) & self.m_steps.val();
         self.lay_last_neuron.d.next =
             (self.cur_n_out.val() - self.c_one20.val()) & self.m_neurons.val();
+        // the indices one before the last, and whether the last is 0 (for the flags below)
+        self.lay_last_step_m1.d.next =
+            (self.cur_steps.val() - self.c_two20.val()) & self.m_steps.val();
+        self.lay_last_step_eff_m1.d.next =
+            (self.steps_eff.val() - self.c_two20.val()) & self.m_steps.val();
+        self.lay_last_neuron_m1.d.next =
+            (self.cur_n_out.val() - self.c_two20.val()) & self.m_neurons.val();
+        self.lay_steps_one.d.next = self.cur_steps.val() == self.c_one20.val();
+        self.lay_eff_one.d.next = self.steps_eff.val() == self.c_one20.val();
+        self.lay_n_out_one.d.next = self.cur_n_out.val() == self.c_one20.val();
+        // Where `s` and `i` stand: compares of the counters, or (with `c_deep`) flags computed
+        // a clock ahead, so that the sequencer's decisions start from flip-flops
+        self.at_first.next = self.s.q.val() == self.z20.val();
+        self.at_last.next = self.s.q.val() == self.lay_last_step.q.val();
+        self.at_last_eff.next = self.s.q.val() == self.lay_last_step_eff.q.val();
+        self.at_last_neuron.next = self.i.q.val() == self.lay_last_neuron.q.val();
+        if self.c_deep.val() {
+            self.at_first.next = self.flag_first.q.val();
+            self.at_last.next = self.flag_last.q.val();
+            self.at_last_eff.next = self.flag_last_eff.q.val();
+            self.at_last_neuron.next = self.flag_last_neuron.q.val();
+        }
         self.lay_w_base.d.next = self.cur_w_base.val();
         self.lay_n_base.d.next = self.cur_n_base.val();
         self.lay_output.d.next = self.is_output.val();
@@ -890,10 +955,10 @@ impl Logic for NsmEngine {
         if self.issue.val() {
             self.f_valid.next = self.c_flag_valid.val();
         }
-        if self.s.q.val() == self.z20.val() {
+        if self.at_first.val() {
             self.f_first.next = self.c_flag_first.val();
         }
-        if self.s.q.val() == self.lay_last_step.q.val() {
+        if self.at_last.val() {
             self.f_last.next = self.c_flag_last.val();
         }
         if self.lay_output.q.val() {
@@ -1235,6 +1300,10 @@ impl Logic for NsmEngine {
             self.n_addr.d.next = self.lay_n_base.q.val();
             self.state.d.next = self.c_run.val();
             self.in_steps.d.next = true;
+            self.flag_first.d.next = true;
+            self.flag_last.d.next = self.lay_steps_one.q.val();
+            self.flag_last_eff.d.next = self.lay_eff_one.q.val();
+            self.flag_last_neuron.d.next = self.lay_n_out_one.q.val();
         }
         if self.state.q.val() == self.c_run.val() {
             if self.issue.val() {
@@ -1242,10 +1311,17 @@ impl Logic for NsmEngine {
                     (self.w_addr.q.val() + self.c_one20.val()) & self.m_waddr.val();
             }
             self.s.d.next = (self.s.q.val() + self.c_one20.val()) & self.m_steps.val();
-            if self.s.q.val() == self.lay_last_step.q.val() {
+            self.flag_first.d.next = false;
+            self.flag_last.d.next = self.s.q.val() == self.lay_last_step_m1.q.val();
+            self.flag_last_eff.d.next = self.s.q.val() == self.lay_last_step_eff_m1.q.val();
+            if self.at_last.val() {
                 self.in_steps.d.next = false;
             }
-            if self.s.q.val() == self.lay_last_step_eff.q.val() {
+            if self.at_last_eff.val() {
+                self.flag_first.d.next = true;
+                self.flag_last.d.next = self.lay_steps_one.q.val();
+                self.flag_last_eff.d.next = self.lay_eff_one.q.val();
+                self.flag_last_neuron.d.next = self.i.q.val() == self.lay_last_neuron_m1.q.val();
                 self.in_steps.d.next = true;
                 self.s.d.next = self.z20.val();
                 self.i.d.next = (self.i.q.val() + self.c_one20.val()) & self.m_neurons.val();
@@ -1257,7 +1333,7 @@ impl Logic for NsmEngine {
                     self.i_word.d.next =
                         (self.i_word.q.val() + self.c_one20.val()) & self.m_region.val();
                 }
-                if self.i.q.val() == self.lay_last_neuron.q.val() {
+                if self.at_last_neuron.val() {
                     self.state.d.next = self.c_drain_state.val();
                     self.drain_cnt.d.next = self.z16.val();
                 }
