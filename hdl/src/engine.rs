@@ -1070,8 +1070,10 @@ impl Logic for NsmEngine {
                             self.pes[r * nc + c].reset.next = self.reset.val();
                         }
                         for c in 0..self._cols {
+                            // a clock ahead of the step with operand registers (the
+                            // gate is drawn early and delayed beside the adders)
                             self.pes[r * nc + c].valid_in.next =
-                                self.valid_chain.taps[c + 1 + d].val();
+                                self.valid_chain.taps[c + 1 + d - dp].val();
                             self.pes[r * nc + c].w_in.next = self.weights[c].read_data.val();
                         }
                         self.pes[r * nc].z_in.next = self.row_ends[r].act_data.val();

@@ -43,7 +43,8 @@ pub struct Pe {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: the LFSR returns to its seed.
     pub reset: Signal<In, bool>,
-    /// A valid array step reaches this PE in this cycle.
+    /// A valid array step reaches this PE in this cycle (a clock before its adders with
+    /// operand registers).
     pub valid_in: Signal<In, bool>,
     /// This column's weight of the step (broadcast down the column), sign-extended.
     pub w_in: Signal<In, Signed<PSUM_BITS>>,
@@ -65,6 +66,8 @@ pub struct Pe {
     _gate: bool,
     /// The registered weight, when the PE registers its operands.
     _w: Option<i64>,
+    /// The gate delayed a clock (with operand registers the LFSR runs a clock ahead).
+    _gate_q: bool,
     _z: Bits<32>,
     _s: Signed<PSUM_BITS>,
     _t: Signed<PSUM_BITS>,
@@ -107,6 +110,7 @@ impl Pe {
             _state: 0,
             _gate: false,
             _w: None,
+            _gate_q: false,
             _z: Default::default(),
             _s: Default::default(),
             _t: Default::default(),
@@ -127,10 +131,15 @@ impl Logic for Pe {
         if self.clock.pos_edge() {
             let z_now = self.z_in.val();
             let w_now = to_i64(self.w_in.val());
-            // the operands of this clock's sums: the ports, or their registers
-            let (z, w) = match self._w.as_mut() {
-                Some(w_reg) => (self._z, std::mem::replace(w_reg, w_now)),
-                None => (z_now, w_now),
+            // the operands of this clock's sums: the ports, or their registers (and then the
+            // gate drawn a clock earlier, `valid_in` arriving a clock ahead of the step)
+            let (z, w, gate) = match self._w.as_mut() {
+                Some(w_reg) => (
+                    self._z,
+                    std::mem::replace(w_reg, w_now),
+                    std::mem::replace(&mut self._gate_q, self._gate),
+                ),
+                None => (z_now, w_now, self._gate),
             };
             let term = if (z.to_u64() >> self._col) & 1 == 1 {
                 w
@@ -139,7 +148,7 @@ impl Logic for Pe {
             };
             let p = self._psum_bits;
             self._s = wrap(to_i64(self.s_in.val()) + term, p).into();
-            let t = to_i64(self.t_in.val()) + if self._gate { term } else { 0 };
+            let t = to_i64(self.t_in.val()) + if gate { term } else { 0 };
             self._t = wrap(t, p).into();
             self._z = z_now;
             if self.reset.val() {
@@ -171,21 +180,23 @@ impl Logic for Pe {
         } else {
             format!("{}'d0, ", p - 1)
         };
-        // with operand registers the gate is registered too (`LfsrGate::verilog_body`)
+        // with operand registers the gate is a flip-flop (`LfsrGate::verilog_body`), drawn a
+        // clock ahead (`valid_in` comes a clock early) and delayed once more beside the adders
+        // (`gate_q`)
         let mut v = self
             ._lfsr
             .verilog_body("valid_in", "gate", self._w.is_some());
         // the operands: the ports, or registers of them (`z_r` is also the word passed on)
         let operands = if self._w.is_some() {
-            format!("reg [{pm}:0] w_r;\n\nalways @(posedge clock) begin\n   w_r <= w_in[{pm}:0];\nend\n\nwire z_bit = z_r[{c}];\nwire [{pm}:0] w_n = w_r;\n", c = self._col)
+            format!("reg [{pm}:0] w_r;\nreg gate_q;\n\nalways @(posedge clock) begin\n   w_r <= w_in[{pm}:0];\n   gate_q <= gate;\nend\n\nwire z_bit = z_r[{c}];\nwire [{pm}:0] w_n = w_r;\nwire gate_add = gate_q;\n", c = self._col)
         } else {
             format!(
-                "wire z_bit = z_in[{c}];\nwire [{pm}:0] w_n = w_in[{pm}:0];\n",
+                "wire z_bit = z_in[{c}];\nwire [{pm}:0] w_n = w_in[{pm}:0];\nwire gate_add = gate;\n",
                 c = self._col
             )
         };
         v.push_str(&format!(
-            "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n// the conditional negation as the adders' operands: w or !w with a carry of 1\n{operands}wire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate}};\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_in[{pm}:0] + add_s + carry_s;\n   t_r <= t_in[{pm}:0] + add_t + carry_t;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
+            "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n// the conditional negation as the adders' operands: w or !w with a carry of 1\n{operands}wire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate_add ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate_add}};\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_in[{pm}:0] + add_s + carry_s;\n   t_r <= t_in[{pm}:0] + add_t + carry_t;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
             es = ext("s_r"),
             et = ext("t_r"),
         ));
