@@ -188,7 +188,7 @@ impl Logic for Pe {
             .verilog_body("valid_in", "gate", self._w.is_some());
         // the operands: the ports, or registers of them (`z_r` is also the word passed on)
         let operands = if self._w.is_some() {
-            format!("reg [{pm}:0] w_r;\nreg gate_q;\n\nalways @(posedge clock) begin\n   w_r <= w_in[{pm}:0];\n   gate_q <= gate;\nend\n\nwire z_bit = z_r[{c}];\nwire [{pm}:0] w_n = w_r;\nwire gate_add = gate_q;\n", c = self._col)
+            format!("reg [{pm}:0] w_r;\nreg gate_q;\n\n// `keep`: every PE of a column has its own copy (Yosys would merge the identical\n// registers into one that drives the whole column)\n(* keep *)\nalways @(posedge clock) begin\n   w_r <= w_in[{pm}:0];\n   gate_q <= gate;\nend\n\nwire z_bit = z_r[{c}];\nwire [{pm}:0] w_n = w_r;\nwire gate_add = gate_q;\n", c = self._col)
         } else {
             format!(
                 "wire z_bit = z_in[{c}];\nwire [{pm}:0] w_n = w_in[{pm}:0];\nwire gate_add = gate;\n",
