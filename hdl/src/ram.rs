@@ -158,6 +158,43 @@ fn verilog_ram_sliced(
     )
 }
 
+/// The Rust model of a memory's ports: reads and writes either act at the clock they are
+/// presented, or pass one register each ([`verilog_ram_sliced`]'s `word_q` and `wr_*_r`).
+#[derive(Clone, Debug, Default)]
+struct PortModel<T> {
+    registered: bool,
+    /// The word read at the last clock.
+    word_q: T,
+    /// The write presented at the last clock (address, word).
+    write_q: Option<(usize, T)>,
+}
+
+impl<T: Copy> PortModel<T> {
+    /// What `read_data` shows after a clock that read `word`.
+    fn read(&mut self, word: T) -> T {
+        if self.registered {
+            std::mem::replace(&mut self.word_q, word)
+        } else {
+            word
+        }
+    }
+
+    /// Stores into `mem` the write that lands at a clock that presents `write` (out-of-range
+    /// addresses are dropped).
+    fn write(&mut self, mem: &mut [T], write: Option<(usize, T)>) {
+        let lands = if self.registered {
+            std::mem::replace(&mut self.write_q, write)
+        } else {
+            write
+        };
+        if let Some((address, word)) = lands {
+            if let Some(slot) = mem.get_mut(address) {
+                *slot = word;
+            }
+        }
+    }
+}
+
 /// A simple dual-port RAM of `depth` words of type `D`: the word at `read_address` appears on
 /// `read_data` one clock later (two with [`SyncRam::with_output_register`]); `write_data` is
 /// stored at `write_address` when `write_enable`. Reading an address in the cycle it is
@@ -173,10 +210,7 @@ pub struct SyncRam<D: Synth> {
     _mem: Vec<D>,
     _signed: bool,
     _bits: usize,
-    /// The word read last clock, when reads pass an output register.
-    _stage: Option<D>,
-    /// The write latched last clock (address, word), when writes pass an input register.
-    _pending: Option<(usize, D)>,
+    _ports: PortModel<D>,
 }
 
 impl<D: Synth> SyncRam<D> {
@@ -195,15 +229,14 @@ impl<D: Synth> SyncRam<D> {
             _mem: vec![D::default(); depth],
             _signed: signed,
             _bits: bits,
-            _stage: None,
-            _pending: None,
+            _ports: PortModel::default(),
         }
     }
 
     /// Reads pass one more register (`read_data` is the word addressed two clocks earlier)
     /// and so do writes (a write lands a clock after it is presented).
     pub fn with_output_register(mut self, on: bool) -> Self {
-        self._stage = on.then(D::default);
+        self._ports.registered = on;
         self
     }
 
@@ -227,27 +260,12 @@ impl<D: Synth> Logic for SyncRam<D> {
         if self.clock.pos_edge() {
             let ra = self.read_address.val().index();
             let word = self._mem.get(ra).copied().unwrap_or_default();
-            self.read_data.next = match self._stage.replace(word) {
-                Some(earlier) => earlier,
-                None => {
-                    self._stage = None;
-                    word
-                }
-            };
+            self.read_data.next = self._ports.read(word);
             let write = self
                 .write_enable
                 .val()
                 .then(|| (self.write_address.val().index(), self.write_data.val()));
-            let write = if self._stage.is_some() {
-                std::mem::replace(&mut self._pending, write)
-            } else {
-                write
-            };
-            if let Some((wa, d)) = write {
-                if wa < self._mem.len() {
-                    self._mem[wa] = d;
-                }
-            }
+            self._ports.write(&mut self._mem, write);
         }
     }
 
@@ -262,7 +280,7 @@ impl<D: Synth> Logic for SyncRam<D> {
             self._mem.len(),
             self._signed,
             false,
-            self._stage.is_some(),
+            self._ports.registered,
         ))
     }
 }
@@ -286,10 +304,7 @@ pub struct BitRam {
     _mem: Vec<u64>,
     _bits: usize,
     _pack: u64,
-    /// The word read last clock, when reads pass an output register.
-    _stage: Option<u64>,
-    /// The write latched last clock (address, word), when writes pass an input register.
-    _pending: Option<(usize, u64)>,
+    _ports: PortModel<u64>,
 }
 
 impl BitRam {
@@ -309,8 +324,7 @@ impl BitRam {
             _mem: vec![0; depth],
             _bits: bits,
             _pack: 0,
-            _stage: None,
-            _pending: None,
+            _ports: PortModel::default(),
         }
     }
 
@@ -318,7 +332,7 @@ impl BitRam {
     /// and so do writes (a write lands a clock after it is presented; the packing register
     /// packs as before).
     pub fn with_output_register(mut self, on: bool) -> Self {
-        self._stage = on.then_some(0);
+        self._ports.registered = on;
         self
     }
 }
@@ -328,14 +342,7 @@ impl Logic for BitRam {
         if self.clock.pos_edge() {
             let ra = self.read_address.val().index();
             let word = self._mem.get(ra).copied().unwrap_or(0);
-            self.read_data.next = match self._stage.replace(word) {
-                Some(earlier) => earlier,
-                None => {
-                    self._stage = None;
-                    word
-                }
-            }
-            .into();
+            self.read_data.next = self._ports.read(word).into();
             let mut write = None;
             if self.write_enable.val() {
                 let wa = self.write_address.val().index();
@@ -355,16 +362,7 @@ impl Logic for BitRam {
                     self._pack = packed;
                 }
             }
-            let write = if self._stage.is_some() {
-                std::mem::replace(&mut self._pending, write)
-            } else {
-                write
-            };
-            if let Some((wa, d)) = write {
-                if wa < self._mem.len() {
-                    self._mem[wa] = d;
-                }
-            }
+            self._ports.write(&mut self._mem, write);
         }
     }
 
@@ -379,7 +377,7 @@ impl Logic for BitRam {
             self._mem.len(),
             false,
             true,
-            self._stage.is_some(),
+            self._ports.registered,
         ))
     }
 }
