@@ -9,6 +9,7 @@
 
 use rust_hdl::prelude::*;
 
+use crate::chain::ShiftChain;
 use crate::neuron::NeuronUnit;
 use crate::pe::PSUM_BITS;
 use crate::ram::{BitRam, ADDR_BITS};
@@ -53,31 +54,27 @@ pub struct RowEnd {
     acc_s: DFF<Signed<32>>,
     acc_t: DFF<Signed<32>>,
     // A neuron finishes in three stages: `fin_*` one clock after its last step's token (the
-    // accumulators hold its sums), `hid_*` while the neuron unit computes, `fire_*` when its
-    // output bit is written.
+    // accumulators hold its sums), `hid_*` while the neuron unit computes (one register per
+    // clock of its latency after the first), `fire_*` when its output bit is written.
     fin_valid: DFF<bool>,
     fin_output: DFF<bool>,
     fin_word: DFF<Bits<ADDR_BITS>>,
     fin_bit: DFF<Bits<5>>,
     fin_neuron: DFF<Bits<ADDR_BITS>>,
     fin_live: DFF<bool>,
-    hid_pending: DFF<bool>,
-    hid_word: DFF<Bits<ADDR_BITS>>,
-    hid_bit: DFF<Bits<5>>,
-    /// Two more stages while the neuron unit's operands and sign pass their extra registers
-    /// (`hard_block_registers`; unused otherwise).
-    hid2_pending: DFF<bool>,
-    hid2_word: DFF<Bits<ADDR_BITS>>,
-    hid2_bit: DFF<Bits<5>>,
-    hid3_pending: DFF<bool>,
-    hid3_word: DFF<Bits<ADDR_BITS>>,
-    hid3_bit: DFF<Bits<5>>,
+    hid_pending: ShiftChain<bool>,
+    hid_word: ShiftChain<Bits<ADDR_BITS>>,
+    hid_bit: ShiftChain<Bits<5>>,
     deep: Constant<bool>,
     fire_pending: DFF<bool>,
     fire_word: DFF<Bits<ADDR_BITS>>,
     fire_bit: DFF<Bits<5>>,
     logit_valid_r: DFF<bool>,
     logit_r: DFF<Signed<32>>,
+    /// The length of the `hid_*` chains (the neuron unit's latency less one), and the bound of
+    /// the loop that binds it.
+    _hid: usize,
+    _hid_end: usize,
     logit_neuron_r: DFF<Bits<ADDR_BITS>>,
     logit_live_r: DFF<bool>,
     raw_s: Signal<Local, Signed<32>>,
@@ -127,6 +124,15 @@ impl RowEnd {
             None => (i64::from(i32::MAX), i64::from(i32::MIN) + 1),
         };
         let (acc_low, acc_sign, acc_high) = crate::fit_masks(spec.acc_bits);
+        let neuron = NeuronUnit::new(
+            spec.frac_bits,
+            spec.a_bits,
+            spec.acc_bits,
+            spec.bias_bits,
+            spec.u_bits,
+        )
+        .with_input_registers(spec.hard_block_registers);
+        let hid_stages = neuron.latency() - 1;
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -154,14 +160,12 @@ impl RowEnd {
             logit_pending: Default::default(),
             act: BitRam::new(spec.act_words, spec.cols)
                 .with_output_register(spec.hard_block_registers),
-            neuron: NeuronUnit::new(
-                spec.frac_bits,
-                spec.a_bits,
-                spec.acc_bits,
-                spec.bias_bits,
-                spec.u_bits,
-            )
-            .with_input_registers(spec.hard_block_registers),
+            neuron,
+            hid_pending: ShiftChain::new(hid_stages),
+            hid_word: ShiftChain::new(hid_stages),
+            hid_bit: ShiftChain::new(hid_stages),
+            _hid: hid_stages,
+            _hid_end: hid_stages + 1,
             acc_s: Default::default(),
             acc_t: Default::default(),
             fin_valid: Default::default(),
@@ -170,15 +174,6 @@ impl RowEnd {
             fin_bit: Default::default(),
             fin_neuron: Default::default(),
             fin_live: Default::default(),
-            hid_pending: Default::default(),
-            hid_word: Default::default(),
-            hid_bit: Default::default(),
-            hid2_pending: Default::default(),
-            hid2_word: Default::default(),
-            hid2_bit: Default::default(),
-            hid3_pending: Default::default(),
-            hid3_word: Default::default(),
-            hid3_bit: Default::default(),
             deep: Constant::new(spec.hard_block_registers),
             fire_pending: Default::default(),
             fire_word: Default::default(),
@@ -221,15 +216,6 @@ impl Logic for RowEnd {
             fin_bit,
             fin_neuron,
             fin_live,
-            hid_pending,
-            hid_word,
-            hid_bit,
-            hid2_pending,
-            hid2_word,
-            hid2_bit,
-            hid3_pending,
-            hid3_word,
-            hid3_bit,
             fire_pending,
             fire_word,
             fire_bit,
@@ -240,6 +226,12 @@ impl Logic for RowEnd {
         );
         self.act.clock.next = self.clock.val();
         self.neuron.clock.next = self.clock.val();
+        self.hid_pending.clock.next = self.clock.val();
+        self.hid_word.clock.next = self.clock.val();
+        self.hid_bit.clock.next = self.clock.val();
+        self.hid_pending.reset.next = self.reset.val();
+        self.hid_word.reset.next = false;
+        self.hid_bit.reset.next = false;
         self.act_data.next = self.act.read_data.val();
         // ---- row end: accumulate the step sums ----
         // Every signal is written before it is read and none reads itself, so rust-hdl's
@@ -301,30 +293,19 @@ impl Logic for RowEnd {
         self.fin_bit.d.next = self.tok_bit.val();
         self.fin_neuron.d.next = self.tok_neuron.val();
         self.fin_live.d.next = self.tok_live.val();
-        // stochastic layer: the neuron unit takes the accumulators (its result comes
-        // `NEURON_LATENCY` = 2 clocks later, 4 with `deep`, with `fire_*`)
+        // stochastic layer: the neuron unit takes the accumulators (its result comes with
+        // `fire_*`, `NeuronUnit::latency` clocks later: the `hid_*` chains are one shorter)
         self.neuron.s.next = self.acc_s.q.val();
         self.neuron.t.next = self.acc_t.q.val();
         self.neuron.a.next = self.tok_a.val();
         self.neuron.b.next = self.tok_b.val();
-        self.hid_pending.d.next =
-            self.fin_valid.q.val() & !self.fin_output.q.val() & !self.reset.val();
-        self.hid_word.d.next = self.fin_word.q.val();
-        self.hid_bit.d.next = self.fin_bit.q.val();
-        self.hid2_pending.d.next = self.hid_pending.q.val() & self.deep.val() & !self.reset.val();
-        self.hid2_word.d.next = self.hid_word.q.val();
-        self.hid2_bit.d.next = self.hid_bit.q.val();
-        self.hid3_pending.d.next = self.hid2_pending.q.val() & !self.reset.val();
-        self.hid3_word.d.next = self.hid2_word.q.val();
-        self.hid3_bit.d.next = self.hid2_bit.q.val();
-        if self.deep.val() {
-            self.fire_pending.d.next = self.hid3_pending.q.val() & !self.reset.val();
-            self.fire_word.d.next = self.hid3_word.q.val();
-            self.fire_bit.d.next = self.hid3_bit.q.val();
-        } else {
-            self.fire_pending.d.next = self.hid_pending.q.val() & !self.reset.val();
-            self.fire_word.d.next = self.hid_word.q.val();
-            self.fire_bit.d.next = self.hid_bit.q.val();
+        self.hid_pending.data_in.next = self.fin_valid.q.val() & !self.fin_output.q.val();
+        self.hid_word.data_in.next = self.fin_word.q.val();
+        self.hid_bit.data_in.next = self.fin_bit.q.val();
+        for h in self._hid..self._hid_end {
+            self.fire_pending.d.next = self.hid_pending.taps[h].val() & !self.reset.val();
+            self.fire_word.d.next = self.hid_word.taps[h].val();
+            self.fire_bit.d.next = self.hid_bit.taps[h].val();
         }
         // output layer: S of this pass, held until the row's next output neuron (the
         // aggregator reads the rows in turn and adds C_k)
