@@ -844,21 +844,17 @@ impl Logic for NsmEngine {
         self.look_n_out.next = self.z20.val();
         self.look_w_base.next = self.z20.val();
         self.look_n_base.next = self.z20.val();
+        self.look_short.next = false;
         for j in 0..self.tab_steps.len() {
             if self.l.q.val() == self.layer_index[j].val() {
                 self.look_steps.next = self.tab_steps[j].q.val();
                 self.look_n_out.next = self.tab_n_out[j].q.val();
                 self.look_w_base.next = self.tab_w_base[j].q.val();
                 self.look_n_base.next = self.tab_n_base[j].q.val();
-            }
-        }
-        self.look_output.next = (self.l.q.val() + self.c_one8.val()) == self.n_layers.q.val();
-        self.look_short.next = false;
-        for j in 0..self.tab_steps.len() {
-            if self.l.q.val() == self.layer_index[j].val() {
                 self.look_short.next = self.tab_short[j].q.val();
             }
         }
+        self.look_output.next = (self.l.q.val() + self.c_one8.val()) == self.n_layers.q.val();
         // with `c_deep` the table lookup is registered once more before what derives from it
         // (START waits a clock longer)
         self.sel_steps.d.next = self.look_steps.val();

@@ -8,15 +8,16 @@
 //! registered (the multiplier's own output register in a DSP block), then `u'` and its sign.
 //! The inputs are expected to come from registers (the row's accumulators), so the multiplier
 //! starts a clock period of its own. With [`NeuronUnit::with_input_registers`] the operands
-//! pass one more register first, which drives nothing but the multiplier: `nsm synth` moves it
-//! and the product register into the ECP5 DSP's own registers (`nsm_codegen::absorb`), which
-//! takes the DSP's slow combinational path out of the clock period.
+//! pass one more register first, which drives nothing but the multiplier, and the sign one
+//! more after `u'`: `nsm synth` moves the operand and product registers into the ECP5 DSP's
+//! own registers (`nsm_codegen::absorb`), which takes the DSP's slow combinational path out of
+//! the clock period.
 
 use rust_hdl::prelude::*;
 
 use crate::to_i64;
 
-/// Clocks from the inputs to `fire` (one more with input registers).
+/// Clocks from the inputs to `fire` without input registers ([`NeuronUnit::latency`]).
 pub const NEURON_LATENCY: usize = 2;
 
 #[derive(LogicBlock)]

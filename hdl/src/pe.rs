@@ -23,7 +23,8 @@
 //! its weight and activation word a clock before it adds them: the adders then start from
 //! flip-flops inside the PE instead of from a block RAM across the chip, and the weight's
 //! broadcast down the column gets a clock period of its own. The step reaches the PE's adders
-//! one clock later; `valid_in` keeps its timing (it comes with the adding clock).
+//! one clock later. `valid_in` then comes a clock ahead of the adding clock: the LFSR draws the
+//! gate early and the PE delays it beside its adders (`gate_q`).
 
 use nsm_model::lfsr::LfsrSpec;
 use rust_hdl::prelude::*;
