@@ -165,6 +165,21 @@ impl Netlist {
         }
     }
 
+    /// The pins among `pins` of `cell` whose nets have loads, with their nets.
+    fn used_outputs(&self, cell: &str, pins: impl Iterator<Item = String>) -> Vec<(String, Bit)> {
+        pins.filter_map(|p| self.net(cell, &p).map(|b| (p, b)))
+            .filter(|(_, b)| self.loads.get(b).is_some_and(|l| !l.is_empty()))
+            .collect()
+    }
+
+    /// The plain register on `clock` behind each pin of `used`, if every pin has one as its
+    /// only load.
+    fn sole_registers(&self, used: &[(String, Bit)], clock: Bit) -> Option<Vec<(String, String)>> {
+        used.iter()
+            .map(|(p, b)| self.sole_register_load(*b, clock).map(|ff| (p.clone(), ff)))
+            .collect()
+    }
+
     fn set_param(&mut self, cell: &str, name: &str, value: &str) {
         self.cells[cell]["parameters"][name] = Value::String(value.to_string());
     }
@@ -190,12 +205,7 @@ fn absorb_bram_port(
 ) -> Option<bool> {
     let c = &n.cells[cell];
     let width = int_param(c, &format!("DATA_WIDTH_{port}"))?;
-    let pins: Vec<String> = (0..18).map(|i| format!("DO{port}{i}")).collect();
-    let used: Vec<(String, Bit)> = pins
-        .iter()
-        .filter_map(|p| n.net(cell, p).map(|b| (p.clone(), b)))
-        .filter(|(_, b)| n.loads.get(b).is_some_and(|l| !l.is_empty()))
-        .collect();
+    let used = n.used_outputs(cell, (0..18).map(|i| format!("DO{port}{i}")));
     if used.is_empty() || !n.tied(cell, &format!("WE{port}"), '0') {
         return None; // not a read port in use
     }
@@ -205,29 +215,31 @@ fn absorb_bram_port(
         && param(c, &format!("CLK{port}MUX")) == Some(&format!("CLK{port}"))
         && n.tied(cell, &format!("OCE{port}"), '1')
         && n.tied(cell, &format!("RST{port}"), '0');
-    let regs: Option<Vec<(String, String)>> = used
-        .iter()
-        .map(|(p, b)| n.sole_register_load(*b, clock).map(|ff| (p.clone(), ff)))
-        .collect();
-    let (true, Some(regs)) = (ok_port, regs) else {
+    let (true, Some(regs)) = (ok_port, n.sole_registers(&used, clock)) else {
         return Some(false);
     };
-    for (pin, ff) in regs {
-        move_register_output(n, cell, &pin, &ff);
-        removed.insert(ff);
-    }
+    take_registers(n, cell, regs, removed);
     n.set_param(cell, &format!("REGMODE_{port}"), "OUTREG");
     Some(true)
 }
 
-/// Output pin `pin` of `cell` takes over the loads of register `ff` (which it fed): it now
-/// drives the register's output net, which the driver map records.
-fn move_register_output(n: &mut Netlist, cell: &str, pin: &str, ff: &str) {
-    let q = n.cells[ff]["connections"]["Q"].clone();
-    if let Some(b) = q.as_array().and_then(|a| a.first()).and_then(Value::as_i64) {
-        n.driver.insert(b, (cell.to_string(), pin.to_string(), 0));
+/// Each output pin of `cell` in `regs` takes over the loads of the register it fed: it now
+/// drives the register's output net (the driver map records it), and the register is marked
+/// for removal.
+fn take_registers(
+    n: &mut Netlist,
+    cell: &str,
+    regs: Vec<(String, String)>,
+    removed: &mut BTreeSet<String>,
+) {
+    for (pin, ff) in regs {
+        let q = n.cells[&ff]["connections"]["Q"].clone();
+        if let Some(b) = q.as_array().and_then(|a| a.first()).and_then(Value::as_i64) {
+            n.driver.insert(b, (cell.to_string(), pin.clone(), 0));
+        }
+        n.connect(cell, &pin, q);
+        removed.insert(ff);
     }
-    n.connect(cell, pin, q);
 }
 
 /// The DSP's register clock `CLK0`: set to `clock` (with `CE0` = 1, `RST0` = 0) unless it
@@ -296,11 +308,7 @@ fn absorb_dsp_output(n: &mut Netlist, cell: &str, removed: &mut BTreeSet<String>
     if param(&n.cells[cell], "REG_OUTPUT_CLK").unwrap_or("NONE") != "NONE" {
         return false;
     }
-    let used: Vec<(String, Bit)> = (0..36)
-        .map(|i| format!("P{i}"))
-        .filter_map(|p| n.net(cell, &p).map(|b| (p, b)))
-        .filter(|(_, b)| n.loads.get(b).is_some_and(|l| !l.is_empty()))
-        .collect();
+    let used = n.used_outputs(cell, (0..36).map(|i| format!("P{i}")));
     let Some(first) = used.first() else {
         return false;
     };
@@ -312,18 +320,13 @@ fn absorb_dsp_output(n: &mut Netlist, cell: &str, removed: &mut BTreeSet<String>
         },
         _ => return false,
     };
-    let regs: Option<Vec<(String, String)>> = used
-        .iter()
-        .map(|(p, b)| n.sole_register_load(*b, clock).map(|ff| (p.clone(), ff)))
-        .collect();
-    let Some(regs) = regs else { return false };
+    let Some(regs) = n.sole_registers(&used, clock) else {
+        return false;
+    };
     if !claim_clk0(n, cell, clock) {
         return false;
     }
-    for (pin, ff) in regs {
-        move_register_output(n, cell, &pin, &ff);
-        removed.insert(ff);
-    }
+    take_registers(n, cell, regs, removed);
     n.set_param(cell, "REG_OUTPUT_CLK", "CLK0");
     true
 }
