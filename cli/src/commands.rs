@@ -203,6 +203,9 @@ struct SynthArgs {
     /// Synthesis only: skip place-and-route (no Fmax).
     #[arg(long)]
     no_pnr: bool,
+    /// The placer's seed (`nextpnr --seed`) [nextpnr's default].
+    #[arg(long)]
+    seed: Option<u64>,
     #[arg(long)]
     json: bool,
 }
@@ -223,6 +226,9 @@ struct SynthReportArgs {
     /// Folder for the tool runs (kept, one subfolder per size); default: temporary.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
+    /// The placer's seed (`nextpnr --seed`) for every size [nextpnr's default].
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -755,7 +761,7 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
         cfg.validate()
             .with_context(|| format!("the {n}x{n} variant of {}", cfg_path.display()))?;
         eprintln!("synthesizing {n}x{n} for {} ...", target.name());
-        let r = synthesize(&cfg, target, &work.join(format!("{n}x{n}")))?;
+        let r = synthesize(&cfg, target, &work.join(format!("{n}x{n}")), a.seed)?;
         eprintln!(
             "  {} LUTs, {} FFs, Fmax {}",
             r.luts,
@@ -892,7 +898,7 @@ fn synth(a: SynthArgs) -> Result<()> {
     if a.no_pnr {
         bail!("--no-pnr applies to --update-unit");
     }
-    let report = synthesize(&cfg, target, &dir);
+    let report = synthesize(&cfg, target, &dir, a.seed);
     if a.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -1130,7 +1136,7 @@ fn synth_update_unit(
 ) -> Result<()> {
     let learn = crate::onchip::load_learn(&a.learn)?;
     let spec = nsm_model::learn::UpdateSpec::new(cfg, &learn).context("learning configuration")?;
-    let report = nsm_codegen::synth::synthesize_update_unit(&spec, target, dir, !a.no_pnr);
+    let report = nsm_codegen::synth::synthesize_update_unit(&spec, target, dir, !a.no_pnr, a.seed);
     if a.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(dir);
     }

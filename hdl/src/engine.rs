@@ -289,7 +289,6 @@ pub struct NsmEngine {
     agg_first: Signal<Local, bool>,
     agg_last: Signal<Local, bool>,
     agg_sum: Signal<Local, Signed<64>>,
-    agg_base: Signal<Local, Signed<64>>,
     best_minus_beat: Signal<Local, Signed<64>>,
     /// Bit W (the logit memory's width) of a 64-bit word: the sign of a difference of logits.
     diff_sign: Constant<Bits<64>>,
@@ -617,7 +616,6 @@ impl NsmEngine {
             agg_first: Default::default(),
             agg_last: Default::default(),
             agg_sum: Default::default(),
-            agg_base: Default::default(),
             best_minus_beat: Default::default(),
             diff_sign: Constant::new(Bits::<64>::from(1u64 << widths.logit_sum_bits.min(63))),
             fetched: Default::default(),
@@ -1224,25 +1222,22 @@ impl Logic for NsmEngine {
         self.sum_neuron.next = self.term_neuron.q.val();
         self.logit_ext.x.next = self.term_logit.q.val();
         self.agg_logit.next = self.logit_ext.y.val();
-        // the 64-bit sums are formed only in the cycles that use them (rust-hdl evaluates
-        // 64-bit arithmetic through big integers, on every settle pass)
-        // the first row of a neuron starts from zero: the choice is the adder's operand, so
-        // it costs no logic after the carry chain
-        self.agg_sum.next = self.zs64.val();
-        self.agg_base.next = self.agg_cur.q.val();
-        if self.sum_first.val() {
-            self.agg_base.next = self.zs64.val();
-        }
-        if self.sum_valid.val() {
-            self.agg_sum.next = self.agg_base.val() + self.agg_logit.val();
-        }
+        // `agg_cur` is the sum of the neuron's rows so far: it is cleared the clock before a
+        // neuron's first row arrives (`pick_first` is `sum_first` a clock early), and the sum is
+        // formed every clock (only `agg_cur`'s enable and `fin_pending` look at `sum_valid`).
+        // The loop `agg_cur -> adder -> agg_cur` is then a carry chain between flip-flops whose
+        // clear and enable are their own pins: no LUT on it
+        self.agg_sum.next = self.agg_cur.q.val() + self.agg_logit.val();
         self.logits.read_address.next = self.agg_raddr.q.val();
         if self.sum_valid.val() {
             self.agg_cur.d.next = self.agg_sum.val();
-            if self.sum_first.val() {
-                self.agg_raddr.d.next = self.sum_neuron.val();
-                self.logits.read_address.next = self.sum_neuron.val();
-            }
+        }
+        if self.pick_first.q.val() {
+            self.agg_cur.d.next = self.zs64.val();
+        }
+        if self.sum_valid.val() & self.sum_first.val() {
+            self.agg_raddr.d.next = self.sum_neuron.val();
+            self.logits.read_address.next = self.sum_neuron.val();
         }
         self.fin_pending.d.next = self.sum_valid.val() & self.sum_last.val();
         self.fin_total.d.next = self.agg_sum.val();
