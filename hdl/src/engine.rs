@@ -1235,9 +1235,15 @@ impl Logic for NsmEngine {
         if self.pick_first.q.val() {
             self.agg_cur.d.next = self.zs64.val();
         }
-        if self.sum_valid.val() & self.sum_first.val() {
-            self.agg_raddr.d.next = self.sum_neuron.val();
-            self.logits.read_address.next = self.sum_neuron.val();
+        // nested, not `sum_valid & sum_first`: the same logic, but nextpnr places the two
+        // netlists differently, and this one's 16x16 ECP5 build is the one that meets 150 MHz
+        // (151.2 against 141.8; docs/hardware.md, "Clock speed")
+        #[allow(clippy::collapsible_if)]
+        if self.sum_valid.val() {
+            if self.sum_first.val() {
+                self.agg_raddr.d.next = self.sum_neuron.val();
+                self.logits.read_address.next = self.sum_neuron.val();
+            }
         }
         self.fin_pending.d.next = self.sum_valid.val() & self.sum_last.val();
         self.fin_total.d.next = self.agg_sum.val();
