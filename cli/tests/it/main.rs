@@ -604,6 +604,58 @@ fn synth_reports_resources_for_generic_and_up5k() {
 }
 
 #[test]
+fn synth_passes_the_seed_to_nextpnr_and_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = edited_config(
+        dir.path(),
+        "tiny",
+        serde_json::json!({"rows": 1, "cols": 2, "max_fan_in": 16, "max_neurons": 16,
+            "max_layers": 2, "weight_memory_words": 64, "neuron_memory_words": 32,
+            "mc_samples": 2}),
+    );
+    // nextpnr behind a wrapper that records its arguments (NSM_NEXTPNR_ICE40 overrides PATH)
+    let real = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("nextpnr-ice40"))
+        .find(|p| p.is_file())
+        .expect("nextpnr-ice40 is installed (scripts/install-tools.sh)");
+    let args_file = dir.path().join("nextpnr-args.txt");
+    let wrapper = dir.path().join("nextpnr-wrapper.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nexec '{}' \"$@\"\n",
+            args_file.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_nsm"))
+        .args([
+            "synth",
+            "--target",
+            "up5k",
+            "--config",
+            cfg_path.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--json",
+        ])
+        .env("NSM_NEXTPNR_ICE40", &wrapper)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["seed"], 7, "{v}");
+    assert_eq!(v["fits"], true, "{v}");
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    assert!(args.contains("--seed 7"), "nextpnr ran with: {args}");
+    let e = fails(&["synth", "--target", "up5k", "--seed", "seven"]);
+    assert!(e.contains("--seed"), "{e}");
+}
+
+#[test]
 fn synth_report_writes_a_table_and_a_figure_per_size() {
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = edited_config(
