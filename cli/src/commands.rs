@@ -204,7 +204,7 @@ struct SynthArgs {
     #[arg(long)]
     no_pnr: bool,
     /// The placer's seed (`nextpnr --seed`) [nextpnr's default].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_pnr")]
     seed: Option<u64>,
     #[arg(long)]
     json: bool,
@@ -1136,7 +1136,17 @@ fn synth_update_unit(
 ) -> Result<()> {
     let learn = crate::onchip::load_learn(&a.learn)?;
     let spec = nsm_model::learn::UpdateSpec::new(cfg, &learn).context("learning configuration")?;
-    let report = nsm_codegen::synth::synthesize_update_unit(&spec, target, dir, !a.no_pnr, a.seed);
+    use nsm_codegen::synth::Pnr;
+    let report = nsm_codegen::synth::synthesize_update_unit(
+        &spec,
+        target,
+        dir,
+        if a.no_pnr {
+            Pnr::Skip
+        } else {
+            Pnr::Run { seed: a.seed }
+        },
+    );
     if a.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -191,7 +191,7 @@ pub struct FlowReport {
 
 /// Whether the flow places and routes, and with which placer seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pnr {
+pub enum Pnr {
     Skip,
     /// nextpnr, with `--seed` when one is given (nextpnr's own default otherwise).
     Run {
@@ -432,8 +432,7 @@ pub fn synthesize_update_unit(
     spec: &nsm_model::learn::UpdateSpec,
     target: Target,
     dir: &Path,
-    pnr: bool,
-    seed: Option<u64>,
+    pnr: Pnr,
 ) -> Result<UpdateSynthReport, CodegenError> {
     let start = std::time::Instant::now();
     write_run_folder(
@@ -452,7 +451,7 @@ pub fn synthesize_update_unit(
         "nsm_synth_top.v",
         crate::UPDATE_TOP,
         target,
-        if pnr { Pnr::Run { seed } } else { Pnr::Skip },
+        pnr,
         true,
     )?;
     Ok(UpdateSynthReport {

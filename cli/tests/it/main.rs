@@ -295,6 +295,17 @@ fn edited_config(dir: &Path, name: &str, edits: serde_json::Value) -> PathBuf {
     path
 }
 
+/// A 1x2 engine with small memories, quick to place and route, written into `dir`.
+fn tiny_synth_config(dir: &Path) -> PathBuf {
+    edited_config(
+        dir,
+        "tiny",
+        serde_json::json!({"rows": 1, "cols": 2, "max_fan_in": 16, "max_neurons": 16,
+            "max_layers": 2, "weight_memory_words": 64, "neuron_memory_words": 32,
+            "mc_samples": 2}),
+    )
+}
+
 /// `nsm quantize` of `net` for the engine configuration `cfg`, into `dir/q.json`.
 fn quantize(dir: &Path, net: &Path, cfg: &Path) -> PathBuf {
     let out = dir.join("q.json");
@@ -563,13 +574,7 @@ fn sim_on_verilator_reports_the_same_fields_and_zero_mismatches() {
 #[test]
 fn synth_reports_resources_for_generic_and_up5k() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg_path = edited_config(
-        dir.path(),
-        "tiny",
-        serde_json::json!({"rows": 1, "cols": 2, "max_fan_in": 16, "max_neurons": 16,
-            "max_layers": 2, "weight_memory_words": 64, "neuron_memory_words": 32,
-            "mc_samples": 2}),
-    );
+    let cfg_path = tiny_synth_config(dir.path());
     for target in ["generic", "up5k"] {
         let o = nsm(&[
             "synth",
@@ -606,17 +611,9 @@ fn synth_reports_resources_for_generic_and_up5k() {
 #[test]
 fn synth_passes_the_seed_to_nextpnr_and_reports_it() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg_path = edited_config(
-        dir.path(),
-        "tiny",
-        serde_json::json!({"rows": 1, "cols": 2, "max_fan_in": 16, "max_neurons": 16,
-            "max_layers": 2, "weight_memory_words": 64, "neuron_memory_words": 32,
-            "mc_samples": 2}),
-    );
+    let cfg_path = tiny_synth_config(dir.path());
     // nextpnr behind a wrapper that records its arguments (NSM_NEXTPNR_ICE40 overrides PATH)
-    let real = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join("nextpnr-ice40"))
-        .find(|p| p.is_file())
+    let real = nsm_codegen::find_tool("nextpnr-ice40", "NSM_NEXTPNR_ICE40")
         .expect("nextpnr-ice40 is installed (scripts/install-tools.sh)");
     let args_file = dir.path().join("nextpnr-args.txt");
     let wrapper = dir.path().join("nextpnr-wrapper.sh");
@@ -653,6 +650,8 @@ fn synth_passes_the_seed_to_nextpnr_and_reports_it() {
     assert!(args.contains("--seed 7"), "nextpnr ran with: {args}");
     let e = fails(&["synth", "--target", "up5k", "--seed", "seven"]);
     assert!(e.contains("--seed"), "{e}");
+    let e = fails(&["synth", "--target", "up5k", "--no-pnr", "--seed", "7"]);
+    assert!(e.contains("--seed") && e.contains("--no-pnr"), "{e}");
 }
 
 #[test]
