@@ -775,17 +775,18 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
     }
     let name = target.name();
     let mut md = format!(
-        "Synthesis of the engine for `{name}` (Yosys, nextpnr; the engine inside the four-pin measurement harness), from `{}` with rows = cols = n.\n\n| array | PEs | LUT4 | LUT4 / PE | FFs | carries | block RAMs | DSPs | Fmax (MHz) | target (MHz) | fits |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "Synthesis of the engine for `{name}` (Yosys, nextpnr; the engine inside the four-pin measurement harness), from `{}` with rows = cols = n.\n\n| array | PEs | LUT4 | LUT4 / PE | all LUT4 / PE | FFs | carries | block RAMs | DSPs | Fmax (MHz) | target (MHz) | fits |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         cfg_path.file_name().map_or("?".into(), |f| f.to_string_lossy())
     );
     for r in &reports {
         md.push_str(&format!(
-            "| {}x{} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {:.0} | {} |\n",
+            "| {}x{} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {:.0} | {} |\n",
             r.rows,
             r.cols,
             r.rows * r.cols,
             r.luts,
             r.luts_per_pe,
+            r.lut4s_total_per_pe,
             r.ffs,
             r.carries,
             r.brams,
@@ -804,6 +805,10 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
             }
         ));
     }
+    md.push_str(&format!(
+        "\nLUT4 counts the logic LUTs; *all LUT4* adds the two LUT4s inside each carry cell on the ECP5 (nextpnr's \"Total LUT4s\"; an iCE40 adder bit is a LUT of its own, already counted). PE sums: {} cells.\n",
+        reports.first().map_or("-", |r| r.cells)
+    ));
     md.push_str(&format!(
         "\nCommand: `nsm synth-report --target {name} --sizes {}`; figure: `synth-{name}.svg`.\n",
         sizes
@@ -907,12 +912,13 @@ fn synth(a: SynthArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{} {}x{}: {} LUTs ({:.0} per PE), {} FFs, {} carries, {} block RAMs, {} DSPs, Fmax {}, {}",
+            "{} {}x{}: {} LUTs ({:.1} per PE; {:.1} with the carry cells' LUTs), {} FFs, {} carries, {} block RAMs, {} DSPs, Fmax {}, {}",
             r.target,
             r.rows,
             r.cols,
             r.luts,
             r.luts_per_pe,
+            r.lut4s_total_per_pe,
             r.ffs,
             r.carries,
             r.brams,

@@ -10,7 +10,7 @@
 //! of the signals it names and writes a waiver for each. A finding that no entry explains is
 //! not waived, so the lint test (`verilator --lint-only -Wall`) fails on it.
 
-/// `verilator --lint-only -Wall --top-module top vlt verilog` in `dir`, with the waivers
+/// `verilator --lint-only -Wall -y . --top-module top vlt verilog` in `dir`, with the waivers
 /// and nothing else: `Ok` only if Verilator reports no finding at all. The command is left
 /// in `lint.sh`, its output in `lint.log`. Verilator comes from `NSM_VERILATOR` or the `PATH`;
 /// without it this fails with [`crate::CodegenError::ToolMissing`].
@@ -30,7 +30,17 @@ pub fn verilator_lint(
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })
     };
-    let args = ["--lint-only", "-Wall", "--top-module", top, vlt, verilog];
+    // `-y .`: cell models (`CCU2C.v`, [`crate::cells`]) are library modules in `dir`
+    let args = [
+        "--lint-only",
+        "-Wall",
+        "-y",
+        ".",
+        "--top-module",
+        top,
+        vlt,
+        verilog,
+    ];
     write(
         "lint.sh",
         &format!(

@@ -14,6 +14,7 @@ use nsm_model::engine::config::EngineConfig;
 use serde::Serialize;
 
 use crate::absorb::{absorb_registers, Absorbed};
+use crate::cells::Cells;
 use crate::CodegenError;
 
 /// FPGA (or generic) targets.
@@ -37,6 +38,15 @@ impl Target {
             Target::Hx8k => "hx8k",
             Target::Ecp5_25f => "ecp5-25f",
             Target::Generic => "generic",
+        }
+    }
+
+    /// How the engine's PEs are written for this target: on the ECP5 their sums are built
+    /// from its carry cells directly ([`crate::cells`]).
+    pub fn cells(&self) -> Cells {
+        match self {
+            Target::Ecp5_25f => Cells::Ecp5,
+            Target::Up5k | Target::Hx8k | Target::Generic => Cells::Portable,
         }
     }
 
@@ -64,6 +74,13 @@ pub struct SynthReport {
     pub brams: u64,
     pub dsps: u64,
     pub luts_per_pe: f64,
+    /// Every LUT4 of the design: on the ECP5 `luts` and the two inside each carry cell
+    /// (`CCU2C`), the count nextpnr prints as "Total LUT4s"; on the iCE40 `luts` (an adder bit
+    /// there is an `SB_LUT4` of its own beside its `SB_CARRY`) and likewise for generic.
+    pub lut4s_total: u64,
+    pub lut4s_total_per_pe: f64,
+    /// How the PEs' sums were written ([`Target::cells`]): `portable` or `ecp5`.
+    pub cells: &'static str,
     /// Achieved clock after place-and-route (`None` for generic, or when P&R failed).
     pub fmax_mhz: Option<f64>,
     pub target_mhz: f64,
@@ -187,6 +204,16 @@ pub struct FlowReport {
     pub pnr_error: Option<String>,
     /// What register absorption moved into the ECP5's hard blocks (ECP5 only).
     pub absorbed: Option<Absorbed>,
+}
+
+impl FlowReport {
+    /// [`SynthReport::lut4s_total`].
+    pub fn lut4s_total(&self, target: Target) -> u64 {
+        match target {
+            Target::Ecp5_25f => self.luts + 2 * self.carries,
+            Target::Up5k | Target::Hx8k | Target::Generic => self.luts,
+        }
+    }
 }
 
 /// Whether the flow places and routes, and with which placer seed.
@@ -485,10 +512,11 @@ pub fn synthesize(
 ) -> Result<SynthReport, CodegenError> {
     nsm_hdl::check_supported(cfg)?;
     let start = std::time::Instant::now();
+    let cells = target.cells();
     write_run_folder(
         dir,
         &[
-            (crate::VERILOG_FILE, &crate::verilog(cfg)?),
+            (crate::VERILOG_FILE, &crate::verilog_with_cells(cfg, cells)?),
             ("nsm_synth_top.v", HARNESS),
         ],
     )?;
@@ -512,6 +540,9 @@ pub fn synthesize(
         brams: r.brams,
         dsps: r.dsps,
         luts_per_pe: r.luts as f64 / cfg.pes() as f64,
+        lut4s_total: r.lut4s_total(target),
+        lut4s_total_per_pe: r.lut4s_total(target) as f64 / cfg.pes() as f64,
+        cells: crate::cells::name(cells),
         fmax_mhz: r.fmax_mhz,
         target_mhz: target.target_mhz(),
         fits: r.fits,

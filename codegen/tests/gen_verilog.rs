@@ -100,6 +100,54 @@ fn tiny_engine_verilog_snapshot() {
 }
 
 #[test]
+fn ecp5_cells_form_writes_the_cell_model_and_says_so() {
+    use nsm_codegen::cells::Cells;
+    let g = nsm_codegen::generate_with_cells(&tiny(), None, Cells::Ecp5).unwrap();
+    let names: Vec<&str> = g.files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "nsm_engine.v",
+            "nsm_engine.vlt",
+            "CCU2C.v",
+            "nsm_engine.core",
+            "manifest.json"
+        ]
+    );
+    let v = &g.files[0].1;
+    // the two sums of each PE on the carry cells, and the module they use, once
+    let portable = nsm_codegen::verilog(&tiny()).unwrap();
+    let pes = portable.matches("s_r <= s_in[").count();
+    assert_eq!(pes, tiny().pes());
+    assert_eq!(v.matches("nsm_ecp5_pe_sum #(.P(").count(), 2 * pes);
+    assert_eq!(v.matches("module nsm_ecp5_pe_sum").count(), 1);
+    assert!(!v.contains("add_s"), "no portable adder left");
+    assert!(
+        !v.contains("module CCU2C"),
+        "the cell model is not part of the design"
+    );
+    let core = &g.files[3].1;
+    assert!(core.contains("  cell_models:\n    files:\n      - CCU2C.v\n"));
+    assert!(core.contains("filesets: [rtl, cell_models, lint_waivers]"));
+    assert!(!core.contains("synth_ice40"), "{core}");
+    let m: serde_json::Value = serde_json::from_str(&g.files[4].1).unwrap();
+    assert_eq!(m["cells"], "ecp5");
+    assert_eq!(m["files"][2], "CCU2C.v");
+    let portable_manifest = nsm_codegen::generate(&tiny(), None).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&portable_manifest.files[3].1).unwrap();
+    assert_eq!(m["cells"], "portable");
+    // the sum module and one PE, reviewed
+    let pe: String = v
+        .lines()
+        .skip_while(|l| !l.starts_with("module nsm_engine$pes$1("))
+        .take_while(|l| !l.starts_with("endmodule"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sum = &v[v.find("// One PE sum on the ECP5").unwrap()..];
+    insta::assert_snapshot!("tiny_1x2_ecp5_pe_and_sum", format!("{pe}\n...\n{sum}"));
+}
+
+#[test]
 fn cli_writes_files_and_refuses_invalid_configs_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = dir.path().join("engine.json");
@@ -114,6 +162,29 @@ fn cli_writes_files_and_refuses_invalid_configs_without_writing() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("nsm_engine.v").exists() && out.join("manifest.json").exists());
     assert!(out.join("nsm_engine.core").exists());
+    assert!(!out.join("CCU2C.v").exists());
+    let o = gen(&[
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--cells",
+        "ecp5",
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("CCU2C.v").exists());
+    let o = gen(&[
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--cells",
+        "ice40",
+        "--out-dir",
+        dir.path().join("out-bad").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("ice40") && e.contains("portable, ecp5"), "{e}");
+    assert!(!dir.path().join("out-bad").exists());
 
     let mut bad = tiny();
     bad.blank_out.threshold = 2; // k = 1: threshold must be below 2

@@ -10,7 +10,7 @@ use crate::extend::SignExtend;
 use crate::pe::Pe;
 use crate::ram::{SyncRam, ADDR_BITS};
 use crate::row::{RowEnd, RowSpec};
-use crate::{check_supported, HdlError};
+use crate::{check_supported, Cells, HdlError};
 
 /// Sequencer states.
 pub const IDLE: u64 = 0;
@@ -383,8 +383,14 @@ pub struct NsmEngine {
 }
 
 impl NsmEngine {
-    /// The engine for a configuration (validated first).
+    /// The engine for a configuration (validated first), in portable Verilog.
     pub fn new(cfg: &EngineConfig) -> Result<Self, HdlError> {
+        Self::with_cells(cfg, Cells::Portable)
+    }
+
+    /// The engine for a configuration whose PEs' adders are written as `cells` says. The
+    /// simulation is the same for every choice; only the emitted Verilog differs.
+    pub fn with_cells(cfg: &EngineConfig, cells: Cells) -> Result<Self, HdlError> {
         let lay = EngineLayout::new(cfg)?;
         let spec = cfg.lfsr_spec()?;
         let seeds = pe_seeds(&spec, cfg.pes());
@@ -454,6 +460,7 @@ impl NsmEngine {
                         widths.step_sum_bits,
                     )
                     .with_operand_registers(dp == 1)
+                    .with_cells(cells)
                 })
                 .collect(),
             row_ends: (0..rows).map(|_| RowEnd::new(&row_spec)).collect(),

@@ -28,6 +28,21 @@ pub const MAX_BIAS_BITS: u32 = 30;
 /// Most columns: a row's activation word is 32 bits.
 pub const MAX_COLS: usize = 32;
 
+/// How the emitted Verilog builds the PEs' two adders. The choice changes the Verilog text,
+/// never what the hardware computes: the Rust models are the same, and the co-simulation
+/// suites run both forms against the golden model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cells {
+    /// Portable Verilog (`+`): any simulator, any synthesis flow.
+    #[default]
+    Portable,
+    /// The ECP5's carry cells (`CCU2C`) instantiated directly, with the conditional negation
+    /// and the Bernoulli gate inside the cells' own LUTs ([`pe::ECP5_ADDER_MODULE`]). Yosys
+    /// would put each of them in a LUT4 of its own in front of the carry chain. Only
+    /// `synth_ecp5` knows the cell; simulators take a model of it.
+    Ecp5,
+}
+
 /// Checks that `cfg` is valid and within what the hardware builds.
 pub fn check_supported(cfg: &EngineConfig) -> Result<(), HdlError> {
     cfg.validate()?;

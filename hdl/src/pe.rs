@@ -29,7 +29,7 @@
 use nsm_model::lfsr::LfsrSpec;
 use rust_hdl::prelude::*;
 
-use crate::to_i64;
+use crate::{to_i64, Cells};
 
 use crate::lfsr_gate::LfsrGate;
 
@@ -38,6 +38,84 @@ use crate::lfsr_gate::LfsrGate;
 /// One step's sum needs at most `32 * (2^15 - 1) < 2^21`; a configuration uses
 /// `step_sum_bits` of the 32 (the weight memory sign-extends its words to 32 bits).
 pub const PSUM_BITS: usize = 32;
+
+/// Name of the module [`ECP5_ADDER_MODULE`] defines.
+pub const ECP5_ADDER_MODULE_NAME: &str = "nsm_ecp5_pe_sum";
+
+/// The Verilog module a PE built with [`Cells::Ecp5`] instantiates for each of its two sums;
+/// the code generator appends it to the engine's file once.
+///
+/// `sum = acc + (en ? (z ? w : -w) : 0)` at `P` bits, as a chain of `P / 2 + 1` `CCU2C`
+/// cells. Each cell is two half cells; a half cell's LUT4 (inputs `A B C D`, table `INIT`)
+/// gives the carry chain its propagate signal, and the low quarter of the same table (`C = D
+/// = 0`, a LUT2 of `A B`) its generate signal. Half cell 0 only makes the carry-in of
+/// `-w = ~w + 1`: its propagate is 0 and its generate `~z & en` (`A = z`, `B = en`, `D` tied
+/// to 1, table `0x0004`). Half cell `i >= 1` adds bit `i - 1` with `A = acc`, `B = w`,
+/// `C = z`, `D = en` and table `0x69AA`: with `D = 1` the propagate is `acc ^ ~(w ^ z)`, that
+/// is `acc` against the bit of `z ? w : ~w`; with `D = 0` it is `acc` against 0. In both
+/// cases, when the propagate is 0 the two added bits are equal to `acc`, which is the
+/// generate (`0xA`: the table's low quarter is `A`), as an adder's carry needs. A spare half
+/// cell at the top (even `P`) is tied off with table 0.
+pub const ECP5_ADDER_MODULE: &str = r#"
+// One PE sum on the ECP5 carry chain (nsm-hdl, hdl/src/pe.rs, ECP5_ADDER_MODULE):
+//    sum = acc + (en ? (z ? w : -w) : 0), P bits, wrapping
+// the conditional negation and the gate inside the CCU2C cells' own LUTs.
+module nsm_ecp5_pe_sum #(
+    parameter P = 12
+) (
+    input wire [P-1:0] acc,
+    input wire [P-1:0] w,
+    input wire z,
+    input wire en,
+    output wire [P-1:0] sum
+);
+    localparam N = P / 2 + 1;
+    wire [2*N-1:0] a;
+    wire [2*N-1:0] b;
+    wire [2*N-1:0] c;
+    wire [2*N-1:0] d;
+    wire [2*N-1:0] s;
+    wire [N:0] carry;
+    assign carry[0] = 1'b0;
+    // half cell 0: the carry-in ~z & en
+    assign a[0] = z;
+    assign b[0] = en;
+    assign c[0] = 1'b0;
+    assign d[0] = 1'b1;
+    // half cells 1..P: the bits
+    assign a[P:1] = acc;
+    assign b[P:1] = w;
+    assign c[P:1] = {P{z}};
+    assign d[P:1] = {P{en}};
+    assign sum = s[P:1];
+    genvar i;
+    generate
+        if (2 * N - 1 > P) begin : spare
+            assign a[2*N-1] = 1'b0;
+            assign b[2*N-1] = 1'b0;
+            assign c[2*N-1] = 1'b0;
+            assign d[2*N-1] = 1'b0;
+            wire unused = &{1'b0, s[0], s[2*N-1], carry[N]};
+        end else begin : no_spare
+            wire unused = &{1'b0, s[0], carry[N]};
+        end
+        for (i = 0; i < N; i = i + 1) begin : half_cells
+            CCU2C #(
+                .INIT0(i == 0 ? 16'h0004 : 16'h69AA),
+                .INIT1(2 * i + 1 > P ? 16'h0000 : 16'h69AA),
+                .INJECT1_0("NO"),
+                .INJECT1_1("NO")
+            ) ccu2c (
+                .CIN(carry[i]),
+                .A0(a[2*i]), .B0(b[2*i]), .C0(c[2*i]), .D0(d[2*i]),
+                .A1(a[2*i+1]), .B1(b[2*i+1]), .C1(c[2*i+1]), .D1(d[2*i+1]),
+                .S0(s[2*i]), .S1(s[2*i+1]),
+                .COUT(carry[i+1])
+            );
+        end
+    endgenerate
+endmodule
+"#;
 
 #[derive(LogicBlock)]
 pub struct Pe {
@@ -72,6 +150,7 @@ pub struct Pe {
     _z: Bits<32>,
     _s: Signed<PSUM_BITS>,
     _t: Signed<PSUM_BITS>,
+    _cells: Cells,
 }
 
 /// `v` cut to `bits` bits and sign-extended (two's complement wrap-around).
@@ -115,6 +194,7 @@ impl Pe {
             _z: Default::default(),
             _s: Default::default(),
             _t: Default::default(),
+            _cells: Cells::Portable,
         }
     }
 }
@@ -123,6 +203,12 @@ impl Pe {
     /// The weight and activation word are registered a clock before they are added.
     pub fn with_operand_registers(mut self, on: bool) -> Self {
         self._w = on.then_some(0);
+        self
+    }
+
+    /// How the Verilog builds the two adders ([`Cells`]); the Rust model is the same.
+    pub fn with_cells(mut self, cells: Cells) -> Self {
+        self._cells = cells;
         self
     }
 }
@@ -196,11 +282,20 @@ impl Logic for Pe {
                 c = self._col
             )
         };
-        v.push_str(&format!(
-            "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n// the conditional negation as the adders' operands: w or !w with a carry of 1\n{operands}wire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate_add ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate_add}};\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_in[{pm}:0] + add_s + carry_s;\n   t_r <= t_in[{pm}:0] + add_t + carry_t;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
-            es = ext("s_r"),
-            et = ext("t_r"),
-        ));
+        match self._cells {
+            // (this text is the one the UP5K and iCE40 reports measured: keep it as it is)
+            Cells::Portable => v.push_str(&format!(
+                "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n// the conditional negation as the adders' operands: w or !w with a carry of 1\n{operands}wire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate_add ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate_add}};\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_in[{pm}:0] + add_s + carry_s;\n   t_r <= t_in[{pm}:0] + add_t + carry_t;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
+                es = ext("s_r"),
+                et = ext("t_r"),
+            )),
+            Cells::Ecp5 => v.push_str(&format!(
+                "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n// the sums on the carry chain, the conditional negation and the gate inside its LUTs\n{operands}wire [{pm}:0] s_sum;\nwire [{pm}:0] t_sum;\n{m} #(.P({p})) s_add (.acc(s_in[{pm}:0]), .w(w_n), .z(z_bit), .en(1'b1), .sum(s_sum));\n{m} #(.P({p})) t_add (.acc(t_in[{pm}:0]), .w(w_n), .z(z_bit), .en(gate_add), .sum(t_sum));\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_sum;\n   t_r <= t_sum;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
+                m = ECP5_ADDER_MODULE_NAME,
+                es = ext("s_r"),
+                et = ext("t_r"),
+            )),
+        }
         Verilog::Custom(v)
     }
 }

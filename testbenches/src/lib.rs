@@ -12,6 +12,7 @@ pub mod update;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use nsm_codegen::cells::Cells;
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::{BitExact, BitExactError, Inference};
@@ -90,6 +91,18 @@ pub fn prepare(
     inputs: &[Vec<i8>],
     stalls: bool,
 ) -> Result<Prepared, CosimError> {
+    prepare_with_cells(dir, cfg, qnet, inputs, stalls, Cells::Portable)
+}
+
+/// [`prepare`] with the engine's PEs written as `cells` says (and the cell models beside it).
+pub fn prepare_with_cells(
+    dir: &Path,
+    cfg: &EngineConfig,
+    qnet: &QNet,
+    inputs: &[Vec<i8>],
+    stalls: bool,
+    cells: Cells,
+) -> Result<Prepared, CosimError> {
     std::fs::create_dir_all(dir).map_err(|source| CosimError::Io {
         path: dir.to_path_buf(),
         source,
@@ -140,7 +153,7 @@ pub fn prepare(
     write(dir, "out.hex", &out)?;
     write(dir, "vectors.vh", &vh)?;
     write(dir, "nsm_tb.v", TESTBENCH)?;
-    write_engine(dir, cfg)?;
+    write_engine_with_cells(dir, cfg, cells)?;
     write(dir, "engine.json", &cfg.to_json())?;
     Ok(Prepared {
         dir: dir.to_path_buf(),
@@ -150,14 +163,38 @@ pub fn prepare(
 
 /// Writes the engine's Verilog and its lint waivers (`nsm_engine.v`, `nsm_engine.vlt`).
 pub fn write_engine(dir: &Path, cfg: &EngineConfig) -> Result<(), CosimError> {
+    write_engine_with_cells(dir, cfg, Cells::Portable)
+}
+
+/// [`write_engine`] with the PEs written as `cells` says, and the cell models that Verilog
+/// needs (found by the simulators and the lint as library modules, `-y .`). A model left from
+/// an earlier run with other cells is removed, so the folder simulates what it says.
+pub fn write_engine_with_cells(
+    dir: &Path,
+    cfg: &EngineConfig,
+    cells: Cells,
+) -> Result<(), CosimError> {
     std::fs::create_dir_all(dir).map_err(|source| CosimError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    let v = nsm_codegen::verilog(cfg)?;
+    let v = nsm_codegen::verilog_with_cells(cfg, cells)?;
     let vlt = nsm_codegen::lint::vlt(&v, nsm_codegen::VERILOG_FILE, nsm_codegen::TOP);
     write(dir, nsm_codegen::VERILOG_FILE, &v)?;
-    write(dir, nsm_codegen::VLT_FILE, &vlt)
+    write(dir, nsm_codegen::VLT_FILE, &vlt)?;
+    let models = nsm_codegen::cells::simulation_models(cells);
+    for (name, text) in &models {
+        write(dir, name, text)?;
+    }
+    for (name, _) in nsm_codegen::cells::simulation_models(Cells::Ecp5) {
+        if !models.iter().any(|(n, _)| *n == name) {
+            let path = dir.join(name);
+            if path.exists() {
+                std::fs::remove_file(&path).map_err(|source| CosimError::Io { path, source })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `verilator --lint-only -Wall` on the engine in `dir` (written by [`write_engine`]), with
@@ -237,6 +274,9 @@ fn verilator_build(verilator: &Path, bench: &Bench, opt: &str, mdir: &str) -> Ve
         "--top-module",
         bench.top,
         "-I.",
+        // cell models (`CCU2C.v`) are library modules in the run folder
+        "-y",
+        ".",
         "-Mdir",
         mdir,
         bench.tb,
@@ -263,6 +303,7 @@ pub(crate) fn sim_commands(
                     iverilog.display().to_string(),
                     s("-g2012"),
                     s("-I."),
+                    s("-y."),
                     s("-o"),
                     vvp_file.clone(),
                     s(bench.tb),

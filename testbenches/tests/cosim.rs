@@ -4,10 +4,13 @@
 //! a missing tool fails the test. Every configuration generated here is also linted with
 //! `verilator --lint-only -Wall` and the generated waivers: zero findings.
 
+use nsm_codegen::cells::Cells;
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_sim::{EngineSim, LoadPath};
-use nsm_testbenches::{lint, prepare, run, write_engine, Simulator};
+use nsm_testbenches::{
+    lint, prepare, prepare_with_cells, run, write_engine, write_engine_with_cells, Simulator,
+};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -17,7 +20,16 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
     let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cosim");
     let cases = 10;
     let mut deep = 0;
+    let mut ecp5 = 0;
     for case in 0..cases {
+        // cases 0, 1, 4, 5, 8, 9: the PEs' sums on the ECP5's carry cells (with and without
+        // stalls); the others portable
+        let cells = if (case / 2) % 2 == 0 {
+            Cells::Ecp5
+        } else {
+            Cells::Portable
+        };
+        ecp5 += usize::from(cells == Cells::Ecp5);
         let cfg = samples::random_config(&mut rng, &Limits::TINY);
         deep += usize::from(cfg.hard_block_registers);
         // every fifth case: u' = 0 everywhere, the sign unit's tie
@@ -31,7 +43,7 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
             .map(|_| samples::random_input(&mut rng, q.n_inputs()))
             .collect();
         let dir = root.join(format!("case{case:02}"));
-        let prepared = prepare(&dir, &cfg, &q, &inputs, case % 2 == 1).unwrap();
+        let prepared = prepare_with_cells(&dir, &cfg, &q, &inputs, case % 2 == 1, cells).unwrap();
         // rust-hdl
         let mut sim = EngineSim::new(&cfg).unwrap();
         sim.load(&q, LoadPath::Port).unwrap();
@@ -54,6 +66,10 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
             }
         }
     }
+    assert!(
+        (1..cases).contains(&ecp5),
+        "{ecp5} of {cases} on ECP5 cells"
+    );
     // both pipelines: with and without the hard blocks' registers
     assert!(
         (2..=cases - 2).contains(&deep),
@@ -81,11 +97,18 @@ fn shipped_and_random_configurations_lint_clean() {
             samples::random_config(&mut rng, &Limits::SMALL),
         ));
     }
+    // each in both forms: portable, and the PEs' sums on ECP5 carry cells (with the CCU2C
+    // model, which is linted too)
     for (name, cfg) in cases {
         let dir = root.join(&name);
         write_engine(&dir, &cfg).unwrap();
         if let Err(e) = lint(&dir) {
             panic!("{name}: {e}");
+        }
+        let dir = root.join(format!("{name}-ecp5"));
+        write_engine_with_cells(&dir, &cfg, Cells::Ecp5).unwrap();
+        if let Err(e) = lint(&dir) {
+            panic!("{name} (ECP5 cells): {e}");
         }
     }
 }

@@ -25,9 +25,20 @@ struct Args {
     /// Learning formats of the update unit (nsm-learn/1 JSON) [built-in defaults].
     #[arg(long, value_name = "LEARN.json", requires = "update_unit")]
     learn: Option<PathBuf>,
+    /// How the PEs' sums are written: portable Verilog, or the ECP5's carry cells (CCU2C)
+    /// instantiated directly, for synth_ecp5 (fewer LUTs; simulators take the CCU2C.v model
+    /// written beside it).
+    #[arg(long, value_enum, default_value_t = CellsArg::Portable)]
+    cells: CellsArg,
     /// Folder to write into (created if missing).
     #[arg(long, value_name = "DIR")]
     out_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CellsArg {
+    Portable,
+    Ecp5,
 }
 
 fn run(args: Args) -> Result<()> {
@@ -36,7 +47,11 @@ fn run(args: Args) -> Result<()> {
         Some(p) => Some(QNet::load(p, &cfg)?),
         None => None,
     };
-    let generated = nsm_codegen::generate(&cfg, qnet.as_ref())?;
+    let cells = match args.cells {
+        CellsArg::Portable => nsm_codegen::cells::Cells::Portable,
+        CellsArg::Ecp5 => nsm_codegen::cells::Cells::Ecp5,
+    };
+    let generated = nsm_codegen::generate_with_cells(&cfg, qnet.as_ref(), cells)?;
     nsm_codegen::write(&generated, &args.out_dir)
         .with_context(|| format!("writing into {}", args.out_dir.display()))?;
     if args.update_unit {
