@@ -206,8 +206,29 @@ struct SynthArgs {
     /// The placer's seed (`nextpnr --seed`) [nextpnr's default].
     #[arg(long, conflicts_with = "no_pnr")]
     seed: Option<u64>,
+    /// How the PEs' sums are written [ecp5-25f: ecp5 (its carry cells); others: portable].
+    #[arg(long, value_enum, conflicts_with = "update_unit")]
+    cells: Option<CellsArg>,
     #[arg(long)]
     json: bool,
+}
+
+/// `--cells`: the PEs' sums as portable Verilog, or on the ECP5's carry cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CellsArg {
+    Portable,
+    Ecp5,
+}
+
+impl CellsArg {
+    fn cells(arg: Option<Self>, target: nsm_codegen::synth::Target) -> nsm_codegen::cells::Cells {
+        use nsm_codegen::cells::Cells;
+        match arg {
+            None => target.cells(),
+            Some(CellsArg::Portable) => Cells::Portable,
+            Some(CellsArg::Ecp5) => Cells::Ecp5,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +250,9 @@ struct SynthReportArgs {
     /// The placer's seed (`nextpnr --seed`) for every size [nextpnr's default].
     #[arg(long)]
     seed: Option<u64>,
+    /// How the PEs' sums are written [ecp5-25f: ecp5 (its carry cells); others: portable].
+    #[arg(long, value_enum)]
+    cells: Option<CellsArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -731,7 +755,7 @@ impl TargetArg {
 }
 
 fn synth_report(a: SynthReportArgs) -> Result<()> {
-    use nsm_codegen::synth::{synthesize, Target};
+    use nsm_codegen::synth::{synthesize_with_cells, Target};
     let target = a.target.target();
     let sizes = a.sizes.clone().unwrap_or_else(|| {
         if target == Target::Ecp5_25f {
@@ -761,7 +785,13 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
         cfg.validate()
             .with_context(|| format!("the {n}x{n} variant of {}", cfg_path.display()))?;
         eprintln!("synthesizing {n}x{n} for {} ...", target.name());
-        let r = synthesize(&cfg, target, &work.join(format!("{n}x{n}")), a.seed)?;
+        let r = synthesize_with_cells(
+            &cfg,
+            target,
+            CellsArg::cells(a.cells, target),
+            &work.join(format!("{n}x{n}")),
+            a.seed,
+        )?;
         eprintln!(
             "  {} LUTs, {} FFs, Fmax {}",
             r.luts,
@@ -806,8 +836,12 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
         ));
     }
     md.push_str(&format!(
-        "\nLUT4 counts the logic LUTs; *all LUT4* adds the two LUT4s inside each carry cell on the ECP5 (nextpnr's \"Total LUT4s\"; an iCE40 adder bit is a LUT of its own, already counted). PE sums: {} cells.\n",
-        reports.first().map_or("-", |r| r.cells)
+        "\nLUT4 counts the logic LUTs; *all LUT4* adds the two LUT4s inside each carry cell on the ECP5 (nextpnr's \"Total LUT4s\"; an iCE40 adder bit is a LUT of its own, already counted). PE sums: {}.\n",
+        match reports.first().map(|r| r.cells) {
+            Some("ecp5") => "on the ECP5's carry cells (`--cells ecp5`)",
+            Some(_) => "portable Verilog",
+            None => "-",
+        }
     ));
     md.push_str(&format!(
         "\nCommand: `nsm synth-report --target {name} --sizes {}`; figure: `synth-{name}.svg`.\n",
@@ -821,7 +855,7 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
     let max_pes = reports.iter().map(pes).fold(1.0, f64::max);
     let max_res = reports
         .iter()
-        .map(|r| r.luts.max(r.ffs) as f64)
+        .map(|r| r.lut4s_total.max(r.ffs) as f64)
         .fold(1.0, f64::max);
     let resources = Chart {
         title: &format!("{name}: resources against array size"),
@@ -831,8 +865,11 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
         y_range: (0.0, max_res * 1.1),
         lines: vec![
             (
-                "LUT4",
-                reports.iter().map(|r| (pes(r), r.luts as f64)).collect(),
+                "LUT4 (all, with the carry cells')",
+                reports
+                    .iter()
+                    .map(|r| (pes(r), r.lut4s_total as f64))
+                    .collect(),
             ),
             (
                 "flip-flops",
@@ -886,7 +923,7 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
 }
 
 fn synth(a: SynthArgs) -> Result<()> {
-    use nsm_codegen::synth::{synthesize, Target};
+    use nsm_codegen::synth::{synthesize_with_cells, Target};
     let target = a.target.target();
     let cfg_path = a
         .config
@@ -903,7 +940,8 @@ fn synth(a: SynthArgs) -> Result<()> {
     if a.no_pnr {
         bail!("--no-pnr applies to --update-unit");
     }
-    let report = synthesize(&cfg, target, &dir, a.seed);
+    let report =
+        synthesize_with_cells(&cfg, target, CellsArg::cells(a.cells, target), &dir, a.seed);
     if a.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -56,6 +56,11 @@ pub enum CodegenError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the {cells} cells exist only on the ECP5; target {target} cannot synthesize them (use --cells portable)")]
+    CellsNotOnTarget {
+        cells: &'static str,
+        target: &'static str,
+    },
     #[error("output folder {0} exists and is not a folder")]
     NotAFolder(PathBuf),
     #[error("verilator --lint-only -Wall found problems in {} (replay: sh {}/lint.sh):\n{log}", dir.display(), dir.display())]

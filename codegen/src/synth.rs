@@ -502,17 +502,35 @@ fn write_run_folder(dir: &Path, files: &[(&str, &str)]) -> Result<(), CodegenErr
     Ok(())
 }
 
-/// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`;
-/// `seed` is the placer's (nextpnr's own default without one).
+/// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`,
+/// with the target's own form of the PEs ([`Target::cells`]); `seed` is the placer's
+/// (nextpnr's own default without one).
 pub fn synthesize(
     cfg: &EngineConfig,
     target: Target,
     dir: &Path,
     seed: Option<u64>,
 ) -> Result<SynthReport, CodegenError> {
+    synthesize_with_cells(cfg, target, target.cells(), dir, seed)
+}
+
+/// [`synthesize`] with the PEs' sums written as `cells` says (the portable form on the ECP5
+/// measures what the carry cells save; the ECP5's cells on another target are an error).
+pub fn synthesize_with_cells(
+    cfg: &EngineConfig,
+    target: Target,
+    cells: Cells,
+    dir: &Path,
+    seed: Option<u64>,
+) -> Result<SynthReport, CodegenError> {
     nsm_hdl::check_supported(cfg)?;
+    if cells == Cells::Ecp5 && target != Target::Ecp5_25f {
+        return Err(CodegenError::CellsNotOnTarget {
+            cells: crate::cells::name(cells),
+            target: target.name(),
+        });
+    }
     let start = std::time::Instant::now();
-    let cells = target.cells();
     write_run_folder(
         dir,
         &[

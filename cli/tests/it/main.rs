@@ -599,6 +599,9 @@ fn synth_reports_resources_for_generic_and_up5k() {
         }
         assert_eq!(v["cols"], 2);
         assert!(v["luts"].as_u64().unwrap() > 100, "{target}: {v}");
+        // iCE40 and generic: a carry's LUT is a LUT of its own, already counted
+        assert_eq!(v["lut4s_total"], v["luts"], "{target}: {v}");
+        assert_eq!(v["cells"], "portable", "{target}: {v}");
         if target == "up5k" {
             assert_eq!(v["fits"], true, "a 1x2 engine fits the UP5K: {v}");
             assert!(v["fmax_mhz"].as_f64().unwrap() > 5.0, "{v}");
@@ -606,6 +609,29 @@ fn synth_reports_resources_for_generic_and_up5k() {
     }
     let e = fails(&["synth", "--target", "up5k", "--config", "/nonexistent.json"]);
     assert!(e.contains("/nonexistent.json"), "{e}");
+}
+
+#[test]
+fn synth_refuses_the_ecp5_cells_on_an_ice40_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = tiny_synth_config(dir.path());
+    let work = dir.path().join("work");
+    let e = fails(&[
+        "synth",
+        "--target",
+        "up5k",
+        "--cells",
+        "ecp5",
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--work-dir",
+        work.to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("ecp5") && e.contains("up5k") && e.contains("--cells portable"),
+        "{e}"
+    );
+    assert!(!work.join("nsm_engine.v").exists(), "nothing synthesized");
 }
 
 #[test]
