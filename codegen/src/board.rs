@@ -14,6 +14,7 @@ use nsm_model::engine::config::EngineConfig;
 use rust_hdl::prelude::*;
 use serde::Serialize;
 
+use crate::cells::Cells;
 use crate::synth::{count, run, tool};
 use crate::CodegenError;
 
@@ -67,6 +68,15 @@ impl Board {
     }
 
     /// The FPGA, as reported.
+    /// How the engine's PE sums are written for this board's FPGA: on the ULX3S's ECP5 from
+    /// its carry cells ([`crate::cells`]).
+    pub fn cells(&self) -> Cells {
+        match self {
+            Board::Icebreaker => Cells::Portable,
+            Board::Ulx3s | Board::Ulx3s85f => Cells::Ecp5,
+        }
+    }
+
     pub fn device(&self) -> &'static str {
         match self {
             Board::Icebreaker => "iCE40UP5K-SG48",
@@ -125,13 +135,25 @@ pub fn board_core_verilog(
     cfg: &EngineConfig,
     params: &BoardParams,
 ) -> Result<String, CodegenError> {
+    board_core_verilog_with_cells(cfg, params, Cells::Portable)
+}
+
+/// [`board_core_verilog`] with the engine's PE sums written as `cells` says (with
+/// [`Cells::Ecp5`] the text ends with the sum module, and simulators need
+/// [`crate::cells::simulation_models`]).
+pub fn board_core_verilog_with_cells(
+    cfg: &EngineConfig,
+    params: &BoardParams,
+    cells: Cells,
+) -> Result<String, CodegenError> {
     nsm_hdl::check_supported(cfg)?;
-    let mut board = NsmBoard::new(cfg, params)?;
+    let mut board = NsmBoard::with_cells(cfg, params, cells)?;
     board.connect_all();
-    Ok(crate::rename_module(
-        &generate_verilog(&board),
-        BOARD_MODULE,
-    ))
+    let v = crate::rename_module(&generate_verilog(&board), BOARD_MODULE);
+    Ok(match cells {
+        Cells::Portable => v,
+        Cells::Ecp5 => v + nsm_hdl::pe::ECP5_ADDER_MODULE,
+    })
 }
 
 /// The complete board Verilog: the board's pin wrapper (its top module) and `nsm_board`.
@@ -153,7 +175,7 @@ pub fn board_verilog(board: Board, cfg: &EngineConfig) -> Result<String, Codegen
     );
     // the wrapper first: the file's first module is its top, named like the file (Verilator's
     // DECLFILENAME ignores a line waiver on the first module of a file)
-    Ok(header + board.wrapper() + &board_core_verilog(cfg, &params)?)
+    Ok(header + board.wrapper() + &board_core_verilog_with_cells(cfg, &params, board.cells())?)
 }
 
 /// The Verilator waivers (`<top>.vlt`, [`crate::lint`]) of `verilog`, the text of
@@ -163,8 +185,9 @@ pub fn board_vlt(board: Board, verilog: &str) -> String {
 }
 
 /// Writes the board Verilog and its waivers into `dir` as `<top>.v` and `<top>.vlt`
-/// (`verilator --lint-only -Wall --top-module <top> <top>.vlt <top>.v` reports nothing);
-/// returns their paths.
+/// (`verilator --lint-only -Wall -y . --top-module <top> <top>.vlt <top>.v` reports nothing),
+/// and the cell models it needs in simulation ([`Board::cells`]); returns the paths of the
+/// first two.
 pub fn write_board_verilog(
     board: Board,
     cfg: &EngineConfig,
@@ -177,6 +200,10 @@ pub fn write_board_verilog(
     let vlt_path = dir.join(format!("{}.vlt", board.top()));
     for (path, text) in [(&v_path, &verilog), (&vlt_path, &vlt)] {
         std::fs::write(path, text).map_err(io_err(path))?;
+    }
+    for (name, text) in crate::cells::simulation_models(board.cells()) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(io_err(&path))?;
     }
     Ok((v_path, vlt_path))
 }

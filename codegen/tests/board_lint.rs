@@ -46,7 +46,7 @@ fn lint_and_elaborate(board: Board, cfg: &EngineConfig, case: &str) {
         panic!("{} ({case}): {e}", board.name());
     }
     let out = Command::new(&iverilog)
-        .args(["-g2012", "-o", "elab.vvp", "-s", board.top(), &v])
+        .args(["-g2012", "-y.", "-o", "elab.vvp", "-s", board.top(), &v])
         .current_dir(&dir)
         .output()
         .expect("iverilog runs");

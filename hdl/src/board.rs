@@ -145,9 +145,19 @@ pub struct NsmBoard {
 }
 
 impl NsmBoard {
-    /// The board top for an engine configuration and board parameters.
+    /// The board top for an engine configuration and board parameters, in portable Verilog.
     pub fn new(cfg: &EngineConfig, params: &BoardParams) -> Result<Self, BoardError> {
-        let engine = NsmEngine::new(cfg)?;
+        Self::with_cells(cfg, params, crate::Cells::Portable)
+    }
+
+    /// The board top whose engine's PE sums are written as `cells` says
+    /// ([`NsmEngine::with_cells`]).
+    pub fn with_cells(
+        cfg: &EngineConfig,
+        params: &BoardParams,
+        cells: crate::Cells,
+    ) -> Result<Self, BoardError> {
+        let engine = NsmEngine::with_cells(cfg, cells)?;
         if !(MIN_CLOCKS_PER_BIT..=MAX_CLOCKS_PER_BIT).contains(&params.clocks_per_bit) {
             return Err(BoardError::ClocksPerBit {
                 clocks_per_bit: params.clocks_per_bit,

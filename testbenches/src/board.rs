@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use nsm_codegen::cells::Cells;
 use nsm_hdl::board::BoardParams;
 use nsm_model::engine::config::EngineConfig;
 
@@ -22,6 +23,20 @@ pub fn prepare_board(
     send: &[u8],
     expect: &[u8],
     max_cycles: u64,
+) -> Result<(), CosimError> {
+    prepare_board_with_cells(dir, cfg, params, send, expect, max_cycles, Cells::Portable)
+}
+
+/// [`prepare_board`] with the engine's PE sums written as `cells` says (the ULX3S's form is
+/// [`Cells::Ecp5`]), and the cell models that Verilog needs beside it.
+pub fn prepare_board_with_cells(
+    dir: &Path,
+    cfg: &EngineConfig,
+    params: &BoardParams,
+    send: &[u8],
+    expect: &[u8],
+    max_cycles: u64,
+    cells: Cells,
 ) -> Result<(), CosimError> {
     std::fs::create_dir_all(dir).map_err(|source| CosimError::Io {
         path: dir.to_path_buf(),
@@ -45,8 +60,11 @@ pub fn prepare_board(
     write(
         dir,
         "nsm_board.v",
-        &nsm_codegen::board::board_core_verilog(cfg, params)?,
+        &nsm_codegen::board::board_core_verilog_with_cells(cfg, params, cells)?,
     )?;
+    for (name, text) in nsm_codegen::cells::simulation_models(cells) {
+        write(dir, name, text)?;
+    }
     write(dir, "engine.json", &cfg.to_json())?;
     Ok(())
 }

@@ -4,11 +4,12 @@
 //! Verilog. Needs iverilog and verilator (scripts/install-tools.sh): a missing tool fails the
 //! test. Each run keeps its folder under `target/tmp/board-cosim/` (replay: run.sh).
 
+use nsm_codegen::cells::Cells;
 use nsm_hdl::board::BoardParams;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_model::engine::BitExact;
 use nsm_sim::host::{filler_bytes, HostStream};
-use nsm_testbenches::board::{prepare_board, run_board};
+use nsm_testbenches::board::{prepare_board_with_cells, run_board};
 use nsm_testbenches::Simulator;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -49,7 +50,22 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
         let expect = stream.expected_replies(&results);
         let max_cycles = 40 * PARAMS.clocks_per_bit as u64 * stream.bytes.len() as u64 + 10_000;
         let dir = root.join(format!("case{case}"));
-        prepare_board(&dir, &cfg, &PARAMS, &stream.bytes, &expect, max_cycles).unwrap();
+        // case 1 in the ULX3S's form: the PE sums on the ECP5's carry cells
+        let cells = if case == 1 {
+            Cells::Ecp5
+        } else {
+            Cells::Portable
+        };
+        prepare_board_with_cells(
+            &dir,
+            &cfg,
+            &PARAMS,
+            &stream.bytes,
+            &expect,
+            max_cycles,
+            cells,
+        )
+        .unwrap();
         for simulator in [Simulator::Icarus, Simulator::Verilator] {
             if let Err(e) = run_board(&dir, simulator) {
                 panic!("case {case} ({}x{}): {e}", cfg.rows, cfg.cols);
