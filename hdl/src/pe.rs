@@ -25,6 +25,11 @@
 //! broadcast down the column gets a clock period of its own. The step reaches the PE's adders
 //! one clock later. `valid_in` then comes a clock ahead of the adding clock: the LFSR draws the
 //! gate early and the PE delays it beside its adders (`gate_q`).
+//!
+//! [`Pe::with_cells`] chooses how the Verilog writes the two sums: portable (`+`, for every
+//! tool) or, for the ECP5, as chains of its carry cells with the conditional negation and the
+//! gate inside the cells' LUTs ([`ECP5_ADDER_MODULE`]; `docs/hardware.md`, "The PE sums on the
+//! ECP5's carry cells"). The Rust model is the same for both.
 
 use nsm_model::lfsr::LfsrSpec;
 use rust_hdl::prelude::*;

@@ -612,6 +612,43 @@ fn synth_reports_resources_for_generic_and_up5k() {
 }
 
 #[test]
+fn synth_places_and_routes_the_ecp5_with_its_carry_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = tiny_synth_config(dir.path());
+    let run = |cells: Option<&str>| -> serde_json::Value {
+        let mut args = vec![
+            "synth",
+            "--target",
+            "ecp5-25f",
+            "--config",
+            cfg_path.to_str().unwrap(),
+            "--json",
+        ];
+        if let Some(c) = cells {
+            args.extend(["--cells", c]);
+        }
+        let o = nsm(&args);
+        assert!(o.status.success(), "{cells:?}: {}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let ecp5 = run(None);
+    let portable = run(Some("portable"));
+    for (v, cells) in [(&ecp5, "ecp5"), (&portable, "portable")] {
+        assert_eq!(v["cells"], cells, "{v}");
+        assert_eq!(v["fits"], true, "a 1x2 engine fits the ECP5-25F: {v}");
+        assert!(v["fmax_mhz"].as_f64().unwrap() > 5.0, "{v}");
+        // every LUT4: the LUT4 cells and the two in each carry cell
+        let all = v["luts"].as_u64().unwrap() + 2 * v["carries"].as_u64().unwrap();
+        assert_eq!(v["lut4s_total"].as_u64().unwrap(), all, "{v}");
+    }
+    // the operand LUTs in front of the PE of column 1's chains are gone
+    assert!(
+        ecp5["luts"].as_u64().unwrap() < portable["luts"].as_u64().unwrap(),
+        "ecp5 {ecp5}\nportable {portable}"
+    );
+}
+
+#[test]
 fn synth_refuses_the_ecp5_cells_on_an_ice40_target() {
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = tiny_synth_config(dir.path());
