@@ -836,7 +836,7 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
         ));
     }
     md.push_str(&format!(
-        "\nLUT4 counts the logic LUTs; *all LUT4* adds the two LUT4s inside each carry cell on the ECP5 (nextpnr's \"Total LUT4s\"; an iCE40 adder bit is a LUT of its own, already counted). PE sums: {}.\n",
+        "\nLUT4 counts the logic LUTs; *all LUT4* adds, on the ECP5, the two LUT4s inside each carry cell and the six of each distributed RAM (nextpnr's \"Total LUT4s\"; an iCE40 adder bit is a LUT of its own, already counted). PE sums: {}.\n",
         match reports.first().map(|r| r.cells) {
             Some("ecp5") => "on the ECP5's carry cells (`--cells ecp5`)",
             Some(_) => "portable Verilog",
@@ -844,12 +844,21 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
         }
     ));
     md.push_str(&format!(
-        "\nCommand: `nsm synth-report --target {name} --sizes {}`; figure: `synth-{name}.svg`.\n",
+        "\nCommand: `nsm synth-report --target {name} --sizes {}{}{}{}`; figure: `synth-{name}.svg`.\n",
         sizes
             .iter()
             .map(|n| n.to_string())
             .collect::<Vec<_>>()
-            .join(",")
+            .join(","),
+        a.config
+            .as_ref()
+            .map_or(String::new(), |p| format!(" --config {}", p.display())),
+        a.seed.map_or(String::new(), |s| format!(" --seed {s}")),
+        match a.cells {
+            None => "",
+            Some(CellsArg::Portable) => " --cells portable",
+            Some(CellsArg::Ecp5) => " --cells ecp5",
+        }
     ));
     let pes = |r: &nsm_codegen::synth::SynthReport| (r.rows * r.cols) as f64;
     let max_pes = reports.iter().map(pes).fold(1.0, f64::max);

@@ -67,7 +67,6 @@ impl Board {
         }
     }
 
-    /// The FPGA, as reported.
     /// How the engine's PE sums are written for this board's FPGA: on the ULX3S's ECP5 from
     /// its carry cells ([`crate::cells`]).
     pub fn cells(&self) -> Cells {
@@ -77,6 +76,7 @@ impl Board {
         }
     }
 
+    /// The FPGA, as reported.
     pub fn device(&self) -> &'static str {
         match self {
             Board::Icebreaker => "iCE40UP5K-SG48",

@@ -218,6 +218,8 @@ struct Manifest<'a> {
     parameters: &'a EngineConfig,
     /// How the PEs' sums are written (`gen-verilog --cells`).
     cells: &'static str,
+    /// Files of `files` that are simulation models only: never give them to synthesis.
+    simulation_models: Vec<&'static str>,
     derived_widths: nsm_model::engine::config::DerivedWidths,
     layout: LayoutJson,
     generator: Generator,
@@ -413,8 +415,17 @@ pub fn fusesoc_core_with_cells(cfg: &EngineConfig, with_memories: bool, cells: C
         core.push_str("    file_type: verilogSource\n");
         "[rtl, cell_models, lint_waivers]"
     };
+    // simulators take the cell models through the default target; synthesis must not
+    let default_sets = if models.is_empty() {
+        filesets.to_string()
+    } else {
+        format!(
+            "{}, \"tool_icarus? (cell_models)\", \"tool_verilator? (cell_models)\"]",
+            filesets.trim_end_matches(']')
+        )
+    };
     core.push_str(&format!(
-        "\ntargets:\n  default:\n    filesets: {filesets}\n    toplevel: {TOP}\n  lint:\n    default_tool: verilator\n    filesets: {lint_sets}\n    toplevel: {TOP}\n    tools:\n      verilator:\n        mode: lint-only\n        verilator_options: [-Wall]\n"
+        "\ntargets:\n  default:\n    filesets: {default_sets}\n    toplevel: {TOP}\n  lint:\n    default_tool: verilator\n    filesets: {lint_sets}\n    toplevel: {TOP}\n    tools:\n      verilator:\n        mode: lint-only\n        verilator_options: [-Wall]\n"
     ));
     // the ECP5's cells exist only for synth_ecp5
     if cells == Cells::Portable {
@@ -478,6 +489,10 @@ pub fn generate_with_cells(
         ports: ports(),
         parameters: cfg,
         cells: cells::name(cells),
+        simulation_models: cells::simulation_models(cells)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
         derived_widths: cfg.widths(),
         layout: LayoutJson {
             rows: layout.rows,

@@ -74,9 +74,10 @@ pub struct SynthReport {
     pub brams: u64,
     pub dsps: u64,
     pub luts_per_pe: f64,
-    /// Every LUT4 of the design: on the ECP5 `luts` and the two inside each carry cell
-    /// (`CCU2C`), the count nextpnr prints as "Total LUT4s"; on the iCE40 `luts` (an adder bit
-    /// there is an `SB_LUT4` of its own beside its `SB_CARRY`) and likewise for generic.
+    /// Every LUT4 of the design: on the ECP5 `luts`, the two inside each carry cell (`CCU2C`)
+    /// and the six a 16x4 distributed RAM (`TRELLIS_DPR16X4`) takes, the count nextpnr prints
+    /// as "Total LUT4s"; on the iCE40 `luts` (an adder bit there is an `SB_LUT4` of its own
+    /// beside its `SB_CARRY`) and likewise for generic.
     pub lut4s_total: u64,
     pub lut4s_total_per_pe: f64,
     /// How the PEs' sums were written ([`Target::cells`]): `portable` or `ecp5`.
@@ -195,6 +196,8 @@ fn absorb_file(path: &Path) -> Result<Absorbed, CodegenError> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowReport {
     pub luts: u64,
+    /// [`SynthReport::lut4s_total`].
+    pub lut4s_total: u64,
     pub ffs: u64,
     pub carries: u64,
     pub brams: u64,
@@ -204,16 +207,6 @@ pub struct FlowReport {
     pub pnr_error: Option<String>,
     /// What register absorption moved into the ECP5's hard blocks (ECP5 only).
     pub absorbed: Option<Absorbed>,
-}
-
-impl FlowReport {
-    /// [`SynthReport::lut4s_total`].
-    pub fn lut4s_total(&self, target: Target) -> u64 {
-        match target {
-            Target::Ecp5_25f => self.luts + 2 * self.carries,
-            Target::Up5k | Target::Hx8k | Target::Generic => self.luts,
-        }
-    }
 }
 
 /// Whether the flow places and routes, and with which placer seed.
@@ -324,6 +317,10 @@ fn flow(
             count(&cells, &["$mul"]),
         ),
     };
+    let lut4s_total = match target {
+        Target::Ecp5_25f => luts + 2 * carries + 6 * count(&cells, &["TRELLIS_DPR16X4"]),
+        Target::Up5k | Target::Hx8k | Target::Generic => luts,
+    };
     let (mut fmax, mut fits, mut pnr_error) = (None, false, None);
     let mut absorbed = None;
     if target == Target::Ecp5_25f && pnr {
@@ -405,6 +402,7 @@ fn flow(
     Ok(FlowReport {
         absorbed,
         luts,
+        lut4s_total,
         ffs,
         carries,
         brams,
@@ -558,8 +556,8 @@ pub fn synthesize_with_cells(
         brams: r.brams,
         dsps: r.dsps,
         luts_per_pe: r.luts as f64 / cfg.pes() as f64,
-        lut4s_total: r.lut4s_total(target),
-        lut4s_total_per_pe: r.lut4s_total(target) as f64 / cfg.pes() as f64,
+        lut4s_total: r.lut4s_total,
+        lut4s_total_per_pe: r.lut4s_total as f64 / cfg.pes() as f64,
         cells: crate::cells::name(cells),
         fmax_mhz: r.fmax_mhz,
         target_mhz: target.target_mhz(),

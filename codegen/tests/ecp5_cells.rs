@@ -1,12 +1,14 @@
 //! The ECP5 carry-cell form of the PE sums ([`nsm_hdl::Cells::Ecp5`]), proved with Yosys's
 //! SAT solver rather than sampled:
 //! * the sum module (`nsm_hdl::pe::ECP5_ADDER_MODULE`) equals
-//!   `acc + (en ? (z ? w : -w) : 0)` for every input, at every tested width, both on Yosys's
+//!   `acc + (en ? (z ? w : -w) : 0)` for every input, at every width a PE sum can have (2 to
+//!   22 bits: `step_sum_bits` of up to 32 columns of 16-bit weights is 21), both on Yosys's
 //!   own `CCU2C` model (`+/ecp5/cells_sim.v`, the semantics `synth_ecp5` and nextpnr work
 //!   with) and on this project's simulation model (`CCU2C.v`, what Icarus and Verilator run);
 //! * the two `CCU2C` models agree with each other on random tables and every `INJECT1`
 //!   setting;
-//! * a sum module with one wrong table bit fails the proof (the check can fail).
+//! * a wrong table in the sum module, and a wrong carry rule in the project's model, each fail
+//!   their proof (the checks can fail).
 //!
 //! Needs yosys (scripts/install-tools.sh): a missing tool fails the test. The scripts and logs
 //! stay under `target/tmp/ecp5-cells/` for replay (`yosys -s <case>.ys`).
@@ -65,10 +67,14 @@ fn proof_script(widths: &[u32], cell_model: &str, adder_file: &str, pairs_file: 
     s
 }
 
-const WIDTHS: &[u32] = &[2, 3, 4, 5, 8, 11, 12, 13, 16, 21, 32];
+/// Every width a PE sum can have: `step_sum_bits` is at least 2, and at most 21 for the
+/// hardware's 32 columns of 16-bit weights (22 leaves a margin).
+fn widths() -> Vec<u32> {
+    (2..=22).collect()
+}
 
 fn write_pairs(dir: &Path) {
-    let pairs: String = WIDTHS.iter().map(|&p| sum_pair(p)).collect();
+    let pairs: String = widths().iter().map(|&p| sum_pair(p)).collect();
     std::fs::write(dir.join("pairs.v"), pairs).unwrap();
     std::fs::write(dir.join("sum.v"), ECP5_ADDER_MODULE).unwrap();
     std::fs::write(dir.join(CCU2C_MODEL_FILE), CCU2C_MODEL).unwrap();
@@ -83,46 +89,53 @@ fn the_carry_cell_sum_equals_the_conditional_negation_sum_on_both_cell_models() 
         ("yosys-model", "+/ecp5/cells_sim.v"),
         ("project-model", CCU2C_MODEL_FILE),
     ] {
-        let (ok, log) = yosys(&dir, name, &proof_script(WIDTHS, model, "sum.v", "pairs.v"));
+        let (ok, log) = yosys(
+            &dir,
+            name,
+            &proof_script(&widths(), model, "sum.v", "pairs.v"),
+        );
         assert!(ok, "{name}: the proof failed:\n{log}");
         assert_eq!(
             log.matches("SAT proof finished - no model found: SUCCESS!")
                 .count(),
-            WIDTHS.len(),
+            widths().len(),
             "{name}: one proof per width expected:\n{log}"
         );
     }
 }
 
 #[test]
-fn a_wrong_table_bit_fails_the_proof() {
-    let dir = dir().join("mutant");
-    std::fs::create_dir_all(&dir).unwrap();
-    write_pairs(&dir);
-    // the generate quarter of the bit cells' table: 0xA (the carry is `acc`) becomes 0x8
-    assert!(ECP5_ADDER_MODULE.contains("16'h69AA"));
-    std::fs::write(
-        dir.join("sum.v"),
-        ECP5_ADDER_MODULE.replace("16'h69AA", "16'h69A8"),
-    )
-    .unwrap();
-    let (ok, log) = yosys(
-        &dir,
-        "mutant",
-        &proof_script(&[12], "+/ecp5/cells_sim.v", "sum.v", "pairs.v"),
-    );
-    assert!(!ok, "a wrong table passed the proof:\n{log}");
-    assert!(log.contains("proof did fail"), "{log}");
+fn a_wrong_table_fails_the_proof() {
+    // the bit cells' low quarter 0xA (the generate, and the propagate when D = 0) becomes
+    // 0x8; the carry-in cell's generate `~z & en` becomes 0 (no +1 for -w)
+    for (name, from, to) in [
+        ("bit-table", "16'h69AA", "16'h69A8"),
+        ("carry-in-table", "16'h0004", "16'h0000"),
+    ] {
+        let dir = dir().join("mutant").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        write_pairs(&dir);
+        assert!(ECP5_ADDER_MODULE.contains(from));
+        std::fs::write(dir.join("sum.v"), ECP5_ADDER_MODULE.replace(from, to)).unwrap();
+        let (ok, log) = yosys(
+            &dir,
+            "mutant",
+            &proof_script(&[12], "+/ecp5/cells_sim.v", "sum.v", "pairs.v"),
+        );
+        assert!(!ok, "{name}: a wrong table passed the proof:\n{log}");
+        assert!(log.contains("proof did fail"), "{name}: {log}");
+    }
 }
 
-#[test]
-fn the_project_ccu2c_model_matches_yosys_model() {
-    let dir = dir().join("models");
-    std::fs::create_dir_all(&dir).unwrap();
-    // this project's model under another name, beside Yosys's
+/// Proves `model` (the text of a `CCU2C` module) equal to Yosys's `CCU2C` on random tables
+/// and the sum module's, under every `INJECT1` setting, in `dir`; returns whether every
+/// proof held, the log, and the number of proofs.
+fn compare_models(dir: &Path, model: &str) -> (bool, String, usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    // the model under another name, beside Yosys's
     std::fs::write(
         dir.join("project_ccu2c.v"),
-        CCU2C_MODEL.replace("module CCU2C", "module PROJECT_CCU2C"),
+        model.replace("module CCU2C", "module PROJECT_CCU2C"),
     )
     .unwrap();
     let ports = "input wire CIN, input wire A0, input wire B0, input wire C0, input wire D0, input wire A1, input wire B1, input wire C1, input wire D1, output wire S0, output wire S1, output wire COUT";
@@ -150,7 +163,13 @@ fn the_project_ccu2c_model_matches_yosys_model() {
         }
     }
     std::fs::write(dir.join("pairs.v"), verilog).unwrap();
-    let (ok, log) = yosys(&dir, "models", &script);
+    let (ok, log) = yosys(dir, "models", &script);
+    (ok, log, n)
+}
+
+#[test]
+fn the_project_ccu2c_model_matches_yosys_model() {
+    let (ok, log, n) = compare_models(&dir().join("models"), CCU2C_MODEL);
     assert!(ok, "the CCU2C models differ:\n{log}");
     assert_eq!(
         log.matches("SAT proof finished - no model found: SUCCESS!")
@@ -158,6 +177,13 @@ fn the_project_ccu2c_model_matches_yosys_model() {
         n,
         "{log}"
     );
+    // and the comparison can fail: a model whose second half cell ignores the carry from the
+    // first
+    let wrong = "assign S1 = p1 ^ (CUT1 ? 1'b0 : mid);";
+    assert!(CCU2C_MODEL.contains(wrong));
+    let mutant = CCU2C_MODEL.replace(wrong, "assign S1 = p1 ^ (CUT1 ? 1'b0 : CIN);");
+    let (ok, log, _) = compare_models(&dir().join("models-mutant"), &mutant);
+    assert!(!ok && log.contains("proof did fail"), "{log}");
 }
 
 /// LUT4 and CCU2C counts of `synth_ecp5` on `verilog` (top `nsm_engine`).

@@ -129,13 +129,20 @@ fn ecp5_cells_form_writes_the_cell_model_and_says_so() {
     let core = &g.files[3].1;
     assert!(core.contains("  cell_models:\n    files:\n      - CCU2C.v\n"));
     assert!(core.contains("filesets: [rtl, cell_models, lint_waivers]"));
+    // simulators reach the model through the default target, synthesis never
+    assert!(core.contains(
+        "filesets: [rtl, \"tool_icarus? (cell_models)\", \"tool_verilator? (cell_models)\"]"
+    ));
+    assert!(core.contains("  synth_ecp5:\n    default_tool: trellis\n    filesets: [rtl]\n"));
     assert!(!core.contains("synth_ice40"), "{core}");
     let m: serde_json::Value = serde_json::from_str(&g.files[4].1).unwrap();
     assert_eq!(m["cells"], "ecp5");
     assert_eq!(m["files"][2], "CCU2C.v");
+    assert_eq!(m["simulation_models"], serde_json::json!(["CCU2C.v"]));
     let portable_manifest = nsm_codegen::generate(&tiny(), None).unwrap();
     let m: serde_json::Value = serde_json::from_str(&portable_manifest.files[3].1).unwrap();
     assert_eq!(m["cells"], "portable");
+    assert_eq!(m["simulation_models"], serde_json::json!([]));
     // the sum module and one PE, reviewed
     let pe: String = v
         .lines()

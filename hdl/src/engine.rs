@@ -1243,8 +1243,8 @@ impl Logic for NsmEngine {
             self.agg_cur.d.next = self.zs64.val();
         }
         // nested, not `sum_valid & sum_first`: the same logic, but nextpnr places the two
-        // netlists differently, and this one's 16x16 ECP5 build is the one that meets 150 MHz
-        // (151.2 against 141.8; docs/hardware.md, "Clock speed")
+        // netlists differently: with the portable PE sums, this one's 16x16 ECP5 build met
+        // 150 MHz and the other did not (151.2 against 141.8; docs/hardware.md, "Clock speed")
         #[allow(clippy::collapsible_if)]
         if self.sum_valid.val() {
             if self.sum_first.val() {

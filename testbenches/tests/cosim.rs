@@ -22,7 +22,6 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
     let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cosim");
     let cases = 10;
     let mut deep = 0;
-    let mut ecp5 = 0;
     for case in 0..cases {
         // cases 0, 1, 4, 5, 8, 9: the PEs' sums on the ECP5's carry cells (with and without
         // stalls); the others portable
@@ -31,7 +30,6 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
         } else {
             Cells::Portable
         };
-        ecp5 += usize::from(cells == Cells::Ecp5);
         let cfg = samples::random_config(&mut rng, &Limits::TINY);
         deep += usize::from(cfg.hard_block_registers);
         // every fifth case: u' = 0 everywhere, the sign unit's tie
@@ -68,10 +66,6 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
             }
         }
     }
-    assert!(
-        (1..cases).contains(&ecp5),
-        "{ecp5} of {cases} on ECP5 cells"
-    );
     // both pipelines: with and without the hard blocks' registers
     assert!(
         (2..=cases - 2).contains(&deep),
