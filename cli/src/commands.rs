@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::plot::Chart;
+use nsm_codegen::cells::CellsArg;
 use nsm_sim::{CycleModel, EngineSim, LoadPath};
 
 use nsm_model::data::{Dataset, MnistPaths, Split};
@@ -213,22 +214,12 @@ struct SynthArgs {
     json: bool,
 }
 
-/// `--cells`: the PEs' sums as portable Verilog, or on the ECP5's carry cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum CellsArg {
-    Portable,
-    Ecp5,
-}
-
-impl CellsArg {
-    fn cells(arg: Option<Self>, target: nsm_codegen::synth::Target) -> nsm_codegen::cells::Cells {
-        use nsm_codegen::cells::Cells;
-        match arg {
-            None => target.cells(),
-            Some(CellsArg::Portable) => Cells::Portable,
-            Some(CellsArg::Ecp5) => Cells::Ecp5,
-        }
-    }
+/// `--cells` if given, else the target's own form.
+fn cells_for(
+    arg: Option<CellsArg>,
+    target: nsm_codegen::synth::Target,
+) -> nsm_codegen::cells::Cells {
+    arg.map_or(target.cells(), Into::into)
 }
 
 #[derive(Debug, Args)]
@@ -788,7 +779,7 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
         let r = synthesize_with_cells(
             &cfg,
             target,
-            CellsArg::cells(a.cells, target),
+            cells_for(a.cells, target),
             &work.join(format!("{n}x{n}")),
             a.seed,
         )?;
@@ -854,11 +845,10 @@ fn synth_report(a: SynthReportArgs) -> Result<()> {
             .as_ref()
             .map_or(String::new(), |p| format!(" --config {}", p.display())),
         a.seed.map_or(String::new(), |s| format!(" --seed {s}")),
-        match a.cells {
-            None => "",
-            Some(CellsArg::Portable) => " --cells portable",
-            Some(CellsArg::Ecp5) => " --cells ecp5",
-        }
+        a.cells.map_or(String::new(), |c| format!(
+            " --cells {}",
+            nsm_codegen::cells::name(c.into())
+        ))
     ));
     let pes = |r: &nsm_codegen::synth::SynthReport| (r.rows * r.cols) as f64;
     let max_pes = reports.iter().map(pes).fold(1.0, f64::max);
@@ -949,8 +939,7 @@ fn synth(a: SynthArgs) -> Result<()> {
     if a.no_pnr {
         bail!("--no-pnr applies to --update-unit");
     }
-    let report =
-        synthesize_with_cells(&cfg, target, CellsArg::cells(a.cells, target), &dir, a.seed);
+    let report = synthesize_with_cells(&cfg, target, cells_for(a.cells, target), &dir, a.seed);
     if a.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -149,11 +149,10 @@ pub fn board_core_verilog_with_cells(
     nsm_hdl::check_supported(cfg)?;
     let mut board = NsmBoard::with_cells(cfg, params, cells)?;
     board.connect_all();
-    let v = crate::rename_module(&generate_verilog(&board), BOARD_MODULE);
-    Ok(match cells {
-        Cells::Portable => v,
-        Cells::Ecp5 => v + nsm_hdl::pe::ECP5_ADDER_MODULE,
-    })
+    Ok(
+        crate::rename_module(&generate_verilog(&board), BOARD_MODULE)
+            + crate::cells::design_modules(cells),
+    )
 }
 
 /// The complete board Verilog: the board's pin wrapper (its top module) and `nsm_board`.

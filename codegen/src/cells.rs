@@ -60,6 +60,15 @@ module CCU2C #(
 endmodule
 "#;
 
+/// The modules the Verilog built with `cells` instantiates besides rust-hdl's, appended to the
+/// design's file once: the ECP5 sum module, or nothing.
+pub fn design_modules(cells: Cells) -> &'static str {
+    match cells {
+        Cells::Portable => "",
+        Cells::Ecp5 => nsm_hdl::pe::ECP5_ADDER_MODULE,
+    }
+}
+
 /// The simulation models the Verilog built with `cells` needs beside it: (file, text).
 pub fn simulation_models(cells: Cells) -> Vec<(&'static str, &'static str)> {
     match cells {
@@ -68,10 +77,26 @@ pub fn simulation_models(cells: Cells) -> Vec<(&'static str, &'static str)> {
     }
 }
 
-/// The name `gen-verilog --cells` and the reports use.
+/// The name `--cells` and the reports use.
 pub fn name(cells: Cells) -> &'static str {
     match cells {
         Cells::Portable => "portable",
         Cells::Ecp5 => "ecp5",
+    }
+}
+
+/// The `--cells` option of `gen-verilog` and `nsm synth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CellsArg {
+    Portable,
+    Ecp5,
+}
+
+impl From<CellsArg> for Cells {
+    fn from(arg: CellsArg) -> Self {
+        match arg {
+            CellsArg::Portable => Cells::Portable,
+            CellsArg::Ecp5 => Cells::Ecp5,
+        }
     }
 }

@@ -318,15 +318,11 @@ pub fn verilog_with_cells(cfg: &EngineConfig, cells: Cells) -> Result<String, Co
         cfg.blank_out.threshold_bits,
         cfg.mc_samples
     );
-    Ok(match cells {
-        Cells::Portable => header + &rename_top(&generate_verilog(&engine)),
-        Cells::Ecp5 => {
-            header
-                + "// PE sums on ECP5 carry cells (CCU2C): synthesize with synth_ecp5; simulate with CCU2C.v.\n"
-                + &rename_top(&generate_verilog(&engine))
-                + nsm_hdl::pe::ECP5_ADDER_MODULE
-        }
-    })
+    let note = match cells {
+        Cells::Portable => "",
+        Cells::Ecp5 => "// PE sums on ECP5 carry cells (CCU2C): synthesize with synth_ecp5; simulate with CCU2C.v.\n",
+    };
+    Ok(header + note + &rename_top(&generate_verilog(&engine)) + cells::design_modules(cells))
 }
 
 /// Name of the generated update unit module.
@@ -399,31 +395,30 @@ pub fn fusesoc_core_with_cells(cfg: &EngineConfig, with_memories: bool, cells: C
     if with_memories {
         core.push_str("  memories:\n    files:\n      - weights.hex: {copyto: weights.hex}\n      - neurons.hex: {copyto: neurons.hex}\n    file_type: user\n");
     }
-    let filesets = if with_memories {
-        "[rtl, memories]"
-    } else {
-        "[rtl]"
-    };
+    // synthesis takes the design (and memories); simulation and lint the cell models too
+    let mut synth_sets = vec!["rtl"];
+    if with_memories {
+        synth_sets.push("memories");
+    }
+    let mut default_sets = synth_sets.clone();
+    let mut lint_sets = vec!["rtl"];
     let models = cells::simulation_models(cells);
-    let lint_sets = if models.is_empty() {
-        "[rtl, lint_waivers]"
-    } else {
+    if !models.is_empty() {
         core.push_str("  cell_models:\n    files:\n");
         for (name, _) in &models {
             core.push_str(&format!("      - {name}\n"));
         }
         core.push_str("    file_type: verilogSource\n");
-        "[rtl, cell_models, lint_waivers]"
-    };
-    // simulators take the cell models through the default target; synthesis must not
-    let default_sets = if models.is_empty() {
-        filesets.to_string()
-    } else {
-        format!(
-            "{}, \"tool_icarus? (cell_models)\", \"tool_verilator? (cell_models)\"]",
-            filesets.trim_end_matches(']')
-        )
-    };
+        default_sets.extend([
+            "\"tool_icarus? (cell_models)\"",
+            "\"tool_verilator? (cell_models)\"",
+        ]);
+        lint_sets.push("cell_models");
+    }
+    lint_sets.push("lint_waivers");
+    let list = |sets: &[&str]| format!("[{}]", sets.join(", "));
+    let (filesets, default_sets, lint_sets) =
+        (list(&synth_sets), list(&default_sets), list(&lint_sets));
     core.push_str(&format!(
         "\ntargets:\n  default:\n    filesets: {default_sets}\n    toplevel: {TOP}\n  lint:\n    default_tool: verilator\n    filesets: {lint_sets}\n    toplevel: {TOP}\n    tools:\n      verilator:\n        mode: lint-only\n        verilator_options: [-Wall]\n"
     ));

@@ -30,6 +30,16 @@ fn gen(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The lines of the module whose declaration starts with `head`, up to its `endmodule`.
+fn module_text(verilog: &str, head: &str) -> String {
+    verilog
+        .lines()
+        .skip_while(|l| !l.starts_with(head))
+        .take_while(|l| !l.starts_with("endmodule"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn output_is_deterministic_and_complete() {
     let a = nsm_codegen::generate(&tiny(), None).unwrap();
@@ -57,12 +67,7 @@ fn output_is_deterministic_and_complete() {
     assert!(v.contains("module nsm_engine("));
     assert!(!v.contains("module top("));
     // every port of the manifest is declared in the top module with the manifest's width
-    let top: String = v
-        .lines()
-        .skip_while(|l| !l.starts_with("module nsm_engine("))
-        .take_while(|l| !l.starts_with("endmodule"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let top = module_text(v, "module nsm_engine(");
     for port in nsm_codegen::ports() {
         let decl = top
             .lines()
@@ -144,12 +149,7 @@ fn ecp5_cells_form_writes_the_cell_model_and_says_so() {
     assert_eq!(m["cells"], "portable");
     assert_eq!(m["simulation_models"], serde_json::json!([]));
     // the sum module and one PE, reviewed
-    let pe: String = v
-        .lines()
-        .skip_while(|l| !l.starts_with("module nsm_engine$pes$1("))
-        .take_while(|l| !l.starts_with("endmodule"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let pe = module_text(v, "module nsm_engine$pes$1(");
     let sum = &v[v.find("// One PE sum on the ECP5").unwrap()..];
     insta::assert_snapshot!("tiny_1x2_ecp5_pe_and_sum", format!("{pe}\n...\n{sum}"));
 }

@@ -287,20 +287,25 @@ impl Logic for Pe {
                 c = self._col
             )
         };
-        match self._cells {
-            // (this text is the one the UP5K and iCE40 reports measured: keep it as it is)
-            Cells::Portable => v.push_str(&format!(
-                "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n// the conditional negation as the adders' operands: w or !w with a carry of 1\n{operands}wire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate_add ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate_add}};\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_in[{pm}:0] + add_s + carry_s;\n   t_r <= t_in[{pm}:0] + add_t + carry_t;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
-                es = ext("s_r"),
-                et = ext("t_r"),
-            )),
-            Cells::Ecp5 => v.push_str(&format!(
-                "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n// the sums on the carry chain, the conditional negation and the gate inside its LUTs\n{operands}wire [{pm}:0] s_sum;\nwire [{pm}:0] t_sum;\n{m} #(.P({p})) s_add (.acc(s_in[{pm}:0]), .w(w_n), .z(z_bit), .en(1'b1), .sum(s_sum));\n{m} #(.P({p})) t_add (.acc(t_in[{pm}:0]), .w(w_n), .z(z_bit), .en(gate_add), .sum(t_sum));\n\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= s_sum;\n   t_r <= t_sum;\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
-                m = ECP5_ADDER_MODULE_NAME,
-                es = ext("s_r"),
-                et = ext("t_r"),
-            )),
-        }
+        // the two sums: the portable adders (this text is the one the iCE40 reports measured:
+        // keep it as it is), or the carry-cell module
+        let (sums, s_next, t_next) = match self._cells {
+            Cells::Portable => (
+                format!("// the conditional negation as the adders' operands: w or !w with a carry of 1\n{operands}wire [{pm}:0] add_s = z_bit ? w_n : ~w_n;\nwire [{pm}:0] add_t = gate_add ? add_s : {p}'d0;\nwire [{pm}:0] carry_s = {{{zeros}~z_bit}};\nwire [{pm}:0] carry_t = {{{zeros}~z_bit & gate_add}};\n"),
+                format!("s_in[{pm}:0] + add_s + carry_s"),
+                format!("t_in[{pm}:0] + add_t + carry_t"),
+            ),
+            Cells::Ecp5 => (
+                format!("// the sums on the carry chain, the conditional negation and the gate inside its LUTs\n{operands}wire [{pm}:0] s_sum;\nwire [{pm}:0] t_sum;\n{m} #(.P({p})) s_add (.acc(s_in[{pm}:0]), .w(w_n), .z(z_bit), .en(1'b1), .sum(s_sum));\n{m} #(.P({p})) t_add (.acc(t_in[{pm}:0]), .w(w_n), .z(z_bit), .en(gate_add), .sum(t_sum));\n", m = ECP5_ADDER_MODULE_NAME),
+                "s_sum".to_string(),
+                "t_sum".to_string(),
+            ),
+        };
+        v.push_str(&format!(
+            "\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n{sums}\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= {s_next};\n   t_r <= {t_next};\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
+            es = ext("s_r"),
+            et = ext("t_r"),
+        ));
         Verilog::Custom(v)
     }
 }

@@ -13,23 +13,11 @@ use crate::{exec, write, CosimError, Simulator};
 /// The board testbench source.
 pub const BOARD_TESTBENCH: &str = include_str!("../verilog/board_tb.v");
 
-/// Writes a board run folder: `nsm_board.v` for `cfg` and `params`, the testbench, the bytes
-/// to send (`rx.hex`) and the reply bytes expected (`expect.hex`). The run fails after
-/// `max_cycles` clocks.
+/// Writes a board run folder: `nsm_board.v` for `cfg` and `params` with the engine's PE sums
+/// written as `cells` says (the ULX3S's form is [`Cells::Ecp5`]) and the cell models that
+/// Verilog needs, the testbench, the bytes to send (`rx.hex`) and the reply bytes expected
+/// (`expect.hex`). The run fails after `max_cycles` clocks.
 pub fn prepare_board(
-    dir: &Path,
-    cfg: &EngineConfig,
-    params: &BoardParams,
-    send: &[u8],
-    expect: &[u8],
-    max_cycles: u64,
-) -> Result<(), CosimError> {
-    prepare_board_with_cells(dir, cfg, params, send, expect, max_cycles, Cells::Portable)
-}
-
-/// [`prepare_board`] with the engine's PE sums written as `cells` says (the ULX3S's form is
-/// [`Cells::Ecp5`]), and the cell models that Verilog needs beside it.
-pub fn prepare_board_with_cells(
     dir: &Path,
     cfg: &EngineConfig,
     params: &BoardParams,

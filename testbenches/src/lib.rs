@@ -167,8 +167,8 @@ pub fn write_engine(dir: &Path, cfg: &EngineConfig) -> Result<(), CosimError> {
 }
 
 /// [`write_engine`] with the PEs written as `cells` says, and the cell models that Verilog
-/// needs (found by the simulators and the lint as library modules, `-y .`). A model left from
-/// an earlier run with other cells is removed, so the folder simulates what it says.
+/// needs (found by the simulators and the lint as library modules, `-y .`; a model the
+/// Verilog does not instantiate is never read).
 pub fn write_engine_with_cells(
     dir: &Path,
     cfg: &EngineConfig,
@@ -182,17 +182,8 @@ pub fn write_engine_with_cells(
     let vlt = nsm_codegen::lint::vlt(&v, nsm_codegen::VERILOG_FILE, nsm_codegen::TOP);
     write(dir, nsm_codegen::VERILOG_FILE, &v)?;
     write(dir, nsm_codegen::VLT_FILE, &vlt)?;
-    let models = nsm_codegen::cells::simulation_models(cells);
-    for (name, text) in &models {
+    for (name, text) in nsm_codegen::cells::simulation_models(cells) {
         write(dir, name, text)?;
-    }
-    for (name, _) in nsm_codegen::cells::simulation_models(Cells::Ecp5) {
-        if !models.iter().any(|(n, _)| *n == name) {
-            let path = dir.join(name);
-            if path.exists() {
-                std::fs::remove_file(&path).map_err(|source| CosimError::Io { path, source })?;
-            }
-        }
     }
     Ok(())
 }

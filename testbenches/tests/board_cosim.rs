@@ -9,7 +9,7 @@ use nsm_hdl::board::BoardParams;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_model::engine::BitExact;
 use nsm_sim::host::{filler_bytes, HostStream};
-use nsm_testbenches::board::{prepare_board_with_cells, run_board};
+use nsm_testbenches::board::{prepare_board, run_board};
 use nsm_testbenches::Simulator;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -56,7 +56,7 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
         } else {
             Cells::Portable
         };
-        prepare_board_with_cells(
+        prepare_board(
             &dir,
             &cfg,
             &PARAMS,

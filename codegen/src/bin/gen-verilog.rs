@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use nsm_codegen::cells::CellsArg;
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::qnet::QNet;
 
@@ -29,16 +30,10 @@ struct Args {
     /// instantiated directly, for synth_ecp5 (fewer LUTs; simulators take the CCU2C.v model
     /// written beside it).
     #[arg(long, value_enum, default_value_t = CellsArg::Portable)]
-    cells: CellsArg,
+    cells: nsm_codegen::cells::CellsArg,
     /// Folder to write into (created if missing).
     #[arg(long, value_name = "DIR")]
     out_dir: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum CellsArg {
-    Portable,
-    Ecp5,
 }
 
 fn run(args: Args) -> Result<()> {
@@ -47,11 +42,7 @@ fn run(args: Args) -> Result<()> {
         Some(p) => Some(QNet::load(p, &cfg)?),
         None => None,
     };
-    let cells = match args.cells {
-        CellsArg::Portable => nsm_codegen::cells::Cells::Portable,
-        CellsArg::Ecp5 => nsm_codegen::cells::Cells::Ecp5,
-    };
-    let generated = nsm_codegen::generate_with_cells(&cfg, qnet.as_ref(), cells)?;
+    let generated = nsm_codegen::generate_with_cells(&cfg, qnet.as_ref(), args.cells.into())?;
     nsm_codegen::write(&generated, &args.out_dir)
         .with_context(|| format!("writing into {}", args.out_dir.display()))?;
     if args.update_unit {
