@@ -149,7 +149,7 @@ fn ecp5_cells_form_writes_the_cell_model_and_says_so() {
     assert_eq!(m["cells"], "portable");
     assert_eq!(m["simulation_models"], serde_json::json!([]));
     // the sum module and one PE, reviewed
-    let pe = module_text(v, "module nsm_engine$pes$1(");
+    let pe = module_text(v, "module nsm_engine$array$pes$1(");
     let sum = &v[v.find("// One PE sum on the ECP5").unwrap()..];
     insta::assert_snapshot!("tiny_1x2_ecp5_pe_and_sum", format!("{pe}\n...\n{sum}"));
 }

@@ -1,0 +1,331 @@
+//! The NSM engine: the array with its memories, sequencer and host ports, built from one
+//! block per job. Ports and protocol: `docs/hardware.md`.
+//!
+//! ```text
+//!  cfg ──► ConfigPort ──► WeightMemory, NeuronMemory (writes); layer table entry ─┐
+//!  in  ──► Sequencer ──► DenseWalk (steps, addresses, token) ◄────────────────────┘
+//!              │  ▲            │
+//!              │  └ PassControl (groups of passes)
+//!              ▼               ▼
+//!           PeArray (PEs, chains, row ends) ◄── weights, A/B
+//!              ▼
+//!           LogitWalker (sum over rows and groups) ──► ResultStream ──► out
+//! ```
+//!
+//! This file only builds the blocks and wires them; each block's file says what it computes.
+
+use nsm_model::engine::config::EngineConfig;
+use rust_hdl::prelude::*;
+
+use crate::ram::ADDR_BITS;
+use crate::{check_supported, Cells, HdlError};
+
+pub mod config_port;
+pub mod dense_walk;
+pub mod logit_walker;
+pub mod neuron_memory;
+pub mod passes;
+pub mod pe_array;
+pub mod result_stream;
+pub mod sequencer;
+pub mod weight_memory;
+
+use config_port::ConfigPort;
+use dense_walk::DenseWalk;
+use logit_walker::LogitWalker;
+use neuron_memory::NeuronMemory;
+use passes::PassControl;
+use pe_array::PeArray;
+use result_stream::ResultStream;
+use sequencer::Sequencer;
+use weight_memory::WeightMemory;
+
+/// Sequencer states.
+pub const IDLE: u64 = 0;
+pub const START: u64 = 1;
+pub const RUN: u64 = 2;
+pub const DRAIN: u64 = 3;
+pub const OUTPUT: u64 = 4;
+pub const START2: u64 = 5;
+/// The extra clock of START with `hard_block_registers` (the registered table lookup).
+pub const START3: u64 = 6;
+
+/// Host configuration-port regions (`cfg_address[31:28]`).
+pub const REGION_WEIGHTS: u64 = 0;
+pub const REGION_NEURONS: u64 = 1;
+pub const REGION_LAYERS: u64 = 2;
+pub const REGION_CONTROL: u64 = 3;
+
+/// The value of the sequencer's drain counter that ends a layer: the idle cycles between a
+/// layer's last step and the next layer's start cover the array (`cols`), the row ends'
+/// pipelines and the logit walker (`rows`), with room to spare (`docs/hardware.md`, "Timing").
+pub fn drain_count(rows: usize, cols: usize, hard_block_registers: bool) -> usize {
+    // `hard_block_registers` adds two clocks before the array's adders, two in the neuron
+    // unit (one in the logit walker) and one in the memory writes after them: five, and
+    // three to spare
+    cols + rows + 8 + 8 * usize::from(hard_block_registers)
+}
+
+/// Cycles from one layer's drain to its first step: START, then START2 while the layer's
+/// table entry is registered (and START3 between them with `hard_block_registers`, while the
+/// table lookup is).
+pub fn start_cycles(hard_block_registers: bool) -> usize {
+    2 + usize::from(hard_block_registers)
+}
+
+/// The sizes an engine is built with, all derived from its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineLayout {
+    pub rows: usize,
+    pub cols: usize,
+    pub groups: usize,
+    pub last_live: usize,
+    /// Words of one activation region (`ceil(max(max_fan_in, max_neurons) / cols)`).
+    pub region_words: usize,
+    pub weight_words: usize,
+    pub neuron_words: usize,
+    pub logit_words: usize,
+    pub max_layers: usize,
+    /// Most steps of a neuron (`max(ceil(max_fan_in / cols), rows)`).
+    pub max_steps: usize,
+    /// The drain counter's last value ([`drain_count`]).
+    pub drain: usize,
+}
+
+impl EngineLayout {
+    pub fn new(cfg: &EngineConfig) -> Result<Self, HdlError> {
+        check_supported(cfg)?;
+        let (rows, cols) = (cfg.rows, cfg.cols);
+        let groups = cfg.mc_samples.div_ceil(rows);
+        Ok(Self {
+            rows,
+            cols,
+            groups,
+            last_live: cfg.mc_samples - (groups - 1) * rows,
+            region_words: cfg.max_fan_in.max(cfg.max_neurons).div_ceil(cols),
+            weight_words: cfg.weight_memory_words,
+            neuron_words: cfg.neuron_memory_words,
+            logit_words: cfg.max_neurons,
+            max_layers: cfg.max_layers,
+            max_steps: cfg.max_fan_in.div_ceil(cols).max(rows),
+            drain: drain_count(rows, cols, cfg.hard_block_registers),
+        })
+    }
+}
+
+#[derive(LogicBlock)]
+pub struct NsmEngine {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: sequencer to idle, LFSRs to their seeds, pipelines cleared.
+    /// Memories and the layer table keep their contents.
+    pub reset: Signal<In, bool>,
+    // ---- memory-mapped configuration port (write only) ----
+    pub cfg_write: Signal<In, bool>,
+    pub cfg_address: Signal<In, Bits<32>>,
+    pub cfg_data: Signal<In, Bits<32>>,
+    // ---- input stream: one word of `cols` binarized inputs per beat ----
+    pub in_valid: Signal<In, bool>,
+    pub in_ready: Signal<Out, bool>,
+    pub in_data: Signal<In, Bits<32>>,
+    pub in_last: Signal<In, bool>,
+    // ---- result stream: one beat per class ----
+    pub out_valid: Signal<Out, bool>,
+    pub out_ready: Signal<In, bool>,
+    pub out_logit: Signal<Out, Signed<64>>,
+    pub out_index: Signal<Out, Bits<ADDR_BITS>>,
+    pub out_last: Signal<Out, bool>,
+    /// The winning class (valid with `out_last`).
+    pub out_class: Signal<Out, Bits<ADDR_BITS>>,
+    pub busy: Signal<Out, bool>,
+    /// An array step is issued this cycle (for utilization counts).
+    pub step_issued: Signal<Out, bool>,
+    config_port: ConfigPort,
+    seq: Sequencer,
+    passes: PassControl,
+    walk: DenseWalk,
+    weight_memory: WeightMemory,
+    neuron_memory: NeuronMemory,
+    array: PeArray,
+    walker: LogitWalker,
+    results: ResultStream,
+}
+
+impl NsmEngine {
+    /// The engine for a configuration (validated first), in portable Verilog.
+    pub fn new(cfg: &EngineConfig) -> Result<Self, HdlError> {
+        Self::with_cells(cfg, Cells::Portable)
+    }
+
+    /// The engine for a configuration whose PEs' adders are written as `cells` says. The
+    /// simulation is the same for every choice; only the emitted Verilog differs.
+    pub fn with_cells(cfg: &EngineConfig, cells: Cells) -> Result<Self, HdlError> {
+        let lay = EngineLayout::new(cfg)?;
+        Ok(Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            cfg_write: Default::default(),
+            cfg_address: Default::default(),
+            cfg_data: Default::default(),
+            in_valid: Default::default(),
+            in_ready: Default::default(),
+            in_data: Default::default(),
+            in_last: Default::default(),
+            out_valid: Default::default(),
+            out_ready: Default::default(),
+            out_logit: Default::default(),
+            out_index: Default::default(),
+            out_last: Default::default(),
+            out_class: Default::default(),
+            busy: Default::default(),
+            step_issued: Default::default(),
+            config_port: ConfigPort::new(cfg, &lay),
+            seq: Sequencer::new(&lay, cfg.hard_block_registers),
+            passes: PassControl::new(&lay),
+            walk: DenseWalk::new(cfg, &lay),
+            weight_memory: WeightMemory::new(cfg, &lay),
+            neuron_memory: NeuronMemory::new(cfg, &lay),
+            array: PeArray::new(cfg, &lay, cells)?,
+            walker: LogitWalker::new(cfg, &lay),
+            results: ResultStream::new(cfg),
+        })
+    }
+
+    /// Simulation back door: store a weight-memory word directly (what `$readmemh` does).
+    pub fn preload_weight(&mut self, word: usize, column: usize, value: i64) {
+        self.weight_memory.preload(word, column, value);
+    }
+
+    /// Simulation back door: store one neuron's `A` and `B`.
+    pub fn preload_neuron(&mut self, index: usize, a: i64, b: i64) {
+        self.neuron_memory.preload(index, a, b);
+    }
+}
+
+impl Logic for NsmEngine {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.config_port.clock.next = self.clock.val();
+        self.seq.clock.next = self.clock.val();
+        self.passes.clock.next = self.clock.val();
+        self.walk.clock.next = self.clock.val();
+        self.weight_memory.clock.next = self.clock.val();
+        self.neuron_memory.clock.next = self.clock.val();
+        self.array.clock.next = self.clock.val();
+        self.walker.clock.next = self.clock.val();
+        self.results.clock.next = self.clock.val();
+        self.seq.reset.next = self.reset.val();
+        self.array.reset.next = self.reset.val();
+        self.walker.reset.next = self.reset.val();
+        self.results.reset.next = self.reset.val();
+
+        // ---- configuration port into the memories and the layer table ----
+        self.config_port.cfg.write.next = self.cfg_write.val();
+        self.config_port.cfg.address.next = self.cfg_address.val();
+        self.config_port.cfg.data.next = self.cfg_data.val();
+        self.config_port.layer.next = self.seq.layer.val();
+        self.weight_memory.write.next = self.config_port.w_write.val();
+        self.weight_memory.write_column.next = self.config_port.w_column.val();
+        self.weight_memory.write_word.next = self.config_port.w_word.val();
+        self.weight_memory.write_data.next = self.config_port.w_data.val();
+        self.neuron_memory.a_write.next = self.config_port.a_write.val();
+        self.neuron_memory.b_write.next = self.config_port.b_write.val();
+        self.neuron_memory.write_index.next = self.config_port.n_index.val();
+        self.neuron_memory.a_data.next = self.config_port.a_data.val();
+        self.neuron_memory.b_data.next = self.config_port.b_data.val();
+
+        // ---- sequencer, passes and the layer walk ----
+        self.seq.in_valid.next = self.in_valid.val();
+        self.seq.in_last.next = self.in_last.val();
+        self.seq.in_data.next = self.in_data.val();
+        self.seq.layer_done.next = self.walk.layer_done.val();
+        self.seq.layer_output.next = self.walk.layer_output.val();
+        self.seq.last_group.next = self.passes.last_group.val();
+        self.seq.results_done.next = self.results.done.val();
+        self.passes.restart.next = self.seq.restart_passes.val();
+        self.passes.advance.next = self.seq.advance_passes.val();
+        self.walk.layer.next = self.seq.layer.val();
+        self.walk.steps.next = self.config_port.steps.val();
+        self.walk.n_out.next = self.config_port.n_out.val();
+        self.walk.w_base.next = self.config_port.w_base.val();
+        self.walk.n_base.next = self.config_port.n_base.val();
+        self.walk.short.next = self.config_port.short.val();
+        self.walk.output_layer.next = self.config_port.output_layer.val();
+        self.walk.live.next = self.passes.live.val();
+        self.walk.load.next = self.seq.load.val();
+        self.walk.run.next = self.seq.run.val();
+
+        // ---- the array ----
+        self.array.issue.next = self.walk.issue.val();
+        self.array.act_address.next = self.walk.act_address.val();
+        self.array.w_address.next = self.walk.w_address.val();
+        self.array.n_address.next = self.walk.n_address.val();
+        self.array.tok_flags.next = self.walk.tok_flags.val();
+        self.array.tok_word.next = self.walk.tok_word.val();
+        self.array.tok_bit.next = self.walk.tok_bit.val();
+        self.array.tok_neuron.next = self.walk.tok_neuron.val();
+        self.array.tok_live.next = self.walk.tok_live.val();
+        for c in 0..self.array.w_data.len() {
+            self.weight_memory.read_address[c].next = self.array.w_read_address[c].val();
+            self.array.w_data[c].next = self.weight_memory.read_data[c].val();
+        }
+        self.neuron_memory.read_address.next = self.array.n_read_address.val();
+        self.array.a.next = self.neuron_memory.a.val();
+        self.array.b.next = self.neuron_memory.b.val();
+        self.array.image_write.next = self.seq.image_write.val();
+        self.array.image_address.next = self.seq.image_address.val();
+        self.array.image_data.next = self.seq.image_data.val();
+
+        // ---- logits and results ----
+        for r in 0..self.walker.row_logit.len() {
+            self.walker.row_logit[r].next = self.array.logit[r].val();
+            self.walker.row_live[r].next = self.array.logit_live[r].val();
+        }
+        self.walker.row_valid.next = self.array.logit_valid.val();
+        self.walker.row_neuron.next = self.array.logit_neuron.val();
+        self.walker.row_pending.next = self.array.logit_pending.val();
+        self.walker.c_k.next = self.neuron_memory.b.val();
+        self.walker.first_group.next = self.passes.first_group.val();
+        self.walker.read_request.next = self.results.read_request.val();
+        self.walker.read_address.next = self.results.read_address.val();
+        self.results.active.next = self.seq.output_mode.val();
+        self.results.start.next = self.seq.begin_output.val();
+        self.results.last_neuron.next = self.walk.last_neuron.val();
+        self.results.read_data.next = self.walker.read_data.val();
+        self.results.out_ready.next = self.out_ready.val();
+
+        // ---- host ports ----
+        self.in_ready.next = self.seq.in_ready.val();
+        self.busy.next = self.seq.busy.val();
+        self.step_issued.next = self.walk.issue.val();
+        self.out_valid.next = self.results.out_valid.val();
+        self.out_logit.next = self.results.out_logit.val();
+        self.out_index.next = self.results.out_index.val();
+        self.out_last.next = self.results.out_last.val();
+        self.out_class.next = self.results.out_class.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[ignore = "writes nsm_engine_small.v to the temporary folder for manual inspection"]
+    fn dump_small_engine() {
+        let cfg = EngineConfig {
+            rows: 2,
+            cols: 2,
+            max_fan_in: 16,
+            max_neurons: 16,
+            max_layers: 2,
+            weight_memory_words: 64,
+            neuron_memory_words: 32,
+            mc_samples: 4,
+            ..EngineConfig::default_config()
+        };
+        let mut e = NsmEngine::new(&cfg).unwrap();
+        e.connect_all();
+        let path = std::env::temp_dir().join("nsm_engine_small.v");
+        std::fs::write(path, generate_verilog(&e)).unwrap();
+    }
+}
