@@ -17,6 +17,18 @@
 //! * eq. 6-7 weight-normalization gradients: [`crate::train`] (`weight_norm_gradients`).
 //! * eq. 8 data-dependent initialization: [`crate::train::data_dependent_init`].
 //! * StNN baseline (NSM Table 1): `P = sigmoid(w . z)`, no bias: [`sigmoid`].
+//!
+//! The engine's fixed-point forms (`docs/engine-spec.md`, sections 2 and 5), used by both
+//! bit-exact models, the quantizer, the firing statistics and the learning unit:
+//!
+//! * eq. 5 scaled by `2^F`: `u' = 2^F (T + B) + A S`: [`fixed_preactivation`]; eq. 1 on it:
+//!   [`fixed_fires`]; its mean over the blank-out gates, `(A + p 2^F) S + 2^F B`:
+//!   [`fixed_mean_preactivation`].
+//! * `A = round(a 2^F)` and back: [`fixed_point_scale`], [`a_from_fixed`]; `p 2^F`:
+//!   [`blank_out_p_fixed`]; the squared drive scale `2 p (1 - p)` in units of `2^-2k`:
+//!   [`drive_scale_squared_fixed`].
+//! * The drive from the mean pre-activation, `x = E u / (sqrt(2 Var xi) ||w||)`:
+//!   [`mean_preactivation`], [`drive_from_mean`] (the same `x` as [`normalized_drive`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -134,12 +146,74 @@ pub fn sigmoid(x: f64) -> f64 {
     }
 }
 
-/// `||w_i||`, the L2 norm of a weight row.
-pub fn row_norm(row: &[f32]) -> f64 {
-    row.iter()
-        .map(|&w| f64::from(w) * f64::from(w))
-        .sum::<f64>()
-        .sqrt()
+/// `||w_i||`, the L2 norm of a weight row (float or integer weights).
+pub fn row_norm<T: Copy + Into<f64>>(row: &[T]) -> f64 {
+    row.iter().map(|&w| w.into() * w.into()).sum::<f64>().sqrt()
+}
+
+/// The mean of eq. 5 over the noise: `E u = (E xi + a) S + b`.
+#[inline]
+pub fn mean_preactivation(mean_xi: f64, a: f64, s: f64, b: f64) -> f64 {
+    (mean_xi + a) * s + b
+}
+
+/// The erf argument of eq. 3 from the mean pre-activation: `x = E u / (sqrt(2 Var xi) ||w||)`.
+/// With `E u = (E xi + a) S + b` and `beta = (a + E xi) / sqrt(2 Var xi)` this is
+/// [`normalized_drive`].
+#[inline]
+pub fn drive_from_mean(mean_u: f64, drive_scale: f64, row_norm: f64) -> f64 {
+    mean_u / (drive_scale * row_norm)
+}
+
+// ---- the engine's fixed point ----
+
+/// `2^F`, the scale of the engine's fixed-point `a_i`: `A_i = round(a_i 2^F)`.
+#[inline]
+pub fn fixed_point_scale(frac_bits: u32) -> f64 {
+    (1u64 << frac_bits) as f64
+}
+
+/// `a_i` of a fixed-point `A_i`: `A / 2^F` (exact).
+#[inline]
+pub fn a_from_fixed(a_fixed: i32, frac_bits: u32) -> f64 {
+    f64::from(a_fixed) / fixed_point_scale(frac_bits)
+}
+
+/// Eq. 5 as the engine's neuron unit computes it, scaled by `2^F` so that no rounding
+/// happens anywhere: `u' = 2^F (T + B) + A S`, with `T = sum_j xi_ij W_ij z_j`,
+/// `S = sum_j W_ij z_j`, `A = round(a 2^F)` and the integer bias `B`. Its sign is that of
+/// `T + (A / 2^F) S + B`. The configuration's derived width of `u'` bounds it (at most 62
+/// bits), so the `i64` arithmetic never overflows.
+#[inline]
+pub fn fixed_preactivation(t: i64, a: i64, s: i64, b: i64, frac_bits: u32) -> i64 {
+    ((t + b) << frac_bits) + a * s
+}
+
+/// Eq. 1 on `u'`: the neuron fires (`z = +1`) iff `u' >= 0`.
+#[inline]
+pub fn fixed_fires(u_fixed: i64) -> bool {
+    u_fixed >= 0
+}
+
+/// The mean of `u'` over the blank-out gates (`E T = p S`): `(A + p 2^F) S + 2^F B`, with
+/// `p_fixed = p 2^F` ([`blank_out_p_fixed`]); the numerator of the drive the update unit
+/// looks up `P` at.
+#[inline]
+pub fn fixed_mean_preactivation(a: i64, p_fixed: i64, s: i64, b: i64, frac_bits: u32) -> i64 {
+    (a + p_fixed) * s + (b << frac_bits)
+}
+
+/// `p 2^F` for the engine's `p = t / 2^k`: `t 2^(F - k)`, an integer when `F >= k`.
+#[inline]
+pub fn blank_out_p_fixed(threshold: u32, threshold_bits: u32, frac_bits: u32) -> i64 {
+    i64::from(threshold) << (frac_bits - threshold_bits)
+}
+
+/// The squared drive scale `2 Var xi = 2 p (1 - p)` of the engine's `p = t / 2^k`, in units of
+/// `2^-2k`: `2 t (2^k - t)`.
+#[inline]
+pub fn drive_scale_squared_fixed(threshold: u32, threshold_bits: u32) -> i64 {
+    2 * i64::from(threshold) * ((1i64 << threshold_bits) - i64::from(threshold))
 }
 
 #[cfg(test)]
@@ -175,6 +249,61 @@ mod tests {
             Noise::Gaussian { sigma: 0.0 }.validate(),
             Err(ModelError::GaussianSigma(_))
         ));
+    }
+
+    #[test]
+    fn fixed_point_forms() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+        for _ in 0..10_000 {
+            let frac = rng.gen_range(0..=20);
+            let (t, a, s, b) = (
+                rng.gen_range(-(1i64 << 20)..1 << 20),
+                rng.gen_range(-(1i64 << 15)..1 << 15),
+                rng.gen_range(-(1i64 << 20)..1 << 20),
+                rng.gen_range(-(1i64 << 19)..1 << 19),
+            );
+            // the inline formula both bit-exact models used
+            let u = ((t + b) << frac) + a * s;
+            assert_eq!(fixed_preactivation(t, a, s, b, frac), u);
+            assert_eq!(fixed_fires(u), u >= 0);
+            // exact in the reals: u' / 2^F = T + (A / 2^F) S + B
+            let scale = fixed_point_scale(frac);
+            let real = t as f64 + a as f64 / scale * s as f64 + b as f64;
+            assert!((u as f64 / scale - real).abs() <= 1e-6 * real.abs().max(1.0));
+            // with every gate open (p = 1, T = S) the mean is u' itself
+            let one = blank_out_p_fixed(1, 0, frac);
+            assert_eq!(one, 1 << frac);
+            assert_eq!(
+                fixed_mean_preactivation(a, one, s, b, frac),
+                fixed_preactivation(s, a, s, b, frac)
+            );
+        }
+        assert_eq!(a_from_fixed(-3, 2), -0.75);
+        // p = 3/8 with F = 5: p 2^F = 12; 2 p (1 - p) 2^6 = 2 * 3 * 5 = 30
+        assert_eq!(blank_out_p_fixed(3, 3, 5), 12);
+        assert_eq!(drive_scale_squared_fixed(3, 3), 30);
+        let p = 3.0 / 8.0;
+        let n = Noise::BlankOut { blank_out_p: p };
+        assert_eq!(n.drive_scale().powi(2) * 64.0, 30.0);
+        // the old inline drive scale is the same float
+        assert_eq!(n.drive_scale(), (2.0 * p * (1.0 - p)).sqrt());
+        // the drive from the mean is the normalized drive
+        let (beta, s, b, norm) = (0.8, 13.0, -2.5, 7.0);
+        let a = n.a_from_beta(beta);
+        let x = drive_from_mean(mean_preactivation(p, a, s, b), n.drive_scale(), norm);
+        assert!((x - normalized_drive(beta, s, b, norm, n.drive_scale())).abs() < 1e-12);
+        assert_eq!(row_norm(&[3i32, -4]), 5.0);
+        assert_eq!(row_norm(&[3f32, -4.0]), 5.0);
+    }
+
+    #[test]
+    fn the_derivative_constant_is_the_old_quotient() {
+        // the erf tables used 2 / sqrt(pi); TWO_OVER_SQRT_PI is the same f64
+        assert_eq!(
+            TWO_OVER_SQRT_PI.to_bits(),
+            (2.0 / std::f64::consts::PI.sqrt()).to_bits()
+        );
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The host side of a board's serial protocol ([`nsm_hdl::host_link`], `docs/hardware.md`
 //! "Boards"): [`HostStream`] turns a quantized network and inputs into the bytes to send, and
 //! remembers what each command answers, so [`decode_replies`] can parse the bytes that come
-//! back; [`expected_replies`] gives the bytes the bit-exact model predicts.
+//! back; [`expected_replies`] gives the bytes the bit-exact model predicts. The protocol's
+//! bytes are those of [`nsm_model::engine::host_interface`].
 
-use nsm_hdl::board::word_bytes;
-use nsm_hdl::host_link::{
-    ErrorCode, FILLER, OP_INFER, OP_INFER_LOGITS, OP_PING, OP_WRITE, REPLY_ACK, REPLY_ERROR,
-};
 use nsm_model::engine::config::EngineConfig;
+pub use nsm_model::engine::host_interface::ErrorCode;
+use nsm_model::engine::host_interface::{
+    check_byte, input_word_bytes, result_reply_bytes, CLASS_BYTES, FILLER, LOGIT_BYTES, OP_INFER,
+    OP_INFER_LOGITS, OP_PING, OP_WRITE, REPLY_ACK, REPLY_ERROR,
+};
 use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::Inference;
 
@@ -18,7 +20,7 @@ pub fn command(opcode: u8, fields: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(fields.len() + 2);
     out.push(opcode);
     out.extend_from_slice(fields);
-    out.push(out.iter().fold(0, |x, b| x ^ b));
+    out.push(check_byte(&out));
     out
 }
 
@@ -38,7 +40,7 @@ pub fn write_command(w: &ConfigWrite) -> Vec<u8> {
 /// columns; each word is `ceil(cols / 8)` bytes, little-endian.
 pub fn infer_command(input: &[i8], cols: usize, logits: bool) -> Vec<u8> {
     let words = input_words(input, cols);
-    let bytes = word_bytes(cols);
+    let bytes = input_word_bytes(cols);
     let mut fields = (words.len() as u16).to_le_bytes().to_vec();
     for w in &words {
         fields.extend_from_slice(&w.to_le_bytes()[..bytes]);
@@ -113,7 +115,7 @@ pub fn filler_bytes(cfg: &EngineConfig, qnet: &QNet, logits: bool, clocks_per_bi
     let model = CycleModel::new(cfg, qnet);
     let byte = 10 * u64::from(clocks_per_bit);
     let classes = qnet.widths().last().copied().unwrap_or(0) as u64;
-    let reply_bytes = 3 + if logits { 8 * classes } else { 0 };
+    let reply_bytes = result_reply_bytes(classes as usize, logits) as u64;
     let cycles = model.compute_cycles + model.output_cycles + reply_bytes * byte;
     ((cycles as f64 * 1.1 / byte as f64).ceil() as usize) + 2
 }
@@ -216,15 +218,19 @@ pub fn decode_replies(bytes: &[u8], expect: &[Expect]) -> Result<Vec<Reply>, Hos
                 match *e {
                     Expect::Ack => out.push(Reply::Ack),
                     Expect::Result { classes, logits } => {
-                        let n = if logits { 8 * classes } else { 0 } + 2;
+                        // the acknowledgement is read already
+                        let n = result_reply_bytes(classes, logits) - 1;
                         let body = bytes.get(at..at + n).ok_or(truncated(out.len(), at))?;
+                        let (logit_bytes, class_bytes) = body.split_at(n - CLASS_BYTES);
                         let logit_values = logits.then(|| {
-                            body[..8 * classes]
-                                .chunks(8)
+                            logit_bytes
+                                .chunks(LOGIT_BYTES)
                                 .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
                                 .collect()
                         });
-                        let class = u16::from_le_bytes([body[n - 2], body[n - 1]]);
+                        let class = u16::from_le_bytes(
+                            class_bytes.try_into().expect("a class is two bytes"),
+                        );
                         out.push(Reply::Result {
                             class,
                             logits: logit_values,
@@ -258,7 +264,7 @@ mod tests {
         assert_eq!(c.len(), 10);
         assert_eq!(&c[..5], &[b'W', 9, 0, 0, 0x20]);
         assert_eq!(&c[5..9], &[4, 3, 2, 1]);
-        assert_eq!(c.iter().fold(0, |x, b| x ^ b), 0);
+        assert_eq!(check_byte(&c), 0);
         // 5 inputs on 12 columns: one word of two bytes
         let i = infer_command(&[1, -1, 1, 1, -1], 12, false);
         assert_eq!(i, vec![b'I', 1, 0, 0b01101, 0, b'I' ^ 1 ^ 0b01101]);

@@ -5,11 +5,13 @@
 //! configuration port (or a back door that fills the memories directly), stream inputs, collect
 //! results, count cycles. Every result can be compared with the bit-exact model.
 
-use nsm_hdl::engine::{
-    EngineLayout, NsmEngine, REGION_CONTROL, REGION_LAYERS, REGION_NEURONS, REGION_WEIGHTS,
-};
+use nsm_hdl::engine::{EngineLayout, NsmEngine};
 use nsm_model::engine::config::{EngineConfig, EngineError};
-use nsm_model::engine::qnet::{LayerView, QNet, QuantError};
+use nsm_model::engine::host_interface::{
+    self as hi, decode_address, inference_from_beats, load_writes, pack_input_words, ConfigTarget,
+    NeuronParam, ResultBeat,
+};
+use nsm_model::engine::qnet::{QNet, QuantError};
 use nsm_model::engine::Inference;
 use rand::Rng;
 use rust_hdl::core::vcd_probe::{write_vcd_change, write_vcd_dump, write_vcd_header, VCDProbe};
@@ -19,7 +21,11 @@ use std::io::{BufWriter, Write};
 pub mod board_sim;
 pub mod host;
 
-/// One write on the engine's configuration port (`docs/hardware.md`).
+/// The cycle model lives with the engine contract ([`nsm_model::engine::cycles`]).
+pub use nsm_model::engine::cycles::CycleModel;
+
+/// One write on the engine's configuration port (`docs/hardware.md`; the address map is
+/// [`nsm_model::engine::host_interface`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConfigWrite {
     pub region: u64,
@@ -28,86 +34,36 @@ pub struct ConfigWrite {
 }
 
 impl ConfigWrite {
+    /// The write of `data` to `cfg_address` `address`.
+    pub fn at(address: u32, data: u32) -> Self {
+        let (region, index) = hi::split_address(address);
+        Self {
+            region: u64::from(region),
+            index: u64::from(index),
+            data,
+        }
+    }
+
     /// The `cfg_address` of this write.
     pub fn address(&self) -> u32 {
-        ((self.region << 28) | self.index) as u32
+        let field = |v: u64| u32::try_from(v).expect("a configuration-port field fits 32 bits");
+        hi::join_address(field(self.region), field(self.index))
     }
 }
 
-/// The configuration-port writes that load `qnet` on an engine with `cols` columns, in order:
-/// per layer its table entry, every weight slot (padding included: a real memory holds no
-/// zeros until written), every neuron's `A` then `B`; last, the layer count.
+/// The configuration-port writes that load `qnet` on an engine with `cols` columns, in order
+/// ([`nsm_model::engine::host_interface::load_writes`]).
 pub fn config_writes(qnet: &QNet, cols: usize) -> Vec<ConfigWrite> {
-    let mut out = Vec::new();
-    let layers = qnet.layers();
-    let (mut w_base, mut n_base) = (0usize, 0usize);
-    for (
-        l,
-        &LayerView {
-            n_in,
-            n_out,
-            w,
-            b,
-            a,
-        },
-    ) in layers.iter().enumerate()
-    {
-        let steps = n_in.div_ceil(cols);
-        for (field, value) in [(0u64, steps), (1, n_out), (2, w_base), (3, n_base)] {
-            out.push(ConfigWrite {
-                region: REGION_LAYERS,
-                index: ((l as u64) << 3) | field,
-                data: value as u32,
-            });
-        }
-        for i in 0..n_out {
-            for s in 0..steps {
-                let word = w_base + i * steps + s;
-                for c in 0..cols {
-                    let j = s * cols + c;
-                    let v = if j < n_in { w[i * n_in + j] } else { 0 };
-                    out.push(ConfigWrite {
-                        region: REGION_WEIGHTS,
-                        index: ((word as u64) << 6) | c as u64,
-                        data: u32::from(v as i16 as u16),
-                    });
-                }
-            }
-            let index = ((n_base + i) as u64) << 1;
-            out.push(ConfigWrite {
-                region: REGION_NEURONS,
-                index,
-                data: a.map_or(0, |a| a[i]) as u32,
-            });
-            out.push(ConfigWrite {
-                region: REGION_NEURONS,
-                index: index | 1,
-                data: b[i] as u32,
-            });
-        }
-        w_base += n_out * steps;
-        n_base += n_out;
-    }
-    out.push(ConfigWrite {
-        region: REGION_CONTROL,
-        index: 0,
-        data: layers.len() as u32,
-    });
-    out
+    load_writes(qnet, cols)
+        .into_iter()
+        .map(|w| ConfigWrite::at(w.address, w.data))
+        .collect()
 }
 
-/// The input words of one input (`+1`/`-1` values) on an engine with `cols` columns: bit `c`
-/// of word `w` is input `w * cols + c`, 1 for +1.
+/// The input words of one input (`+1`/`-1` values) on an engine with `cols` columns
+/// ([`nsm_model::engine::host_interface::pack_input_words`]).
 pub fn input_words(input: &[i8], cols: usize) -> Vec<u32> {
-    input
-        .chunks(cols)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |w, (c, &v)| if v > 0 { w | (1u32 << c) } else { w })
-        })
-        .collect()
+    pack_input_words(input, cols)
 }
 
 /// Why a simulation could not run.
@@ -127,70 +83,14 @@ pub enum SimError {
     Timeout(u64),
     #[error("input has {found} values, the network expects {expected}")]
     InputSize { expected: usize, found: usize },
+    #[error("the engine's result beats: {0}")]
+    Beats(#[from] hi::BeatError),
     #[error("writing the VCD trace: {0}")]
     Vcd(#[from] std::io::Error),
 }
 
 /// Where a VCD trace goes.
 type Trace = VCDProbe<BufWriter<Box<dyn Write>>>;
-
-/// Clock cycles of one input, predicted from the fold and the sequencer's fixed costs
-/// (`docs/hardware.md`): streaming the input words, then per group and layer two start cycles,
-/// `n_out * max(steps, rows if output layer)` issue cycles and `drain + 1` drain cycles, then
-/// three cycles per result beat.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CycleModel {
-    pub input_cycles: u64,
-    pub compute_cycles: u64,
-    pub output_cycles: u64,
-    /// Cycles the array would need at one useful synapse per PE per cycle.
-    pub ideal_cycles: f64,
-}
-
-impl CycleModel {
-    pub fn new(cfg: &EngineConfig, qnet: &QNet) -> Self {
-        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
-        let widths = qnet.widths();
-        let layers = widths.len() - 1;
-        let drain =
-            nsm_hdl::engine::drain_count(cfg.rows, cfg.cols, cfg.hard_block_registers) as u64;
-        let start = nsm_hdl::engine::start_cycles(cfg.hard_block_registers) as u64;
-        let groups = cfg.mc_samples.div_ceil(cfg.rows) as u64;
-        let per_group: u64 = widths
-            .windows(2)
-            .enumerate()
-            .map(|(l, w)| {
-                let steps = (w[0] as u64).div_ceil(cols);
-                let eff = if l + 1 == layers {
-                    steps.max(rows)
-                } else {
-                    steps
-                };
-                start + w[1] as u64 * eff + drain + 1
-            })
-            .sum();
-        let synapses: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
-        Self {
-            input_cycles: (widths[0] as u64).div_ceil(cols),
-            compute_cycles: groups * per_group,
-            // a beat: read, load, judge, class, offer (a clock more with
-            // hard_block_registers: the memory's output register)
-            output_cycles: (5 + u64::from(cfg.hard_block_registers))
-                * *widths.last().expect("a network has an output layer") as u64,
-            ideal_cycles: (cfg.mc_samples as u64 * synapses) as f64 / (rows * cols) as f64,
-        }
-    }
-
-    /// All cycles of one input.
-    pub fn total(&self) -> u64 {
-        self.input_cycles + self.compute_cycles + self.output_cycles
-    }
-
-    /// Ideal over actual cycles.
-    pub fn utilization(&self) -> f64 {
-        self.ideal_cycles / self.total() as f64
-    }
-}
 
 /// How the network reaches the engine's memories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,10 +227,10 @@ impl EngineSim {
         Ok(())
     }
 
-    fn cfg_write(&mut self, region: u64, index: u64, data: u64) -> Result<(), SimError> {
+    fn cfg_write(&mut self, address: u32, data: u32) -> Result<(), SimError> {
         self.engine.cfg_write.next = true;
-        self.engine.cfg_address.next = ((region << 28) | index).into();
-        self.engine.cfg_data.next = data.into();
+        self.engine.cfg_address.next = u64::from(address).into();
+        self.engine.cfg_data.next = u64::from(data).into();
         self.cycle()?;
         self.engine.cfg_write.next = false;
         Ok(())
@@ -341,25 +241,22 @@ impl EngineSim {
         qnet.check_against(&self.cfg)?;
         let backdoor = path == LoadPath::Backdoor;
         let mut pending_a = 0i64;
-        for w in config_writes(qnet, self.layout.cols) {
-            match w.region {
-                REGION_WEIGHTS if backdoor => {
-                    let (word, column) = ((w.index >> 6) as usize, (w.index & 63) as usize);
+        for w in load_writes(qnet, self.layout.cols) {
+            match decode_address(w.address) {
+                Some(ConfigTarget::Weight { word, column }) if backdoor => {
                     self.engine
-                        .preload_weight(word, column, i64::from(w.data as u16 as i16));
+                        .preload_weight(word, column, hi::weight_from_data(w.data));
                 }
-                // `A` (index bit 0 clear) always comes right before its `B`
-                REGION_NEURONS if backdoor && w.index & 1 == 0 => {
-                    pending_a = i64::from(w.data as i32)
+                // `A` always comes right before its `B`
+                Some(ConfigTarget::Neuron {
+                    which: NeuronParam::A,
+                    ..
+                }) if backdoor => pending_a = hi::neuron_from_data(w.data),
+                Some(ConfigTarget::Neuron { neuron, .. }) if backdoor => {
+                    self.engine
+                        .preload_neuron(neuron, pending_a, hi::neuron_from_data(w.data));
                 }
-                REGION_NEURONS if backdoor => {
-                    self.engine.preload_neuron(
-                        (w.index >> 1) as usize,
-                        pending_a,
-                        i64::from(w.data as i32),
-                    );
-                }
-                _ => self.cfg_write(w.region, w.index, u64::from(w.data))?,
+                _ => self.cfg_write(w.address, w.data)?,
             }
         }
         self.n_inputs = qnet.n_inputs();
@@ -369,7 +266,7 @@ impl EngineSim {
     /// Streams `input` and runs `cycles` clock cycles without collecting anything (to abort
     /// a run with [`Self::reset`] in the middle).
     pub fn start_and_run(&mut self, input: &[i8], cycles: u64) -> Result<(), SimError> {
-        let words = input_words(input, self.layout.cols);
+        let words = pack_input_words(input, self.layout.cols);
         let mut next_word = 0;
         for _ in 0..cycles {
             let offer = next_word < words.len();
@@ -403,13 +300,12 @@ impl EngineSim {
                 found: input.len(),
             });
         }
-        let words = input_words(input, self.layout.cols);
+        let words = pack_input_words(input, self.layout.cols);
         let mut stalls = stalls;
         let start = self.cycles;
         let mut next_word = 0;
-        let mut logits: Vec<i64> = Vec::new();
-        let mut class = None;
-        while class.is_none() {
+        let mut beats: Vec<ResultBeat> = Vec::new();
+        while !beats.last().is_some_and(|b| b.last) {
             if self.cycles - start > max_cycles {
                 return Err(SimError::Timeout(max_cycles));
             }
@@ -425,31 +321,22 @@ impl EngineSim {
             // in_ready and the result outputs come from registers: settled since the last edge
             let took_input = offer && self.engine.in_ready.val();
             let beat = self.engine.out_valid.val() && !hold;
-            let (logit, last, cls) = (
-                self.engine.out_logit.val(),
-                self.engine.out_last.val(),
-                self.engine.out_class.val(),
-            );
+            let offered = ResultBeat {
+                logit: self.engine.out_logit.val().inner().to_u64() as i64,
+                index: self.engine.out_index.val().index() as u32,
+                last: self.engine.out_last.val(),
+                class: self.engine.out_class.val().index() as u32,
+            };
             self.cycle()?;
             if took_input {
                 next_word += 1;
             }
             if beat {
-                logits.push(logit.inner().to_u64() as i64);
-                if last {
-                    class = Some(cls.index());
-                }
+                beats.push(offered);
             }
         }
         self.engine.in_valid.next = false;
         self.engine.out_ready.next = false;
-        let inference = Inference::from_logit_sums(logits);
-        Ok((
-            Inference {
-                class: class.unwrap_or(inference.class),
-                ..inference
-            },
-            self.cycles - start,
-        ))
+        Ok((inference_from_beats(&beats)?, self.cycles - start))
     }
 }

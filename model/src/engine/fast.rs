@@ -8,6 +8,7 @@ use super::reference::saturate;
 use super::schedule::Schedule;
 use super::Inference;
 use crate::blank_out::LANE_MASKS;
+use crate::equations::{fixed_fires, fixed_preactivation};
 use crate::lfsr::{LfsrBank, LfsrSpec};
 
 /// One layer laid out for the fast model: rows padded with zeros to a multiple of 64 inputs.
@@ -236,8 +237,8 @@ impl FastModel {
                         if is_output {
                             logit_sums[i] += s_val + layer.b[i];
                         } else {
-                            let u = ((t_val + layer.b[i]) << frac) + layer.a[i] * s_val;
-                            if u >= 0 {
+                            let u = fixed_preactivation(t_val, layer.a[i], s_val, layer.b[i], frac);
+                            if fixed_fires(u) {
                                 next[r][i / 64] |= 1u64 << (i % 64);
                                 if l == 0 {
                                     if let Some(c) = counts.as_deref_mut() {

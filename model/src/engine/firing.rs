@@ -9,7 +9,9 @@
 use serde::Serialize;
 
 use super::{BitExact, BitExactError};
-use crate::equations::firing_probability;
+use crate::equations::{
+    a_from_fixed, drive_from_mean, firing_probability, mean_preactivation, row_norm, Noise,
+};
 use crate::forward::BinarizedSet;
 
 /// Mean firing frequency of the neurons whose drive fell in one bin.
@@ -41,18 +43,8 @@ pub fn firing_vs_drive(
     })?;
     let cfg = &engine.cfg;
     let p = cfg.blank_out_p();
-    let c = (2.0 * p * (1.0 - p)).sqrt();
-    let frac = (1u64 << cfg.a_frac_bits) as f64;
-    let norms: Vec<f64> = (0..layer.n_out)
-        .map(|i| {
-            layer
-                .row(i)
-                .iter()
-                .map(|&w| f64::from(w) * f64::from(w))
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect();
+    let c = Noise::BlankOut { blank_out_p: p }.drive_scale();
+    let norms: Vec<f64> = (0..layer.n_out).map(|i| row_norm(layer.row(i))).collect();
     let mut sum_f = vec![0f64; bins];
     let mut sum_p = vec![0f64; bins];
     let mut count = vec![0usize; bins];
@@ -73,8 +65,9 @@ pub fn firing_vs_drive(
                 .zip(&x_in)
                 .map(|(&w, &z)| i64::from(w) * i64::from(z))
                 .sum();
-            let mean = (p + f64::from(layer.a[i]) / frac) * s as f64 + f64::from(layer.b[i]);
-            let x = mean / (c * norms[i]);
+            let a = a_from_fixed(layer.a[i], cfg.a_frac_bits);
+            let mean = mean_preactivation(p, a, s as f64, f64::from(layer.b[i]));
+            let x = drive_from_mean(mean, c, norms[i]);
             if x.abs() >= x_max || norms[i] == 0.0 {
                 continue;
             }

@@ -3,6 +3,8 @@
 //! * [`config`]: the engine configuration and its derived register widths;
 //! * [`qnet`]: the quantized network and the quantizer;
 //! * [`schedule`]: how layers, passes and LFSR steps fold onto the array;
+//! * [`host_interface`]: the configuration port's address map, input words, result beats and
+//!   the board protocol's bytes, defined once; [`cycles`]: the exact cycle count per input;
 //! * [`reference`]: the plain bit-exact model; [`fast`]: the same, fast;
 //! * [`memory`]: `$readmemh` images of a quantized network;
 //! * [`gates`]: statistics of the PE gate streams;
@@ -11,9 +13,11 @@
 //! `docs/engine-spec.md` is the prose version of this module.
 
 pub mod config;
+pub mod cycles;
 pub mod fast;
 pub mod firing;
 pub mod gates;
+pub mod host_interface;
 pub mod memory;
 pub mod qnet;
 pub mod reference;

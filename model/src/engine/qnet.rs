@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::config::EngineConfig;
-use crate::equations::Noise;
+use crate::equations::{fixed_point_scale, Noise};
 use crate::net::{ModelKind, Network};
 
 /// Schema tag of quantized network files.
@@ -150,7 +150,7 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
         1.0
     };
     let wmax = ((1i64 << (cfg.weight_bits - 1)) - 1) as f64;
-    let frac = (1u64 << cfg.a_frac_bits) as f64;
+    let frac = fixed_point_scale(cfg.a_frac_bits);
     let mut report = QuantReport::default();
     let mut hidden = Vec::with_capacity(net.hidden.len());
     for l in &net.hidden {
@@ -162,7 +162,7 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
             let m = row.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
             let scale = wmax / m;
             w.extend(row.iter().map(|&v| (f64::from(v) * scale).round() as i32));
-            let a_real = f64::from(l.beta[i]) * engine_noise.drive_scale() - p;
+            let a_real = engine_noise.a_from_beta(f64::from(l.beta[i]));
             a.push(round_sat(
                 a_real * frac,
                 cfg.a_bits,

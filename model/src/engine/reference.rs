@@ -6,6 +6,7 @@ use super::config::{Accumulator, EngineConfig};
 use super::qnet::QNet;
 use super::schedule::Schedule;
 use super::Inference;
+use crate::equations::{fixed_fires, fixed_preactivation};
 use crate::lfsr::LfsrSpec;
 
 /// Saturates `v` to a signed `bits`-bit range.
@@ -76,8 +77,8 @@ pub fn infer(
                         logit_sums[i] += s_acc[r] + i64::from(b[i]);
                     } else {
                         let a = i64::from(qnet.hidden[l].a[i]);
-                        let u = ((t_acc[r] + i64::from(b[i])) << frac) + a * s_acc[r];
-                        next[r][i] = if u >= 0 { 1 } else { -1 };
+                        let u = fixed_preactivation(t_acc[r], a, s_acc[r], i64::from(b[i]), frac);
+                        next[r][i] = if fixed_fires(u) { 1 } else { -1 };
                     }
                 }
             }

@@ -4,6 +4,8 @@
 //! (2/sqrt(pi)) exp(-x^2)` (even). Entries are rounded to `out_frac` fractional bits; an index
 //! beyond the table reads the last entry.
 
+use crate::equations::{d_two_p_minus_one, firing_probability};
+
 /// The firing-probability and derivative tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErfLuts {
@@ -22,13 +24,10 @@ impl ErfLuts {
         let one = (1u64 << out_frac) as f64;
         let step = 1.0 / (1u64 << x_frac) as f64;
         let p = (0..n)
-            .map(|i| (0.5 * (1.0 + libm::erf(i as f64 * step)) * one).round() as u32)
+            .map(|i| (firing_probability(i as f64 * step) * one).round() as u32)
             .collect();
         let d = (0..n)
-            .map(|i| {
-                let x = i as f64 * step;
-                (2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp() * one).round() as u32
-            })
+            .map(|i| (d_two_p_minus_one(i as f64 * step) * one).round() as u32)
             .collect();
         Self {
             index_bits,

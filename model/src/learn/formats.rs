@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::erf_lut::ErfLuts;
 use super::row_norm::SeedLut;
 use crate::engine::config::{EngineConfig, EngineError};
+use crate::equations::{blank_out_p_fixed, drive_scale_squared_fixed};
 
 /// Schema tag of learning configurations.
 pub const LEARN_SCHEMA: &str = "nsm-learn/1";
@@ -336,7 +337,7 @@ impl UpdateSpec {
         let wmax = (1i64 << (cfg.weight_bits - 1)) - 1;
         let g = l.guard_bits;
         let q_max = cfg.max_fan_in as u64 * (wmax * wmax) as u64;
-        let m = 2 * i64::from(t) * ((1i64 << k) - i64::from(t));
+        let m = drive_scale_squared_fixed(t, k);
         Self {
             learn: l.clone(),
             weight_bits: cfg.weight_bits,
@@ -344,7 +345,7 @@ impl UpdateSpec {
             a_bits: cfg.a_bits,
             bias_bits: cfg.bias_bits,
             k,
-            p0: i64::from(t) << (cfg.a_frac_bits - k),
+            p0: blank_out_p_fixed(t, k, cfg.a_frac_bits),
             m,
             wmax,
             m_lo: -(wmax << g),

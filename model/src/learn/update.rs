@@ -9,6 +9,7 @@
 
 use super::formats::{rshr, sat_range, sat_signed, UpdateSpec};
 use super::row_norm::inv_sqrt;
+use crate::equations::fixed_mean_preactivation;
 
 /// Which update a row gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -197,7 +198,7 @@ pub fn row_coefficients(
     c.h = inv.h;
     let h = inv.h;
     let g1 = a + spec.p0;
-    let n = g1 * s + (b << ff);
+    let n = fixed_mean_preactivation(a, spec.p0, s, b, ff);
     let xmax = (1i64 << l.lut_index_bits) - 1;
     c.x = rshr(n * c.y, fy + h + ff - k - fx).clamp(-xmax, xmax);
     let (p, d) = spec.luts.lookup(c.x);

@@ -3,8 +3,10 @@
 //! its replies decoded off the TX pin and compared byte for byte with the bit-exact model.
 
 use nsm_hdl::board::BoardParams;
-use nsm_hdl::host_link::{ErrorCode, OP_WRITE};
 use nsm_model::engine::config::EngineConfig;
+use nsm_model::engine::host_interface::{
+    control_address, ErrorCode, OP_INFER, OP_WRITE, REPLY_ACK,
+};
 use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_model::engine::{BitExact, Inference};
@@ -121,7 +123,7 @@ fn board_link_reports_errors_resets_the_engine_and_recovers() {
     sim.send(&stream.bytes, |_| 0);
     sim.run_until_replies(stream.expect.len(), 2_000_000)
         .unwrap();
-    assert!(sim.replies.iter().all(|&b| b == b'K'));
+    assert!(sim.replies.iter().all(|&b| b == REPLY_ACK));
     sim.replies.clear();
 
     let expect_error = |sim: &mut BoardSim, bytes: &[u8], idle: u64, code: ErrorCode| {
@@ -140,17 +142,13 @@ fn board_link_reports_errors_resets_the_engine_and_recovers() {
     expect_error(&mut sim, &[0x13], 0, ErrorCode::UnknownOpcode);
     // a write whose check byte is wrong is not performed: a layer count of 7 would break
     // the next inference
-    let mut bad = host::write_command(&ConfigWrite {
-        region: 3,
-        index: 0,
-        data: 7,
-    });
+    let mut bad = host::write_command(&ConfigWrite::at(control_address(), 7));
     *bad.last_mut().unwrap() ^= 0x40;
     expect_error(&mut sim, &bad, 0, ErrorCode::BadCheck);
     // a classify command with no words
     expect_error(
         &mut sim,
-        &host::command(b'I', &[0, 0]),
+        &host::command(OP_INFER, &[0, 0]),
         0,
         ErrorCode::BadLength,
     );
