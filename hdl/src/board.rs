@@ -111,10 +111,8 @@ impl BoardParams {
     }
 }
 
-/// Input words of `cols` bits travel as this many bytes.
-pub fn word_bytes(cols: usize) -> usize {
-    cols.div_ceil(8).clamp(1, 4)
-}
+/// Input words of `cols` bits travel as this many bytes (the host interface's definition).
+pub use nsm_model::engine::host_interface::input_word_bytes as word_bytes;
 
 #[derive(LogicBlock)]
 pub struct NsmBoard {

@@ -28,49 +28,11 @@ use rust_hdl::prelude::*;
 
 use crate::byte_top::ByteOnTop;
 
-/// Command opcodes and reply bytes.
-pub const OP_PING: u8 = b'P';
-pub const OP_WRITE: u8 = b'W';
-pub const OP_INFER: u8 = b'I';
-pub const OP_INFER_LOGITS: u8 = b'L';
-pub const REPLY_ACK: u8 = b'K';
-/// A byte that does nothing: dropped between commands and while an input is classified, so
-/// a host that cannot wait for replies pads each classify command with enough of them to
-/// cover the inference.
-pub const FILLER: u8 = 0xFF;
-pub const REPLY_ERROR: u8 = b'E';
-
-/// The byte after `'E'`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum ErrorCode {
-    /// The first byte of a command is not an opcode.
-    UnknownOpcode = 1,
-    /// A byte arrived while the one before it was still waiting: it was lost.
-    Overrun = 2,
-    /// A byte's stop bit was low (wrong baud rate, noise, a break).
-    Framing = 3,
-    /// `'I'`/`'L'` with zero words (reported after the check byte).
-    BadLength = 4,
-    /// The check byte does not match: nothing was written, the input was dropped.
-    BadCheck = 5,
-    /// The command stopped arriving for longer than the timeout.
-    Timeout = 6,
-}
-
-impl ErrorCode {
-    pub fn from_byte(b: u8) -> Option<Self> {
-        Some(match b {
-            1 => Self::UnknownOpcode,
-            2 => Self::Overrun,
-            3 => Self::Framing,
-            4 => Self::BadLength,
-            5 => Self::BadCheck,
-            6 => Self::Timeout,
-            _ => return None,
-        })
-    }
-}
+/// The protocol's opcodes, reply bytes and error codes, defined with the rest of the host
+/// interface in the model crate (`nsm_model::engine::host_interface`).
+pub use nsm_model::engine::host_interface::{
+    ErrorCode, FILLER, OP_INFER, OP_INFER_LOGITS, OP_PING, OP_WRITE, REPLY_ACK, REPLY_ERROR,
+};
 
 /// Most clocks the timeout counter holds.
 pub const MAX_TIMEOUT_CYCLES: u32 = (1 << 24) - 1;

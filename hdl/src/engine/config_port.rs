@@ -6,10 +6,26 @@
 //! arbitrary-precision shifts, too slow for every settle pass.
 
 use nsm_model::engine::config::EngineConfig;
+use nsm_model::engine::host_interface::{self, LayerField};
 use rust_hdl::prelude::*;
 
 use super::{EngineLayout, REGION_CONTROL, REGION_LAYERS, REGION_NEURONS, REGION_WEIGHTS};
 use crate::ram::ADDR_BITS;
+
+// rust-hdl's Verilog generator copies a bit index verbatim, so the decoder below spells the
+// field positions as literals; this ties each of them to the host interface's one definition
+// (`nsm_model::engine::host_interface`) when the crate compiles.
+const _: () = assert!(
+    host_interface::REGION_SHIFT == 28
+        && host_interface::REGION_BITS == 4
+        && host_interface::WEIGHT_WORD_SHIFT == 6
+        && host_interface::WEIGHT_COLUMN_BITS == 6
+        && host_interface::NEURON_INDEX_SHIFT == 1
+        && host_interface::LAYER_INDEX_SHIFT == 3
+        && host_interface::LAYER_INDEX_BITS == 8
+        && host_interface::LAYER_FIELD_BITS == 3
+        && host_interface::CONTROL_DATA_BITS == 8
+);
 
 /// The host's write-only configuration port: one 32-bit word to one address per clock.
 #[derive(LogicInterface, Default)]
@@ -159,9 +175,15 @@ impl ConfigPort {
             layer_index: (0..lay.max_layers)
                 .map(|j| Constant::new(Bits::<8>::from(j as u64)))
                 .collect(),
-            field: (0..4u64)
-                .map(|f| Constant::new(Bits::<3>::from(f)))
-                .collect(),
+            field: [
+                LayerField::Steps,
+                LayerField::NOut,
+                LayerField::WeightBase,
+                LayerField::NeuronBase,
+            ]
+            .iter()
+            .map(|&f| Constant::new(Bits::<3>::from(f as u64)))
+            .collect(),
             c_reg_weights: b4(REGION_WEIGHTS),
             c_reg_neurons: b4(REGION_NEURONS),
             c_reg_layers: b4(REGION_LAYERS),

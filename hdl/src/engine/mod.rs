@@ -50,28 +50,13 @@ pub const START2: u64 = 5;
 /// The extra clock of START with `hard_block_registers` (the registered table lookup).
 pub const START3: u64 = 6;
 
-/// Host configuration-port regions (`cfg_address[31:28]`).
-pub const REGION_WEIGHTS: u64 = 0;
-pub const REGION_NEURONS: u64 = 1;
-pub const REGION_LAYERS: u64 = 2;
-pub const REGION_CONTROL: u64 = 3;
-
-/// The value of the sequencer's drain counter that ends a layer: the idle cycles between a
-/// layer's last step and the next layer's start cover the array (`cols`), the row ends'
-/// pipelines and the logit walker (`rows`), with room to spare (`docs/hardware.md`, "Timing").
-pub fn drain_count(rows: usize, cols: usize, hard_block_registers: bool) -> usize {
-    // `hard_block_registers` adds two clocks before the array's adders, two in the neuron
-    // unit (one in the logit walker) and one in the memory writes after them: five, and
-    // three to spare
-    cols + rows + 8 + 8 * usize::from(hard_block_registers)
-}
-
-/// Cycles from one layer's drain to its first step: START, then START2 while the layer's
-/// table entry is registered (and START3 between them with `hard_block_registers`, while the
-/// table lookup is).
-pub fn start_cycles(hard_block_registers: bool) -> usize {
-    2 + usize::from(hard_block_registers)
-}
+/// The drain and start counts, defined with the cycle model in the model crate.
+pub use nsm_model::engine::cycles::{drain_count, start_cycles};
+/// The configuration port's regions (`cfg_address[31:28]`), defined with the rest of the
+/// host interface in the model crate.
+pub use nsm_model::engine::host_interface::{
+    REGION_CONTROL, REGION_LAYERS, REGION_NEURONS, REGION_WEIGHTS,
+};
 
 /// The sizes an engine is built with, all derived from its configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
