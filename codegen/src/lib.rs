@@ -322,7 +322,10 @@ pub fn verilog_with_cells(cfg: &EngineConfig, cells: Cells) -> Result<String, Co
         Cells::Portable => "",
         Cells::Ecp5 => "// PE sums on ECP5 carry cells (CCU2C): synthesize with synth_ecp5; simulate with CCU2C.v.\n",
     };
-    Ok(header + note + &rename_top(&generate_verilog(&engine)) + cells::design_modules(cells))
+    Ok(header
+        + note
+        + &rename_top(&nsm_hdl::engine::ports::verilog(&engine))
+        + cells::design_modules(cells))
 }
 
 /// Name of the generated update unit module.

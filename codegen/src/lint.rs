@@ -133,7 +133,7 @@ pub const WAIVERS: &[Waiver] = &[
     Waiver {
         rule: "UNUSEDSIGNAL",
         module: "config_port",
-        signals: &["cfg$address"],
+        signals: &["host$address"],
         reason: "address bits between a region's index field and the region number are reserved and ignored",
     },
     Waiver {
@@ -186,8 +186,8 @@ pub const WAIVERS: &[Waiver] = &[
     },
     Waiver {
         rule: "UNUSEDSIGNAL",
-        module: "nsm_board",
-        signals: &["engine$out_index"],
+        module: "link",
+        signals: &["out_stream$index"],
         reason: "the result beats come in class order; the host link sends the logits in that order and needs no index",
     },
     Waiver {
@@ -199,7 +199,7 @@ pub const WAIVERS: &[Waiver] = &[
     Waiver {
         rule: "UNUSEDSIGNAL",
         module: "link",
-        signals: &["out_class"],
+        signals: &["out_stream$class"],
         reason: "the reply carries the class in two bytes (docs/hardware.md, host link): the link sends bits 15:0 of the engine's class",
     },
     Waiver {

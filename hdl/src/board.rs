@@ -12,6 +12,7 @@
 use nsm_model::engine::config::EngineConfig;
 use rust_hdl::prelude::*;
 
+use crate::engine::ports::{ConfigSource, InputSource, ResultSink};
 use crate::engine::NsmEngine;
 use crate::host_link::{HostLink, MAX_TIMEOUT_CYCLES};
 use crate::uart_rx::UartRx;
@@ -217,18 +218,9 @@ impl Logic for NsmBoard {
         self.transmitter.start.next = self.link.tx_start.val();
         self.link.tx_ready.next = self.transmitter.ready.val();
         // ---- engine ----
-        self.engine.cfg_write.next = self.link.cfg_write.val();
-        self.engine.cfg_address.next = self.link.cfg_address.val();
-        self.engine.cfg_data.next = self.link.cfg_data.val();
-        self.engine.in_valid.next = self.link.in_valid.val();
-        self.engine.in_data.next = self.link.in_data.val();
-        self.engine.in_last.next = self.link.in_last.val();
-        self.link.in_ready.next = self.engine.in_ready.val();
-        self.link.out_valid.next = self.engine.out_valid.val();
-        self.engine.out_ready.next = self.link.out_ready.val();
-        self.link.out_logit.next = self.engine.out_logit.val();
-        self.link.out_last.next = self.engine.out_last.val();
-        self.link.out_class.next = self.engine.out_class.val();
+        ConfigSource::join(&mut self.link.cfg, &mut self.engine.cfg);
+        InputSource::join(&mut self.link.in_stream, &mut self.engine.in_stream);
+        ResultSink::join(&mut self.link.out_stream, &mut self.engine.out_stream);
         // ---- LEDs ----
         self.led_heartbeat.next =
             (self.heart.q.val() & self.c_heart_mask.val()) != self.c_zero32.val();

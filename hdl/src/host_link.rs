@@ -27,6 +27,7 @@
 use rust_hdl::prelude::*;
 
 use crate::byte_top::ByteOnTop;
+use crate::engine::ports::{ConfigSource, InputSource, ResultSink};
 
 /// The protocol's opcodes, reply bytes and error codes, defined with the rest of the host
 /// interface in the model crate (`nsm_model::engine::host_interface`).
@@ -68,18 +69,11 @@ pub struct HostLink {
     pub tx_start: Signal<Out, bool>,
     pub tx_ready: Signal<In, bool>,
     // ---- to the engine (docs/hardware.md) ----
-    pub cfg_write: Signal<Out, bool>,
-    pub cfg_address: Signal<Out, Bits<32>>,
-    pub cfg_data: Signal<Out, Bits<32>>,
-    pub in_valid: Signal<Out, bool>,
-    pub in_ready: Signal<In, bool>,
-    pub in_data: Signal<Out, Bits<32>>,
-    pub in_last: Signal<Out, bool>,
-    pub out_valid: Signal<In, bool>,
-    pub out_ready: Signal<Out, bool>,
-    pub out_logit: Signal<In, Signed<64>>,
-    pub out_last: Signal<In, bool>,
-    pub out_class: Signal<In, Bits<20>>,
+    /// The engine's configuration port, input stream and result stream, driven from the
+    /// host's commands.
+    pub cfg: ConfigSource,
+    pub in_stream: InputSource,
+    pub out_stream: ResultSink,
     /// Resets the engine (one or more clocks) when a command fails.
     pub engine_reset: Signal<Out, bool>,
     /// On from an error reply to the next acknowledged command.
@@ -171,18 +165,9 @@ impl HostLink {
             tx_data: Default::default(),
             tx_start: Default::default(),
             tx_ready: Default::default(),
-            cfg_write: Default::default(),
-            cfg_address: Default::default(),
-            cfg_data: Default::default(),
-            in_valid: Default::default(),
-            in_ready: Default::default(),
-            in_data: Default::default(),
-            in_last: Default::default(),
-            out_valid: Default::default(),
-            out_ready: Default::default(),
-            out_logit: Default::default(),
-            out_last: Default::default(),
-            out_class: Default::default(),
+            cfg: Default::default(),
+            in_stream: Default::default(),
+            out_stream: Default::default(),
             engine_reset: Default::default(),
             error_flag: Default::default(),
             pending: Default::default(),
@@ -288,13 +273,13 @@ impl Logic for HostLink {
         self.filler_ok.next = false;
         self.tx_start.next = false;
         self.tx_data.next = self.c_ack.val();
-        self.cfg_write.next = false;
-        self.cfg_address.next = self.address.q.val();
-        self.cfg_data.next = self.data.q.val();
-        self.in_valid.next = false;
-        self.in_data.next = self.in_word.q.val();
-        self.in_last.next = false;
-        self.out_ready.next = false;
+        self.cfg.write.next = false;
+        self.cfg.address.next = self.address.q.val();
+        self.cfg.data.next = self.data.q.val();
+        self.in_stream.valid.next = false;
+        self.in_stream.data.next = self.in_word.q.val();
+        self.in_stream.last.next = false;
+        self.out_stream.ready.next = false;
         self.engine_reset.next = false;
         self.error_flag.next = self.err_flag.q.val();
         self.timer.d.next = self.timer.q.val() + self.c_one24.val();
@@ -389,8 +374,8 @@ impl Logic for HostLink {
             }
         }
         if self.state.q.val() == self.s_offer.val() {
-            self.in_valid.next = true;
-            if self.in_ready.val() {
+            self.in_stream.valid.next = true;
+            if self.in_stream.ready.val() {
                 self.state.d.next = self.s_words.val();
             }
         }
@@ -422,7 +407,7 @@ impl Logic for HostLink {
         }
         if self.state.q.val() == self.s_write.val() {
             self.filler_ok.next = true;
-            self.cfg_write.next = true;
+            self.cfg.write.next = true;
             self.state.d.next = self.s_send_ack.val();
         }
         if self.state.q.val() == self.s_send_ack.val() {
@@ -440,23 +425,23 @@ impl Logic for HostLink {
         }
         if self.state.q.val() == self.s_last_word.val() {
             self.filler_ok.next = true;
-            self.in_valid.next = true;
-            self.in_last.next = true;
-            if self.in_ready.val() {
+            self.in_stream.valid.next = true;
+            self.in_stream.last.next = true;
+            if self.in_stream.ready.val() {
                 self.state.d.next = self.s_wait_beat.val();
             }
         }
         if self.state.q.val() == self.s_wait_beat.val() {
             self.filler_ok.next = true;
-            self.out_ready.next = true;
-            if self.out_valid.val() {
-                self.logit.d.next = unsigned_cast(self.out_logit.val());
-                self.beat_last.d.next = self.out_last.val();
-                self.win_class.d.next = self.out_class.val().get_bits::<16>(0);
+            self.out_stream.ready.next = true;
+            if self.out_stream.valid.val() {
+                self.logit.d.next = unsigned_cast(self.out_stream.logit.val());
+                self.beat_last.d.next = self.out_stream.last.val();
+                self.win_class.d.next = self.out_stream.class.val().get_bits::<16>(0);
                 self.left.d.next = self.c_eight4.val();
                 if self.with_logits.q.val() {
                     self.state.d.next = self.s_send_logit.val();
-                } else if self.out_last.val() {
+                } else if self.out_stream.last.val() {
                     self.state.d.next = self.s_send_class_lo.val();
                 }
             }

@@ -228,11 +228,11 @@ impl EngineSim {
     }
 
     fn cfg_write(&mut self, address: u32, data: u32) -> Result<(), SimError> {
-        self.engine.cfg_write.next = true;
-        self.engine.cfg_address.next = u64::from(address).into();
-        self.engine.cfg_data.next = u64::from(data).into();
+        self.engine.cfg.write.next = true;
+        self.engine.cfg.address.next = u64::from(address).into();
+        self.engine.cfg.data.next = u64::from(data).into();
         self.cycle()?;
-        self.engine.cfg_write.next = false;
+        self.engine.cfg.write.next = false;
         Ok(())
     }
 
@@ -270,18 +270,19 @@ impl EngineSim {
         let mut next_word = 0;
         for _ in 0..cycles {
             let offer = next_word < words.len();
-            self.engine.in_valid.next = offer;
-            self.engine.in_data.next = u64::from(words.get(next_word).copied().unwrap_or(0)).into();
-            self.engine.in_last.next = next_word + 1 == words.len();
-            self.engine.out_ready.next = true;
+            self.engine.in_stream.valid.next = offer;
+            self.engine.in_stream.data.next =
+                u64::from(words.get(next_word).copied().unwrap_or(0)).into();
+            self.engine.in_stream.last.next = next_word + 1 == words.len();
+            self.engine.out_stream.ready.next = true;
             // in_ready and the result outputs come from registers: settled since the last edge
-            let took = offer && self.engine.in_ready.val();
+            let took = offer && self.engine.in_stream.ready.val();
             self.cycle()?;
             if took {
                 next_word += 1;
             }
         }
-        self.engine.in_valid.next = false;
+        self.engine.in_stream.valid.next = false;
         Ok(())
     }
 
@@ -314,18 +315,19 @@ impl EngineSim {
                 None => (false, false),
             };
             let offer = next_word < words.len() && !gap;
-            self.engine.in_valid.next = offer;
-            self.engine.in_data.next = u64::from(words.get(next_word).copied().unwrap_or(0)).into();
-            self.engine.in_last.next = next_word + 1 == words.len();
-            self.engine.out_ready.next = !hold;
+            self.engine.in_stream.valid.next = offer;
+            self.engine.in_stream.data.next =
+                u64::from(words.get(next_word).copied().unwrap_or(0)).into();
+            self.engine.in_stream.last.next = next_word + 1 == words.len();
+            self.engine.out_stream.ready.next = !hold;
             // in_ready and the result outputs come from registers: settled since the last edge
-            let took_input = offer && self.engine.in_ready.val();
-            let beat = self.engine.out_valid.val() && !hold;
+            let took_input = offer && self.engine.in_stream.ready.val();
+            let beat = self.engine.out_stream.valid.val() && !hold;
             let offered = ResultBeat {
-                logit: self.engine.out_logit.val().inner().to_u64() as i64,
-                index: self.engine.out_index.val().index() as u32,
-                last: self.engine.out_last.val(),
-                class: self.engine.out_class.val().index() as u32,
+                logit: self.engine.out_stream.logit.val().inner().to_u64() as i64,
+                index: self.engine.out_stream.index.val().index() as u32,
+                last: self.engine.out_stream.last.val(),
+                class: self.engine.out_stream.class.val().index() as u32,
             };
             self.cycle()?;
             if took_input {
@@ -335,8 +337,8 @@ impl EngineSim {
                 beats.push(offered);
             }
         }
-        self.engine.in_valid.next = false;
-        self.engine.out_ready.next = false;
+        self.engine.in_stream.valid.next = false;
+        self.engine.out_stream.ready.next = false;
         Ok((inference_from_beats(&beats)?, self.cycles - start))
     }
 }

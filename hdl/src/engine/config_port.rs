@@ -9,6 +9,7 @@ use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::host_interface::{self, LayerField};
 use rust_hdl::prelude::*;
 
+use super::ports::ConfigTarget;
 use super::{EngineLayout, REGION_CONTROL, REGION_LAYERS, REGION_NEURONS, REGION_WEIGHTS};
 use crate::ram::ADDR_BITS;
 
@@ -27,28 +28,10 @@ const _: () = assert!(
         && host_interface::CONTROL_DATA_BITS == 8
 );
 
-/// The host's write-only configuration port: one 32-bit word to one address per clock.
-#[derive(LogicInterface, Default)]
-#[join = "ConfigTarget"]
-pub struct ConfigSource {
-    pub write: Signal<Out, bool>,
-    pub address: Signal<Out, Bits<32>>,
-    pub data: Signal<Out, Bits<32>>,
-}
-
-/// The engine's side of [`ConfigSource`].
-#[derive(LogicInterface, Default)]
-#[join = "ConfigSource"]
-pub struct ConfigTarget {
-    pub write: Signal<In, bool>,
-    pub address: Signal<In, Bits<32>>,
-    pub data: Signal<In, Bits<32>>,
-}
-
 #[derive(LogicBlock)]
 pub struct ConfigPort {
     pub clock: Signal<In, Clock>,
-    pub cfg: ConfigTarget,
+    pub host: ConfigTarget,
     /// The layer the sequencer is on (`l`), whose table entry is looked up.
     pub layer: Signal<In, Bits<8>>,
     // ---- weight-memory write (a column's word) ----
@@ -129,7 +112,7 @@ impl ConfigPort {
         let b4 = |v: u64| Constant::new(Bits::<4>::from(v));
         Self {
             clock: Default::default(),
-            cfg: Default::default(),
+            host: Default::default(),
             layer: Default::default(),
             w_write: Default::default(),
             w_column: Default::default(),
@@ -247,62 +230,62 @@ impl Logic for ConfigPort {
         self.n_index.next = self.z20.val();
         self.a_data.next = self.zs32.val();
         self.b_data.next = self.zs32.val();
-        if self.cfg.write.val() {
-            self.region.next = self.cfg.address.val().get_bits::<4>(28);
+        if self.host.write.val() {
+            self.region.next = self.host.address.val().get_bits::<4>(28);
             // data cut to the memories' widths, as the Verilog memories store it
-            self.cfg_w.next = self.cfg.data.val();
+            self.cfg_w.next = self.host.data.val();
             self.cfg_w_fit.next = self.cfg_w.val() & self.w_low.val();
             if (self.cfg_w.val() & self.w_sign.val()).any() {
                 self.cfg_w_fit.next = (self.cfg_w.val() & self.w_low.val()) | self.w_high.val();
             }
-            self.cfg_a_fit.next = self.cfg.data.val() & self.a_low.val();
-            if (self.cfg.data.val() & self.a_sign.val()).any() {
-                self.cfg_a_fit.next = (self.cfg.data.val() & self.a_low.val()) | self.a_high.val();
+            self.cfg_a_fit.next = self.host.data.val() & self.a_low.val();
+            if (self.host.data.val() & self.a_sign.val()).any() {
+                self.cfg_a_fit.next = (self.host.data.val() & self.a_low.val()) | self.a_high.val();
             }
-            self.cfg_b_fit.next = self.cfg.data.val() & self.b_low.val();
-            if (self.cfg.data.val() & self.b_sign.val()).any() {
-                self.cfg_b_fit.next = (self.cfg.data.val() & self.b_low.val()) | self.b_high.val();
+            self.cfg_b_fit.next = self.host.data.val() & self.b_low.val();
+            if (self.host.data.val() & self.b_sign.val()).any() {
+                self.cfg_b_fit.next = (self.host.data.val() & self.b_low.val()) | self.b_high.val();
             }
             // weight region: word << 6 | column
             self.w_write.next = self.region.val() == self.c_reg_weights.val();
-            self.w_column.next = self.cfg.address.val().get_bits::<6>(0);
-            self.w_word.next = self.cfg.address.val().get_bits::<ADDR_BITS>(6);
+            self.w_column.next = self.host.address.val().get_bits::<6>(0);
+            self.w_word.next = self.host.address.val().get_bits::<ADDR_BITS>(6);
             self.w_data.next = signed_cast(self.cfg_w_fit.val());
             // neuron region: index = neuron << 1 | 0 for A, 1 for B
-            self.n_index.next = self.cfg.address.val().get_bits::<ADDR_BITS>(1);
+            self.n_index.next = self.host.address.val().get_bits::<ADDR_BITS>(1);
             self.a_data.next = signed_cast(self.cfg_a_fit.val());
             self.b_data.next = signed_cast(self.cfg_b_fit.val());
             self.a_write.next = (self.region.val() == self.c_reg_neurons.val())
-                & !self.cfg.address.val().get_bit(0);
-            self.b_write.next =
-                (self.region.val() == self.c_reg_neurons.val()) & self.cfg.address.val().get_bit(0);
+                & !self.host.address.val().get_bit(0);
+            self.b_write.next = (self.region.val() == self.c_reg_neurons.val())
+                & self.host.address.val().get_bit(0);
             // layer region: layer << 3 | field
             for j in 0..self.tab_steps.len() {
                 if (self.region.val() == self.c_reg_layers.val())
-                    & (self.cfg.address.val().get_bits::<8>(3) == self.layer_index[j].val())
+                    & (self.host.address.val().get_bits::<8>(3) == self.layer_index[j].val())
                 {
-                    if self.cfg.address.val().get_bits::<3>(0) == self.field[0].val() {
+                    if self.host.address.val().get_bits::<3>(0) == self.field[0].val() {
                         self.cfg_steps.next =
-                            self.cfg.data.val().get_bits::<ADDR_BITS>(0) & self.m_steps.val();
+                            self.host.data.val().get_bits::<ADDR_BITS>(0) & self.m_steps.val();
                         self.tab_steps[j].d.next = self.cfg_steps.val();
                         self.tab_short[j].d.next = self.cfg_steps.val() < self.c_rows.val();
                     }
-                    if self.cfg.address.val().get_bits::<3>(0) == self.field[1].val() {
+                    if self.host.address.val().get_bits::<3>(0) == self.field[1].val() {
                         self.tab_n_out[j].d.next =
-                            self.cfg.data.val().get_bits::<ADDR_BITS>(0) & self.m_neurons.val();
+                            self.host.data.val().get_bits::<ADDR_BITS>(0) & self.m_neurons.val();
                     }
-                    if self.cfg.address.val().get_bits::<3>(0) == self.field[2].val() {
+                    if self.host.address.val().get_bits::<3>(0) == self.field[2].val() {
                         self.tab_w_base[j].d.next =
-                            self.cfg.data.val().get_bits::<ADDR_BITS>(0) & self.m_waddr.val();
+                            self.host.data.val().get_bits::<ADDR_BITS>(0) & self.m_waddr.val();
                     }
-                    if self.cfg.address.val().get_bits::<3>(0) == self.field[3].val() {
+                    if self.host.address.val().get_bits::<3>(0) == self.field[3].val() {
                         self.tab_n_base[j].d.next =
-                            self.cfg.data.val().get_bits::<ADDR_BITS>(0) & self.m_naddr.val();
+                            self.host.data.val().get_bits::<ADDR_BITS>(0) & self.m_naddr.val();
                     }
                 }
             }
             if self.region.val() == self.c_reg_control.val() {
-                self.n_layers.d.next = self.cfg.data.val().get_bits::<8>(0);
+                self.n_layers.d.next = self.host.data.val().get_bits::<8>(0);
             }
         }
     }

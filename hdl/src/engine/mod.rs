@@ -17,7 +17,6 @@
 use nsm_model::engine::config::EngineConfig;
 use rust_hdl::prelude::*;
 
-use crate::ram::ADDR_BITS;
 use crate::{check_supported, Cells, HdlError};
 
 pub mod config_port;
@@ -26,6 +25,7 @@ pub mod logit_walker;
 pub mod neuron_memory;
 pub mod passes;
 pub mod pe_array;
+pub mod ports;
 pub mod result_stream;
 pub mod sequencer;
 pub mod weight_memory;
@@ -36,6 +36,7 @@ use logit_walker::LogitWalker;
 use neuron_memory::NeuronMemory;
 use passes::PassControl;
 use pe_array::PeArray;
+use ports::{ConfigTarget, InputSink, ResultSource};
 use result_stream::ResultStream;
 use sequencer::Sequencer;
 use weight_memory::WeightMemory;
@@ -104,23 +105,12 @@ pub struct NsmEngine {
     /// Synchronous reset: sequencer to idle, LFSRs to their seeds, pipelines cleared.
     /// Memories and the layer table keep their contents.
     pub reset: Signal<In, bool>,
-    // ---- memory-mapped configuration port (write only) ----
-    pub cfg_write: Signal<In, bool>,
-    pub cfg_address: Signal<In, Bits<32>>,
-    pub cfg_data: Signal<In, Bits<32>>,
-    // ---- input stream: one word of `cols` binarized inputs per beat ----
-    pub in_valid: Signal<In, bool>,
-    pub in_ready: Signal<Out, bool>,
-    pub in_data: Signal<In, Bits<32>>,
-    pub in_last: Signal<In, bool>,
-    // ---- result stream: one beat per class ----
-    pub out_valid: Signal<Out, bool>,
-    pub out_ready: Signal<In, bool>,
-    pub out_logit: Signal<Out, Signed<64>>,
-    pub out_index: Signal<Out, Bits<ADDR_BITS>>,
-    pub out_last: Signal<Out, bool>,
-    /// The winning class (valid with `out_last`).
-    pub out_class: Signal<Out, Bits<ADDR_BITS>>,
+    /// The memory-mapped configuration port (write only).
+    pub cfg: ConfigTarget,
+    /// The input stream: one word of `cols` binarized inputs per beat.
+    pub in_stream: InputSink,
+    /// The result stream: one beat per class.
+    pub out_stream: ResultSource,
     pub busy: Signal<Out, bool>,
     /// An array step is issued this cycle (for utilization counts).
     pub step_issued: Signal<Out, bool>,
@@ -148,19 +138,9 @@ impl NsmEngine {
         Ok(Self {
             clock: Default::default(),
             reset: Default::default(),
-            cfg_write: Default::default(),
-            cfg_address: Default::default(),
-            cfg_data: Default::default(),
-            in_valid: Default::default(),
-            in_ready: Default::default(),
-            in_data: Default::default(),
-            in_last: Default::default(),
-            out_valid: Default::default(),
-            out_ready: Default::default(),
-            out_logit: Default::default(),
-            out_index: Default::default(),
-            out_last: Default::default(),
-            out_class: Default::default(),
+            cfg: Default::default(),
+            in_stream: Default::default(),
+            out_stream: Default::default(),
             busy: Default::default(),
             step_issued: Default::default(),
             config_port: ConfigPort::new(cfg, &lay),
@@ -204,9 +184,7 @@ impl Logic for NsmEngine {
         self.results.reset.next = self.reset.val();
 
         // ---- configuration port into the memories and the layer table ----
-        self.config_port.cfg.write.next = self.cfg_write.val();
-        self.config_port.cfg.address.next = self.cfg_address.val();
-        self.config_port.cfg.data.next = self.cfg_data.val();
+        ConfigTarget::link(&mut self.cfg, &mut self.config_port.host);
         self.config_port.layer.next = self.seq.layer.val();
         self.weight_memory.write.next = self.config_port.w_write.val();
         self.weight_memory.write_column.next = self.config_port.w_column.val();
@@ -219,9 +197,9 @@ impl Logic for NsmEngine {
         self.neuron_memory.b_data.next = self.config_port.b_data.val();
 
         // ---- sequencer, passes and the layer walk ----
-        self.seq.in_valid.next = self.in_valid.val();
-        self.seq.in_last.next = self.in_last.val();
-        self.seq.in_data.next = self.in_data.val();
+        self.seq.in_valid.next = self.in_stream.valid.val();
+        self.seq.in_last.next = self.in_stream.last.val();
+        self.seq.in_data.next = self.in_stream.data.val();
         self.seq.layer_done.next = self.walk.layer_done.val();
         self.seq.layer_output.next = self.walk.layer_output.val();
         self.seq.last_group.next = self.passes.last_group.val();
@@ -276,17 +254,17 @@ impl Logic for NsmEngine {
         self.results.start.next = self.seq.begin_output.val();
         self.results.last_neuron.next = self.walk.last_neuron.val();
         self.results.read_data.next = self.walker.read_data.val();
-        self.results.out_ready.next = self.out_ready.val();
+        self.results.out_ready.next = self.out_stream.ready.val();
 
         // ---- host ports ----
-        self.in_ready.next = self.seq.in_ready.val();
+        self.in_stream.ready.next = self.seq.in_ready.val();
         self.busy.next = self.seq.busy.val();
         self.step_issued.next = self.walk.issue.val();
-        self.out_valid.next = self.results.out_valid.val();
-        self.out_logit.next = self.results.out_logit.val();
-        self.out_index.next = self.results.out_index.val();
-        self.out_last.next = self.results.out_last.val();
-        self.out_class.next = self.results.out_class.val();
+        self.out_stream.valid.next = self.results.out_valid.val();
+        self.out_stream.logit.next = self.results.out_logit.val();
+        self.out_stream.index.next = self.results.out_index.val();
+        self.out_stream.last.next = self.results.out_last.val();
+        self.out_stream.class.next = self.results.out_class.val();
     }
 }
 
@@ -311,6 +289,6 @@ mod tests {
         let mut e = NsmEngine::new(&cfg).unwrap();
         e.connect_all();
         let path = std::env::temp_dir().join("nsm_engine_small.v");
-        std::fs::write(path, generate_verilog(&e)).unwrap();
+        std::fs::write(path, ports::verilog(&e)).unwrap();
     }
 }
