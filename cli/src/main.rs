@@ -1,16 +1,20 @@
-//! `nsm`: train and evaluate Neural Sampling Machines against the golden model.
+//! `nsm`: the command for the whole chain, from training to bitstreams.
+//!
+//! `flags` is the command line (clap), `cmd/` the command bodies, one file per group;
+//! `configs` holds the shipped engine configurations, `tables` the tables the engine
+//! commands print.
 
-mod commands;
-mod onchip;
-mod plot;
+mod cmd;
+mod configs;
+mod flags;
+mod tables;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = commands::Cli::parse();
-    match commands::run(cli) {
+    match cmd::run(flags::Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -1,8 +1,11 @@
-//! # nsm-codegen: Verilog, memory images and manifest of an NSM engine
+//! # nsm-verilog: Verilog, memory images and manifest of an NSM engine
 //!
 //! [`generate`] turns an engine configuration (and optionally a quantized network) into the
 //! files a hardware flow needs; `gen-verilog` writes them. Output is deterministic: the same
-//! inputs give the same bytes.
+//! inputs give the same bytes. Besides the engine this crate writes the FuseSoC core, the
+//! cell models ([`cells`]), the lint waivers ([`lint`]), the learning update unit and the
+//! board tops ([`board`]). It runs no tool: the flows that do (Yosys, nextpnr, Verilator,
+//! Icarus) are `nsm-flow`.
 
 use std::path::{Path, PathBuf};
 
@@ -14,11 +17,9 @@ use nsm_model::engine::qnet::{QNet, QuantError};
 use rust_hdl::prelude::*;
 use serde::Serialize;
 
-pub mod absorb;
 pub mod board;
 pub mod cells;
 pub mod lint;
-pub mod synth;
 
 /// Name of the generated top module.
 pub const TOP: &str = "nsm_engine";
@@ -27,21 +28,17 @@ pub const VERILOG_FILE: &str = "nsm_engine.v";
 /// File of its lint waivers (a Verilator configuration file, see [`lint`]).
 pub const VLT_FILE: &str = "nsm_engine.vlt";
 
-/// An external tool: the path in the environment variable `env` if set, else the first
-/// `name` on the `PATH`.
-pub fn find_tool(name: &str, env: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env) {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+/// How the engine's Verilog is written. `VerilogOptions::default()` is the portable form.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerilogOptions {
+    /// How the PEs' sums are built: portable Verilog, or the ECP5's carry cells (then the
+    /// text ends with the sum module and simulators need [`cells::simulation_models`]).
+    pub cells: Cells,
 }
 
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]
-pub enum CodegenError {
+pub enum VerilogError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -56,26 +53,8 @@ pub enum CodegenError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the {cells} cells exist only on the ECP5; target {target} cannot synthesize them (use --cells portable)")]
-    CellsNotOnTarget {
-        cells: &'static str,
-        target: &'static str,
-    },
     #[error("output folder {0} exists and is not a folder")]
     NotAFolder(PathBuf),
-    #[error("verilator --lint-only -Wall found problems in {} (replay: sh {}/lint.sh):\n{log}", dir.display(), dir.display())]
-    LintFindings { dir: PathBuf, log: String },
-    #[error("{tool} not found (set {env} to its path, or install the tools with scripts/install-tools.sh)")]
-    ToolMissing {
-        tool: &'static str,
-        env: &'static str,
-    },
-    #[error("{tool} failed in {dir}:\n{log}")]
-    ToolFailed {
-        tool: &'static str,
-        dir: PathBuf,
-        log: String,
-    },
 }
 
 /// One port of the top module.
@@ -296,15 +275,11 @@ pub(crate) fn rename_module(v: &str, name: &str) -> String {
         + "\n"
 }
 
-/// The Verilog of the engine for `cfg`, portable.
-pub fn verilog(cfg: &EngineConfig) -> Result<String, CodegenError> {
-    verilog_with_cells(cfg, Cells::Portable)
-}
-
-/// The Verilog of the engine for `cfg` with the PEs' sums built as `cells` says; with
-/// [`Cells::Ecp5`] the file ends with the sum module ([`nsm_hdl::pe::ECP5_ADDER_MODULE`]) and
-/// simulators need [`cells::simulation_models`] beside it.
-pub fn verilog_with_cells(cfg: &EngineConfig, cells: Cells) -> Result<String, CodegenError> {
+/// The Verilog of the engine for `cfg`, written as `opts` says; with [`Cells::Ecp5`] the file
+/// ends with the sum module ([`nsm_hdl::pe::ECP5_ADDER_MODULE`]) and simulators need
+/// [`cells::simulation_models`] beside it.
+pub fn verilog(cfg: &EngineConfig, opts: &VerilogOptions) -> Result<String, VerilogError> {
+    let cells = opts.cells;
     let mut engine = NsmEngine::with_cells(cfg, cells)?;
     engine.connect_all();
     let header = format!(
@@ -342,7 +317,7 @@ pub fn update_unit_vlt(verilog: &str) -> String {
 }
 
 /// The Verilog of the on-chip learning update unit for `spec` (module [`UPDATE_TOP`]).
-pub fn update_unit_verilog(spec: &nsm_model::learn::UpdateSpec) -> Result<String, CodegenError> {
+pub fn update_unit_verilog(spec: &nsm_model::learn::UpdateSpec) -> Result<String, VerilogError> {
     nsm_hdl::update::check_ports(spec)?;
     let mut unit = nsm_hdl::update::UpdateUnit::new(spec);
     unit.connect_all();
@@ -376,14 +351,10 @@ pub fn update_unit_verilog(spec: &nsm_model::learn::UpdateSpec) -> Result<String
 pub const CORE_FILE: &str = "nsm_engine.core";
 
 /// A FuseSoC (CAPI2) description of the generated IP: the Verilog, the memory images when
-/// there are some, a lint target (Verilator) and synthesis targets for the open flows.
-pub fn fusesoc_core(cfg: &EngineConfig, with_memories: bool) -> String {
-    fusesoc_core_with_cells(cfg, with_memories, Cells::Portable)
-}
-
-/// [`fusesoc_core`] for Verilog built with `cells`: with [`Cells::Ecp5`] the lint target
-/// takes the cell models too, and the only synthesis target is the ECP5's.
-pub fn fusesoc_core_with_cells(cfg: &EngineConfig, with_memories: bool, cells: Cells) -> String {
+/// there are some, a lint target (Verilator) and synthesis targets for the open flows. For
+/// Verilog on [`Cells::Ecp5`] the lint and simulation targets take the cell models too, and
+/// the only synthesis target is the ECP5's.
+pub fn fusesoc_core(cfg: &EngineConfig, with_memories: bool, opts: &VerilogOptions) -> String {
     let mut core = format!(
         "CAPI=2:\n# Generated by gen-verilog (nsm-hdl {v}); do not edit.\nname: nsm-hdl:nsm:engine_{r}x{c}:{v}\ndescription: Neural Sampling Machine engine, {r}x{c} array, {wb}-bit weights, LFSR width {lw}, {k} Monte Carlo passes\n\nfilesets:\n  rtl:\n    files:\n      - {f}\n    file_type: verilogSource\n  lint_waivers:\n    files:\n      - {vlt}\n    file_type: vlt\n",
         v = env!("CARGO_PKG_VERSION"),
@@ -405,6 +376,7 @@ pub fn fusesoc_core_with_cells(cfg: &EngineConfig, with_memories: bool, cells: C
     }
     let mut default_sets = synth_sets.clone();
     let mut lint_sets = vec!["rtl"];
+    let cells = opts.cells;
     let models = cells::simulation_models(cells);
     if !models.is_empty() {
         core.push_str("  cell_models:\n    files:\n");
@@ -435,24 +407,21 @@ pub fn fusesoc_core_with_cells(cfg: &EngineConfig, with_memories: bool, cells: C
     core
 }
 
-/// All files for `cfg` (and `qnet`, whose memory images are added when given), portable.
-pub fn generate(cfg: &EngineConfig, qnet: Option<&QNet>) -> Result<Generated, CodegenError> {
-    generate_with_cells(cfg, qnet, Cells::Portable)
-}
-
-/// All files for `cfg` (and `qnet`) with the PEs' sums built as `cells` says, and the
-/// simulation models that Verilog needs ([`cells::simulation_models`]).
-pub fn generate_with_cells(
+/// All files for `cfg` (and `qnet`, whose memory images are added when given), the Verilog
+/// written as `opts` says, with the simulation models that Verilog needs
+/// ([`cells::simulation_models`]).
+pub fn generate(
     cfg: &EngineConfig,
     qnet: Option<&QNet>,
-    cells: Cells,
-) -> Result<Generated, CodegenError> {
+    opts: &VerilogOptions,
+) -> Result<Generated, VerilogError> {
+    let cells = opts.cells;
     nsm_hdl::check_supported(cfg)?;
     if let Some(q) = qnet {
         q.check_against(cfg)?;
     }
     let layout = EngineLayout::new(cfg)?;
-    let v = verilog_with_cells(cfg, cells)?;
+    let v = verilog(cfg, opts)?;
     let waivers = lint::vlt(&v, VERILOG_FILE, TOP);
     let mut files = vec![
         (VERILOG_FILE.to_string(), v),
@@ -471,10 +440,7 @@ pub fn generate_with_cells(
             "memories": mem,
         }));
     }
-    files.push((
-        CORE_FILE.into(),
-        fusesoc_core_with_cells(cfg, qnet.is_some(), cells),
-    ));
+    files.push((CORE_FILE.into(), fusesoc_core(cfg, qnet.is_some(), opts)));
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     let manifest = Manifest {
         schema: "nsm-manifest/1",
@@ -515,17 +481,17 @@ pub fn generate_with_cells(
 
 /// Writes `generated` into `dir` (created if missing). Each file is written to a temporary
 /// name and renamed, so a file is either absent, the old one, or complete.
-pub fn write(generated: &Generated, dir: &Path) -> Result<(), CodegenError> {
+pub fn write(generated: &Generated, dir: &Path) -> Result<(), VerilogError> {
     if dir.exists() && !dir.is_dir() {
-        return Err(CodegenError::NotAFolder(dir.to_path_buf()));
+        return Err(VerilogError::NotAFolder(dir.to_path_buf()));
     }
-    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
+    std::fs::create_dir_all(dir).map_err(|source| VerilogError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     for (name, text) in &generated.files {
         let path = dir.join(name);
-        nsm_model::fsutil::atomic_write(&path, text.as_bytes()).map_err(|e| CodegenError::Io {
+        nsm_model::fsutil::atomic_write(&path, text.as_bytes()).map_err(|e| VerilogError::Io {
             path: path.clone(),
             source: std::io::Error::other(e.to_string()),
         })?;

@@ -8,67 +8,8 @@
 //! the taps of shift chains that a given timing does not need, the sign-only use of a
 //! difference. Each has an entry in [`WAIVERS`]; the generator finds the declaration lines
 //! of the signals it names and writes a waiver for each. A finding that no entry explains is
-//! not waived, so the lint test (`verilator --lint-only -Wall`) fails on it.
-
-/// `verilator --lint-only -Wall -y . --top-module top vlt verilog` in `dir`, with the waivers
-/// and nothing else: `Ok` only if Verilator reports no finding at all. The command is left
-/// in `lint.sh`, its output in `lint.log`. Verilator comes from `NSM_VERILATOR` or the `PATH`;
-/// without it this fails with [`crate::CodegenError::ToolMissing`].
-pub fn verilator_lint(
-    dir: &std::path::Path,
-    top: &str,
-    vlt: &str,
-    verilog: &str,
-) -> Result<(), crate::CodegenError> {
-    use crate::CodegenError;
-    let verilator =
-        crate::find_tool("verilator", "NSM_VERILATOR").ok_or(CodegenError::ToolMissing {
-            tool: "verilator",
-            env: "NSM_VERILATOR",
-        })?;
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })
-    };
-    // `-y .`: cell models (`CCU2C.v`, [`crate::cells`]) are library modules in `dir`
-    let args = [
-        "--lint-only",
-        "-Wall",
-        "-y",
-        ".",
-        "--top-module",
-        top,
-        vlt,
-        verilog,
-    ];
-    write(
-        "lint.sh",
-        &format!(
-            "#!/bin/sh\ncd \"$(dirname \"$0\")\"\n{} {}\n",
-            verilator.display(),
-            args.join(" ")
-        ),
-    )?;
-    let out = std::process::Command::new(&verilator)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|source| CodegenError::Io {
-            path: verilator.clone(),
-            source,
-        })?;
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    write("lint.log", &log)?;
-    if out.status.success() && !log.contains("%Warning") && !log.contains("%Error") {
-        Ok(())
-    } else {
-        Err(CodegenError::LintFindings {
-            dir: dir.to_path_buf(),
-            log,
-        })
-    }
-}
+//! not waived, so the lint test (`verilator --lint-only -Wall`, run by `nsm_flow::lint`)
+//! fails on it.
 
 /// One kind of justified finding.
 pub struct Waiver {

@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use nsm_model::engine::config::EngineConfig;
+use nsm_verilog::VerilogOptions;
 
 fn tiny() -> EngineConfig {
     EngineConfig {
@@ -42,8 +43,8 @@ fn module_text(verilog: &str, head: &str) -> String {
 
 #[test]
 fn output_is_deterministic_and_complete() {
-    let a = nsm_codegen::generate(&tiny(), None).unwrap();
-    let b = nsm_codegen::generate(&tiny(), None).unwrap();
+    let a = nsm_verilog::generate(&tiny(), None, &VerilogOptions::default()).unwrap();
+    let b = nsm_verilog::generate(&tiny(), None, &VerilogOptions::default()).unwrap();
     assert_eq!(a.files, b.files);
     let names: Vec<&str> = a.files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -68,7 +69,7 @@ fn output_is_deterministic_and_complete() {
     assert!(!v.contains("module top("));
     // every port of the manifest is declared in the top module with the manifest's width
     let top = module_text(v, "module nsm_engine(");
-    for port in nsm_codegen::ports() {
+    for port in nsm_verilog::ports() {
         let decl = top
             .lines()
             .map(str::trim)
@@ -100,14 +101,14 @@ fn output_is_deterministic_and_complete() {
 
 #[test]
 fn tiny_engine_verilog_snapshot() {
-    let g = nsm_codegen::generate(&tiny(), None).unwrap();
+    let g = nsm_verilog::generate(&tiny(), None, &VerilogOptions::default()).unwrap();
     insta::assert_snapshot!("tiny_1x2_engine", g.files[0].1);
 }
 
 #[test]
 fn ecp5_cells_form_writes_the_cell_model_and_says_so() {
-    use nsm_codegen::cells::Cells;
-    let g = nsm_codegen::generate_with_cells(&tiny(), None, Cells::Ecp5).unwrap();
+    use nsm_verilog::cells::Cells;
+    let g = nsm_verilog::generate(&tiny(), None, &VerilogOptions { cells: Cells::Ecp5 }).unwrap();
     let names: Vec<&str> = g.files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -121,7 +122,7 @@ fn ecp5_cells_form_writes_the_cell_model_and_says_so() {
     );
     let v = &g.files[0].1;
     // the two sums of each PE on the carry cells, and the module they use, once
-    let portable = nsm_codegen::verilog(&tiny()).unwrap();
+    let portable = nsm_verilog::verilog(&tiny(), &VerilogOptions::default()).unwrap();
     let pes = portable.matches("s_r <= s_in[").count();
     assert_eq!(pes, tiny().pes());
     assert_eq!(v.matches("nsm_ecp5_pe_sum #(.P(").count(), 2 * pes);
@@ -144,7 +145,8 @@ fn ecp5_cells_form_writes_the_cell_model_and_says_so() {
     assert_eq!(m["cells"], "ecp5");
     assert_eq!(m["files"][2], "CCU2C.v");
     assert_eq!(m["simulation_models"], serde_json::json!(["CCU2C.v"]));
-    let portable_manifest = nsm_codegen::generate(&tiny(), None).unwrap();
+    let portable_manifest =
+        nsm_verilog::generate(&tiny(), None, &VerilogOptions::default()).unwrap();
     let m: serde_json::Value = serde_json::from_str(&portable_manifest.files[3].1).unwrap();
     assert_eq!(m["cells"], "portable");
     assert_eq!(m["simulation_models"], serde_json::json!([]));
@@ -245,7 +247,7 @@ fn update_unit_verilog_is_written_with_its_tables() {
         learn.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v = std::fs::read_to_string(out.join(nsm_codegen::UPDATE_VERILOG_FILE)).unwrap();
+    let v = std::fs::read_to_string(out.join(nsm_verilog::UPDATE_VERILOG_FILE)).unwrap();
     assert!(v.contains("module nsm_update_unit("), "{}", &v[..400]);
     // 512-entry tables: P(0) = 1/2 and D(0) = 2/sqrt(pi) with 12 fractional bits
     assert!(v.contains("p_rom[0] = 13'd2048;") && v.contains("d_rom[0] = 13'd4622;"));
@@ -257,7 +259,7 @@ fn update_unit_verilog_is_written_with_its_tables() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(nsm_codegen::update_unit_verilog(&spec).unwrap(), v);
+    assert_eq!(nsm_verilog::update_unit_verilog(&spec).unwrap(), v);
     // a bad learning configuration is refused by name
     std::fs::write(&learn, r#"{"newton_steps": 9}"#).unwrap();
     let o = gen(&[
@@ -271,63 +273,4 @@ fn update_unit_verilog_is_written_with_its_tables() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("newton_steps"));
-}
-
-/// `gen-verilog --update-unit` for `engine` (a file under configs/) and the learning formats
-/// `learn` (JSON, `None` for the defaults), then `verilator --lint-only -Wall` on the unit with
-/// nothing but its generated waivers (`nsm_update_unit.vlt`): no finding. Needs verilator
-/// (scripts/install-tools.sh); a missing tool fails the test. The files stay under
-/// `target/tmp/update-unit-lint/<case>` for inspection.
-fn lint_update_unit(engine: &str, learn: Option<&str>, case: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("update-unit-lint")
-        .join(case);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../configs")
-        .join(engine);
-    let mut args = vec![
-        "--config".to_string(),
-        cfg.to_str().unwrap().to_string(),
-        "--out-dir".to_string(),
-        dir.to_str().unwrap().to_string(),
-        "--update-unit".to_string(),
-    ];
-    if let Some(json) = learn {
-        let path = dir.join("learn.json");
-        std::fs::write(&path, json).unwrap();
-        args.extend(["--learn".to_string(), path.to_str().unwrap().to_string()]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = gen(&args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let vlt = std::fs::read_to_string(dir.join(nsm_codegen::UPDATE_VLT_FILE)).unwrap();
-    for l in vlt.lines().filter(|l| l.starts_with("lint_off")) {
-        assert!(!l.contains("WIDTH") && !l.contains("UNSIGNED"), "{l}");
-    }
-    // a missing verilator fails here too, with install instructions
-    if let Err(e) = nsm_codegen::lint::verilator_lint(
-        &dir,
-        nsm_codegen::UPDATE_TOP,
-        nsm_codegen::UPDATE_VLT_FILE,
-        nsm_codegen::UPDATE_VERILOG_FILE,
-    ) {
-        panic!("update unit ({case}): {e}");
-    }
-}
-
-#[test]
-fn update_unit_verilog_is_lint_clean_in_verilator() {
-    lint_update_unit("default.json", None, "default");
-    // 4-bit weights, fewer guard bits, a 512-entry table, one Newton step
-    lint_update_unit(
-        "up5k.json",
-        Some(
-            r#"{"newton_steps": 1, "lut_index_bits": 9, "lut_x_frac_bits": 7, "lr_shift": 9, "lr_a_shift": 10, "guard_bits": 6}"#,
-        ),
-        "up5k-small",
-    );
-    // more guard bits
-    lint_update_unit("default.json", Some(r#"{"guard_bits": 12}"#), "wide-guard");
 }

@@ -13,7 +13,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-    let root = std::env::temp_dir().join(format!("nsm-engine-speed-{}", std::process::id()));
+    let work = nsm_flow::WorkDir::new(None, "engine-speed")?;
+    let root = work.path();
     for n in [4usize, 8, 16] {
         let cfg = samples::benchmark_config(n);
         let q = samples::benchmark_qnet(&mut rng, &cfg);
@@ -30,8 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rust_hdl = (sim.cycles - c0) as f64 / t.elapsed().as_secs_f64();
 
         let dir = root.join(format!("{n}x{n}"));
-        nsm_testbenches::prepare(&dir, &cfg, &q, &inputs, false)?;
-        let (summary, seconds) = nsm_testbenches::run_verilator_timed(&dir)?;
+        nsm_flow::sim::prepare(&dir, &cfg, &q, &inputs, &Default::default())?;
+        let (summary, seconds) = nsm_flow::sim::run_verilator_timed(&dir)?;
         assert!(summary.pass, "Verilator run disagrees with the model");
         println!(
             "engine_speed {n}x{n}: rust-hdl {rust_hdl:.0} cycles/s, Verilator {:.0} cycles/s ({} cycles in {seconds:.2} s)",
@@ -39,6 +40,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             summary.cycles
         );
     }
-    let _ = std::fs::remove_dir_all(&root);
     Ok(())
 }

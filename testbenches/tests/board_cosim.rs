@@ -4,13 +4,14 @@
 //! Verilog. Needs iverilog and verilator (scripts/install-tools.sh): a missing tool fails the
 //! test. Each run keeps its folder under `target/tmp/board-cosim/` (replay: run.sh).
 
-use nsm_codegen::cells::Cells;
+use nsm_flow::sim::board::{prepare_board, run_board};
+use nsm_flow::sim::Simulator;
 use nsm_hdl::board::BoardParams;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_model::engine::BitExact;
 use nsm_sim::host::{filler_bytes, HostStream};
-use nsm_testbenches::board::{prepare_board, run_board};
-use nsm_testbenches::Simulator;
+use nsm_verilog::cells::Cells;
+use nsm_verilog::VerilogOptions;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -63,7 +64,7 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
             &stream.bytes,
             &expect,
             max_cycles,
-            cells,
+            &VerilogOptions { cells },
         )
         .unwrap();
         for simulator in [Simulator::Icarus, Simulator::Verilator] {

@@ -3,16 +3,16 @@
 //! `target/tmp/cosim/` for replay. Needs iverilog and verilator (scripts/install-tools.sh):
 //! a missing tool fails the test. Every configuration generated here is also linted with
 //! `verilator --lint-only -Wall` and the generated waivers: zero findings. Both forms of the
-//! PE sums are covered (`nsm_codegen::cells`): portable, and on the ECP5's carry cells with
+//! PE sums are covered (`nsm_verilog::cells`): portable, and on the ECP5's carry cells with
 //! the `CCU2C.v` simulation model beside the Verilog.
 
-use nsm_codegen::cells::Cells;
+use nsm_flow::lint::lint_engine as lint;
+use nsm_flow::sim::{prepare, run, write_engine, RunOptions, Simulator};
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_sim::{EngineSim, LoadPath};
-use nsm_testbenches::{
-    lint, prepare, prepare_with_cells, run, write_engine, write_engine_with_cells, Simulator,
-};
+use nsm_verilog::cells::Cells;
+use nsm_verilog::VerilogOptions;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -43,7 +43,11 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
             .map(|_| samples::random_input(&mut rng, q.n_inputs()))
             .collect();
         let dir = root.join(format!("case{case:02}"));
-        let prepared = prepare_with_cells(&dir, &cfg, &q, &inputs, case % 2 == 1, cells).unwrap();
+        let opts = RunOptions {
+            stalls: case % 2 == 1,
+            verilog: VerilogOptions { cells },
+        };
+        let prepared = prepare(&dir, &cfg, &q, &inputs, &opts).unwrap();
         // rust-hdl
         let mut sim = EngineSim::new(&cfg).unwrap();
         sim.load(&q, LoadPath::Port).unwrap();
@@ -97,12 +101,13 @@ fn shipped_and_random_configurations_lint_clean() {
     // model, which is linted too)
     for (name, cfg) in cases {
         let dir = root.join(&name);
-        write_engine(&dir, &cfg).unwrap();
+        write_engine(&dir, &cfg, &VerilogOptions::default()).unwrap();
         if let Err(e) = lint(&dir) {
             panic!("{name}: {e}");
         }
         let dir = root.join(format!("{name}-ecp5"));
-        write_engine_with_cells(&dir, &cfg, Cells::Ecp5).unwrap();
+        let ecp5 = VerilogOptions { cells: Cells::Ecp5 };
+        write_engine(&dir, &cfg, &ecp5).unwrap();
         if let Err(e) = lint(&dir) {
             panic!("{name} (ECP5 cells): {e}");
         }
@@ -156,7 +161,7 @@ fn mnist_network_four_way_on_demand() {
         })
         .collect();
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cosim/mnist");
-    let prepared = prepare(&dir, &cfg, &q, &inputs, false).unwrap();
+    let prepared = prepare(&dir, &cfg, &q, &inputs, &RunOptions::default()).unwrap();
     let mut sim = EngineSim::new(&cfg).unwrap();
     sim.load(&q, LoadPath::Backdoor).unwrap();
     for (n, x) in inputs.iter().enumerate() {

@@ -1,13 +1,13 @@
 //! The update unit's emitted Verilog, in Icarus and in Verilator, against the fixed-point
-//! mirror on random rows (every output compared). Needs iverilog and verilator
+//! mirror on random rows (every output compared), and its lint. Needs iverilog and verilator
 //! (scripts/install-tools.sh): a missing tool fails the test. Folders stay under
 //! `target/tmp/update-unit/` for replay (`sh run.sh`).
 
+use nsm_flow::sim::update::UpdateBench;
+use nsm_flow::sim::Simulator;
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::learn::mirror::count_mismatches;
 use nsm_model::learn::{random_request, update_row, LearnConfig, RowMode, UpdateSpec};
-use nsm_testbenches::update::UpdateBench;
-use nsm_testbenches::Simulator;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -62,7 +62,7 @@ fn icarus_and_verilator_match_the_mirror_on_random_rows() {
         for simulator in [Simulator::Icarus, Simulator::Verilator] {
             let dir = root.join(format!("cfg{c}-{simulator}"));
             let mut bench =
-                UpdateBench::new(&dir, &spec, simulator, false).unwrap_or_else(|e| panic!("{e}"));
+                UpdateBench::new(&dir, &spec, simulator).unwrap_or_else(|e| panic!("{e}"));
             let got = bench.run(&reqs).unwrap_or_else(|e| panic!("{e}"));
             for (i, (req, g)) in reqs.iter().zip(&got).enumerate() {
                 let want = update_row(&spec, req);
@@ -78,4 +78,58 @@ fn icarus_and_verilator_match_the_mirror_on_random_rows() {
         }
     }
     assert!(rows >= 200);
+}
+
+/// The update unit's Verilog for `engine` (a file under configs/) and the learning formats
+/// `learn` (JSON, `None` for the defaults), as `gen-verilog --update-unit` writes it, then
+/// `verilator --lint-only -Wall` on the unit with nothing but its generated waivers
+/// (`nsm_update_unit.vlt`): no finding. Needs verilator (scripts/install-tools.sh); a missing
+/// tool fails the test. The files stay under `target/tmp/update-unit-lint/<case>` for
+/// inspection.
+fn lint_update_unit(engine: &str, learn: Option<&str>, case: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("update-unit-lint")
+        .join(case);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../configs")
+        .join(engine);
+    let cfg = EngineConfig::load(&cfg).unwrap();
+    let learn = match learn {
+        Some(json) => LearnConfig::from_json(json, "learn.json").unwrap(),
+        None => LearnConfig::default(),
+    };
+    let spec = UpdateSpec::new(&cfg, &learn).unwrap();
+    let v = nsm_verilog::update_unit_verilog(&spec).unwrap();
+    let vlt = nsm_verilog::update_unit_vlt(&v);
+    std::fs::write(dir.join(nsm_verilog::UPDATE_VERILOG_FILE), &v).unwrap();
+    std::fs::write(dir.join(nsm_verilog::UPDATE_VLT_FILE), &vlt).unwrap();
+    for l in vlt.lines().filter(|l| l.starts_with("lint_off")) {
+        assert!(!l.contains("WIDTH") && !l.contains("UNSIGNED"), "{l}");
+    }
+    // a missing verilator fails here too, with install instructions
+    if let Err(e) = nsm_flow::lint::verilator_lint(
+        &dir,
+        nsm_verilog::UPDATE_TOP,
+        nsm_verilog::UPDATE_VLT_FILE,
+        nsm_verilog::UPDATE_VERILOG_FILE,
+    ) {
+        panic!("update unit ({case}): {e}");
+    }
+}
+
+#[test]
+fn update_unit_verilog_is_lint_clean_in_verilator() {
+    lint_update_unit("default.json", None, "default");
+    // 4-bit weights, fewer guard bits, a 512-entry table, one Newton step
+    lint_update_unit(
+        "up5k.json",
+        Some(
+            r#"{"newton_steps": 1, "lut_index_bits": 9, "lut_x_frac_bits": 7, "lr_shift": 9, "lr_a_shift": 10, "guard_bits": 6}"#,
+        ),
+        "up5k-small",
+    );
+    // more guard bits
+    lint_update_unit("default.json", Some(r#"{"guard_bits": 12}"#), "wide-guard");
 }

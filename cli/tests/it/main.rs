@@ -691,7 +691,7 @@ fn synth_passes_the_seed_to_nextpnr_and_reports_it() {
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = tiny_synth_config(dir.path());
     // nextpnr behind a wrapper that records its arguments (NSM_NEXTPNR_ICE40 overrides PATH)
-    let real = nsm_codegen::find_tool("nextpnr-ice40", "NSM_NEXTPNR_ICE40")
+    let real = nsm_flow::find_tool("nextpnr-ice40", "NSM_NEXTPNR_ICE40")
         .expect("nextpnr-ice40 is installed (scripts/install-tools.sh)");
     let args_file = dir.path().join("nextpnr-args.txt");
     let wrapper = dir.path().join("nextpnr-wrapper.sh");

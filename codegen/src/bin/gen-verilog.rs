@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use nsm_codegen::cells::CellsArg;
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::qnet::QNet;
+use nsm_verilog::cells::CellsArg;
+use nsm_verilog::VerilogOptions;
 
 /// Generate the Verilog of an NSM engine (top module `nsm_engine`), its manifest.json and,
 /// with --qnet, the $readmemh memory images of a quantized network.
@@ -30,7 +31,7 @@ struct Args {
     /// instantiated directly, for synth_ecp5 (fewer LUTs; simulators take the CCU2C.v model
     /// written beside it).
     #[arg(long, value_enum, default_value_t = CellsArg::Portable)]
-    cells: nsm_codegen::cells::CellsArg,
+    cells: CellsArg,
     /// Folder to write into (created if missing).
     #[arg(long, value_name = "DIR")]
     out_dir: PathBuf,
@@ -42,8 +43,11 @@ fn run(args: Args) -> Result<()> {
         Some(p) => Some(QNet::load(p, &cfg)?),
         None => None,
     };
-    let generated = nsm_codegen::generate_with_cells(&cfg, qnet.as_ref(), args.cells.into())?;
-    nsm_codegen::write(&generated, &args.out_dir)
+    let opts = VerilogOptions {
+        cells: args.cells.into(),
+    };
+    let generated = nsm_verilog::generate(&cfg, qnet.as_ref(), &opts)?;
+    nsm_verilog::write(&generated, &args.out_dir)
         .with_context(|| format!("writing into {}", args.out_dir.display()))?;
     if args.update_unit {
         let learn = match &args.learn {
@@ -55,12 +59,12 @@ fn run(args: Args) -> Result<()> {
             None => nsm_model::learn::LearnConfig::default(),
         };
         let spec = nsm_model::learn::UpdateSpec::new(&cfg, &learn)?;
-        let v = nsm_codegen::update_unit_verilog(&spec)?;
-        let path = args.out_dir.join(nsm_codegen::UPDATE_VERILOG_FILE);
+        let v = nsm_verilog::update_unit_verilog(&spec)?;
+        let path = args.out_dir.join(nsm_verilog::UPDATE_VERILOG_FILE);
         nsm_model::fsutil::atomic_write(&path, v.as_bytes())?;
         eprintln!("wrote {} ({} bytes)", path.display(), v.len());
-        let waivers = nsm_codegen::update_unit_vlt(&v);
-        let path = args.out_dir.join(nsm_codegen::UPDATE_VLT_FILE);
+        let waivers = nsm_verilog::update_unit_vlt(&v);
+        let path = args.out_dir.join(nsm_verilog::UPDATE_VLT_FILE);
         nsm_model::fsutil::atomic_write(&path, waivers.as_bytes())?;
         eprintln!("wrote {} ({} bytes)", path.display(), waivers.len());
     }

@@ -463,19 +463,21 @@ endmodule
 
     fn synthesize(dir: &std::path::Path) -> Value {
         std::fs::write(dir.join("top.v"), DESIGN).unwrap();
-        let yosys = crate::synth::tool("yosys", "NSM_YOSYS").expect("yosys is needed");
-        let (ok, log) = crate::synth::run(
+        let yosys = crate::Tool::YOSYS.path().expect("yosys is needed");
+        let out = crate::tool::run(
             dir,
-            &yosys,
-            &[
-                "-q".into(),
-                "-p".into(),
-                "read_verilog top.v; synth_ecp5 -top top -json top.json".into(),
-            ],
-            "yosys.log",
+            "yosys",
+            &crate::tool::Cmd::new(
+                yosys,
+                [
+                    "-q",
+                    "-p",
+                    "read_verilog top.v; synth_ecp5 -top top -json top.json",
+                ],
+            ),
         )
         .unwrap();
-        assert!(ok, "{log}");
+        assert!(out.ok, "{}", out.log);
         serde_json::from_str(&std::fs::read_to_string(dir.join("top.json")).unwrap()).unwrap()
     }
 

@@ -6,98 +6,73 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use nsm_model::learn::mirror::RowEngine;
 use nsm_model::learn::update::{RowMode, RowRequest, RowResult};
 use nsm_model::learn::UpdateSpec;
 
-use crate::{CosimError, Simulator};
+use super::{Bench, Simulator};
+use crate::io_err as io;
+use crate::tool::{self, Cmd};
+use crate::FlowError;
 
 /// The testbench source.
-pub const UPDATE_TESTBENCH: &str = include_str!("../verilog/update_tb.v");
+pub const UPDATE_TESTBENCH: &str = include_str!("../../../testbenches/verilog/update_tb.v");
 
-/// A built update-unit testbench in a folder.
+/// A built update-unit testbench in a folder (which the caller keeps or removes: see
+/// [`crate::WorkDir`]).
 pub struct UpdateBench {
     pub dir: PathBuf,
     pub simulator: Simulator,
     /// Simulated clock cycles of the last run.
     pub cycles: u64,
-    remove_on_drop: bool,
+    /// The command that runs the built testbench.
+    run: Cmd,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CosimError + '_ {
-    move |source| CosimError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn exec(dir: &Path, simulator: Simulator, cmd: &[String]) -> Result<String, CosimError> {
-    let out = Command::new(&cmd[0])
-        .args(&cmd[1..])
-        .current_dir(dir)
-        .output()
-        .map_err(io(Path::new(&cmd[0])))?;
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(CosimError::Failed {
+/// Runs `cmd` in `dir`; its output, or [`FlowError::SimFailed`].
+fn exec(dir: &Path, simulator: Simulator, cmd: &Cmd) -> Result<String, FlowError> {
+    let out = tool::exec(dir, cmd)?;
+    if !out.ok {
+        return Err(FlowError::SimFailed {
             simulator,
             dir: dir.to_path_buf(),
-            log,
+            log: out.log,
         });
     }
-    Ok(log)
+    Ok(out.log)
 }
 
 impl UpdateBench {
     /// Writes the unit's Verilog and the testbench into `dir` and builds them with
     /// `simulator` (the tool missing is an error naming it and its environment override).
-    pub fn new(
-        dir: &Path,
-        spec: &UpdateSpec,
-        simulator: Simulator,
-        remove_on_drop: bool,
-    ) -> Result<Self, CosimError> {
+    pub fn new(dir: &Path, spec: &UpdateSpec, simulator: Simulator) -> Result<Self, FlowError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let v = nsm_codegen::update_unit_verilog(spec)?;
-        let p = dir.join(nsm_codegen::UPDATE_VERILOG_FILE);
+        let v = nsm_verilog::update_unit_verilog(spec)?;
+        let p = dir.join(nsm_verilog::UPDATE_VERILOG_FILE);
         std::fs::write(&p, v).map_err(io(&p))?;
         let p = dir.join("update_tb.v");
         std::fs::write(&p, UPDATE_TESTBENCH).map_err(io(&p))?;
-        let bench = crate::Bench {
+        let bench = Bench {
             tb: "update_tb.v",
-            design: nsm_codegen::UPDATE_VERILOG_FILE,
+            design: nsm_verilog::UPDATE_VERILOG_FILE,
             top: "update_tb",
             stem: "update",
         };
-        let mut cmds = crate::sim_commands(simulator, &bench, "-O2")?;
-        let run = cmds.pop().expect("a run command");
-        let build = cmds.pop().expect("a build command");
-        let p = dir.join("run.sh");
-        std::fs::write(
-            &p,
-            format!(
-                "#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")\"\n{}\n{}\n",
-                build.join(" "),
-                run.join(" ")
-            ),
-        )
-        .map_err(io(&p))?;
+        let cmds = super::sim_commands(simulator, &bench, "-O2")?;
+        tool::write_replay(dir, "run", &cmds)?;
+        let [build, run]: [Cmd; 2] = cmds.try_into().expect("a build and a run command");
         exec(dir, simulator, &build)?;
-        let p = dir.join("run.cmd");
-        std::fs::write(&p, run.join("\n")).map_err(io(&p))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             simulator,
             cycles: 0,
-            remove_on_drop,
+            run,
         })
     }
 
     /// Runs `reqs` through the simulated unit, in order.
-    pub fn run(&mut self, reqs: &[RowRequest]) -> Result<Vec<RowResult>, CosimError> {
+    pub fn run(&mut self, reqs: &[RowRequest]) -> Result<Vec<RowResult>, FlowError> {
         let mut text = String::new();
         for r in reqs {
             let mode = match r.mode {
@@ -112,16 +87,10 @@ impl UpdateBench {
         let p = self.dir.join("requests.txt");
         std::fs::write(&p, text).map_err(io(&p))?;
         let _ = std::fs::remove_file(self.dir.join("results.txt"));
-        let p = self.dir.join("run.cmd");
-        let cmd: Vec<String> = std::fs::read_to_string(&p)
-            .map_err(io(&p))?
-            .lines()
-            .map(String::from)
-            .collect();
-        let log = exec(&self.dir, self.simulator, &cmd)?;
+        let log = exec(&self.dir, self.simulator, &self.run)?;
         let p = self.dir.join("results.txt");
         let out = std::fs::read_to_string(&p).map_err(io(&p))?;
-        let fail = |why: &str| CosimError::Failed {
+        let fail = |why: &str| FlowError::SimFailed {
             simulator: self.simulator,
             dir: self.dir.clone(),
             log: format!("{why}\n{log}"),
@@ -131,7 +100,7 @@ impl UpdateBench {
         let mut ended = false;
         for line in out.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let num = |i: usize| -> Result<i64, CosimError> {
+            let num = |i: usize| -> Result<i64, FlowError> {
                 f.get(i)
                     .and_then(|v| v.parse().ok())
                     .ok_or_else(|| fail(&format!("bad line {line:?}")))
@@ -175,14 +144,6 @@ impl UpdateBench {
             )));
         }
         Ok(results)
-    }
-}
-
-impl Drop for UpdateBench {
-    fn drop(&mut self) {
-        if self.remove_on_drop {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 

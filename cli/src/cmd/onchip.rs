@@ -6,12 +6,11 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use nsm_flow::plot::{side_by_side, Chart};
+use nsm_flow::WorkDir;
 use serde_json::json;
 
-use crate::plot::{side_by_side, Chart};
 use nsm_model::data::Split;
-use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::qnet::QNet;
 use nsm_model::eval::{evaluate_mc, EvalOptions};
 use nsm_model::forward::{BinarizedSet, NoiseKey, Pass};
@@ -22,87 +21,8 @@ use nsm_model::net::Network;
 use nsm_model::seeds::stream_rng;
 use nsm_model::train::{gradients, Adam};
 
-use super::commands::DataArgs;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum UpdateEngineArg {
-    /// The fixed-point mirror computes the unit's outputs.
-    Golden,
-    /// The update unit in rust-hdl's simulator.
-    RustHdl,
-    /// The update unit's emitted Verilog, compiled by Verilator.
-    Verilator,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InitOutputArg {
-    /// Keep the quantized network's output layer.
-    Keep,
-    /// Small random integer weights (uniform in +-8, biases 0): learning from scratch.
-    Random,
-}
-
-#[derive(Debug, Args)]
-pub struct TrainOnchipArgs {
-    #[arg(long, value_name = "QNET.json")]
-    qnet: PathBuf,
-    #[arg(long, value_name = "ENGINE.json")]
-    config: PathBuf,
-    /// Learning formats and step sizes (nsm-learn/1 JSON) [built-in defaults].
-    #[arg(long, value_name = "LEARN.json")]
-    learn: Option<PathBuf>,
-    /// Who computes the update unit's outputs (forward passes always run on the bit-exact
-    /// engine model).
-    #[arg(long, value_enum, default_value_t = UpdateEngineArg::Golden)]
-    engine: UpdateEngineArg,
-    /// Training steps; one step is one training image (a forward pass and every row updated).
-    #[arg(long, default_value_t = 8000)]
-    steps: u64,
-    /// Measure the test error every N steps [steps / 8].
-    #[arg(long, value_name = "N")]
-    eval_every: Option<u64>,
-    #[arg(long, value_enum, default_value_t = InitOutputArg::Keep)]
-    init_output: InitOutputArg,
-    /// Seed of the image order and of --init-output random.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Override the learning configuration's lr_shift, lr_a_shift and lr_out_shift.
-    #[arg(long, value_name = "SHIFT")]
-    lr_shift: Option<u32>,
-    /// Override the learning configuration's logit_shift (the host's softmax reads the
-    /// integer logits as L 2^-SHIFT; about log2 of the quantizer's output scale).
-    #[arg(long, value_name = "SHIFT")]
-    logit_shift: Option<u32>,
-    /// Use only the first N training images.
-    #[arg(long, value_name = "N")]
-    train_limit: Option<usize>,
-    /// Use only the first N test images.
-    #[arg(long, value_name = "N")]
-    test_limit: Option<usize>,
-    /// The float network the quantized one was made from: train it too, on the same images in
-    /// the same order (Adam, one image per step), for the float learning curve.
-    #[arg(long, value_name = "NET.json")]
-    net: Option<PathBuf>,
-    /// Adam step size of the float comparison.
-    #[arg(long, default_value_t = 1e-4)]
-    float_lr: f64,
-    /// Write the trained quantized network here.
-    #[arg(long, value_name = "QNET.json")]
-    out: Option<PathBuf>,
-    /// Write the learning curves (JSON).
-    #[arg(long, value_name = "FILE")]
-    curves: Option<PathBuf>,
-    /// Plot the fixed-point (and float) learning curves (SVG).
-    #[arg(long, value_name = "FILE.svg")]
-    plot: Option<PathBuf>,
-    /// Folder for the Verilator build [a temporary folder].
-    #[arg(long, value_name = "DIR")]
-    work_dir: Option<PathBuf>,
-    #[command(flatten)]
-    data: DataArgs,
-    #[arg(long)]
-    json: bool,
-}
+use crate::configs;
+use crate::flags::{DataArgs, InitOutputArg, TrainOnchipArgs, UpdateEngineArg};
 
 fn binarized(a: &DataArgs, split: Split, limit: Option<usize>) -> Result<BinarizedSet> {
     let set = BinarizedSet::from_dataset(&a.load(split)?);
@@ -208,7 +128,7 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
     if a.steps == 0 {
         bail!("--steps must be at least 1");
     }
-    let cfg = EngineConfig::load(&a.config)?;
+    let cfg = configs::load_required(&a.config)?;
     let q = QNet::load(&a.qnet, &cfg)?;
     let mut learn = load_learn(&a.learn)?;
     if let Some(s) = a.lr_shift {
@@ -227,6 +147,8 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
     if a.init_output == InitOutputArg::Random {
         mirror.randomize_output(a.seed, 8);
     }
+    // declared before the engine, so the folder outlives the Verilator build in it
+    let mut work: Option<WorkDir> = None;
     let mut engine: Box<dyn RowEngine> = match a.engine {
         UpdateEngineArg::Golden => Box::new(Golden),
         UpdateEngineArg::RustHdl => {
@@ -234,15 +156,22 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
             Box::new(nsm_hdl::update::RustHdlEngine::new(&spec))
         }
         UpdateEngineArg::Verilator => {
-            let dir = a.work_dir.clone().unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("nsm-update-{}", std::process::id()))
-            });
-            Box::new(nsm_testbenches::update::UpdateBench::new(
-                &dir,
+            let w = work.insert(WorkDir::new(a.work_dir.as_deref(), "update")?);
+            let bench = nsm_flow::sim::update::UpdateBench::new(
+                w.path(),
                 &spec,
-                nsm_testbenches::Simulator::Verilator,
-                a.work_dir.is_none(),
-            )?)
+                nsm_flow::sim::Simulator::Verilator,
+            );
+            match bench {
+                Ok(b) => Box::new(b),
+                Err(e) => {
+                    // the error names the folder's replay script: keep it
+                    if let Some(w) = work.take() {
+                        w.keep();
+                    }
+                    return Err(e.into());
+                }
+            }
         }
     };
     let check = a.engine != UpdateEngineArg::Golden;

@@ -16,9 +16,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nsm_codegen::cells::{CCU2C_MODEL, CCU2C_MODEL_FILE};
-use nsm_codegen::find_tool;
+use nsm_flow::find_tool;
 use nsm_hdl::pe::{ECP5_ADDER_MODULE, ECP5_ADDER_MODULE_NAME};
+use nsm_verilog::cells::{CCU2C_MODEL, CCU2C_MODEL_FILE};
 
 fn dir() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ecp5-cells");
@@ -209,8 +209,9 @@ fn ecp5_cells(dir: &Path, name: &str, verilog: &str) -> (u64, u64) {
 
 #[test]
 fn synth_ecp5_takes_the_operand_logic_into_the_carry_cells() {
-    use nsm_codegen::cells::Cells;
     use nsm_model::engine::config::EngineConfig;
+    use nsm_verilog::cells::Cells;
+    use nsm_verilog::VerilogOptions;
     let cfg = EngineConfig {
         rows: 2,
         cols: 3,
@@ -223,8 +224,8 @@ fn synth_ecp5_takes_the_operand_logic_into_the_carry_cells() {
         ..EngineConfig::default_config()
     };
     let dir = dir().join("synth");
-    let portable = nsm_codegen::verilog_with_cells(&cfg, Cells::Portable).unwrap();
-    let ecp5 = nsm_codegen::verilog_with_cells(&cfg, Cells::Ecp5).unwrap();
+    let portable = nsm_verilog::verilog(&cfg, &VerilogOptions::default()).unwrap();
+    let ecp5 = nsm_verilog::verilog(&cfg, &VerilogOptions { cells: Cells::Ecp5 }).unwrap();
     assert!(!portable.contains("CCU2C"));
     let (luts_p, carries_p) = ecp5_cells(&dir, "portable", &portable);
     let (luts_e, carries_e) = ecp5_cells(&dir, "ecp5", &ecp5);

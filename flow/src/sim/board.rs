@@ -4,17 +4,18 @@
 
 use std::path::Path;
 
-use nsm_codegen::cells::Cells;
 use nsm_hdl::board::BoardParams;
 use nsm_model::engine::config::EngineConfig;
+use nsm_verilog::VerilogOptions;
 
-use crate::{exec, write, CosimError, Simulator};
+use super::{exec, write, Bench, Simulator};
+use crate::{io_err, FlowError};
 
 /// The board testbench source.
-pub const BOARD_TESTBENCH: &str = include_str!("../verilog/board_tb.v");
+pub const BOARD_TESTBENCH: &str = include_str!("../../../testbenches/verilog/board_tb.v");
 
 /// Writes a board run folder: `nsm_board.v` for `cfg` and `params` with the engine's PE sums
-/// written as `cells` says (the ULX3S's form is [`Cells::Ecp5`]) and the cell models that
+/// written as `opts` says (the ULX3S's form is `Cells::Ecp5`) and the cell models that
 /// Verilog needs, the testbench, the bytes to send (`rx.hex`) and the reply bytes expected
 /// (`expect.hex`). The run fails after `max_cycles` clocks.
 pub fn prepare_board(
@@ -24,12 +25,9 @@ pub fn prepare_board(
     send: &[u8],
     expect: &[u8],
     max_cycles: u64,
-    cells: Cells,
-) -> Result<(), CosimError> {
-    std::fs::create_dir_all(dir).map_err(|source| CosimError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    opts: &VerilogOptions,
+) -> Result<(), FlowError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}\n")).collect() };
     write(dir, "rx.hex", &hex(send))?;
     write(dir, "expect.hex", &hex(expect))?;
@@ -48,9 +46,9 @@ pub fn prepare_board(
     write(
         dir,
         "nsm_board.v",
-        &nsm_codegen::board::board_core_verilog_with_cells(cfg, params, cells)?,
+        &nsm_verilog::board::board_core_verilog(cfg, params, opts)?,
     )?;
-    for (name, text) in nsm_codegen::cells::simulation_models(cells) {
+    for (name, text) in nsm_verilog::cells::simulation_models(opts.cells) {
         write(dir, name, text)?;
     }
     write(dir, "engine.json", &cfg.to_json())?;
@@ -59,20 +57,20 @@ pub fn prepare_board(
 
 /// Simulates a board run folder; `Ok` (the log) only if the testbench printed
 /// `NSM_BOARD_TB PASS`. `run.sh` in the folder replays it.
-pub fn run_board(dir: &Path, simulator: Simulator) -> Result<String, CosimError> {
-    let bench = crate::Bench {
+pub fn run_board(dir: &Path, simulator: Simulator) -> Result<String, FlowError> {
+    let bench = Bench {
         tb: "board_tb.v",
         design: "nsm_board.v",
         top: "board_tb",
         stem: "board",
     };
-    let cmds = crate::sim_commands(simulator, &bench, "-O1")?;
+    let cmds = super::sim_commands(simulator, &bench, "-O1")?;
     let log = exec(dir, simulator, &cmds)?;
     write(dir, &format!("board-{simulator}.log"), &log)?;
     if log.lines().any(|l| l.starts_with("NSM_BOARD_TB PASS")) {
         Ok(log)
     } else {
-        Err(CosimError::Failed {
+        Err(FlowError::SimFailed {
             simulator,
             dir: dir.to_path_buf(),
             log,

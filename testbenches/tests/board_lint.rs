@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use nsm_codegen::board::{write_board_verilog, Board};
-use nsm_codegen::find_tool;
+use nsm_flow::find_tool;
 use nsm_model::engine::config::EngineConfig;
+use nsm_verilog::board::{write_board_verilog, Board};
 
 fn tiny() -> EngineConfig {
     EngineConfig {
@@ -42,7 +42,7 @@ fn lint_and_elaborate(board: Board, cfg: &EngineConfig, case: &str) {
     let file = |p: &Path| p.file_name().unwrap().to_str().unwrap().to_string();
     let (v, vlt) = (file(&v), file(&vlt));
     // a missing verilator fails here too, with install instructions
-    if let Err(e) = nsm_codegen::lint::verilator_lint(&dir, board.top(), &vlt, &v) {
+    if let Err(e) = nsm_flow::lint::verilator_lint(&dir, board.top(), &vlt, &v) {
         panic!("{} ({case}): {e}", board.name());
     }
     let out = Command::new(&iverilog)

@@ -1,0 +1,206 @@
+//! The board commands: `nsm bitstream` (through `nsm_flow::bitstream`), and the host side of
+//! a board session, `nsm board-stream` and `nsm board-decode`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use nsm_flow::bitstream::build_bitstream;
+use nsm_flow::WorkDir;
+use nsm_model::data::Split;
+use nsm_model::engine::qnet::QNet;
+use nsm_model::engine::BitExact;
+use nsm_model::forward::BinarizedSet;
+use nsm_model::fsutil::atomic_write;
+use serde_json::json;
+
+use super::check_output_path;
+use crate::configs;
+use crate::flags::{BitstreamArgs, BoardDecodeArgs, BoardSessionArgs, BoardStreamArgs, DataArgs};
+
+pub fn bitstream(a: BitstreamArgs) -> Result<()> {
+    let board = a.board.board();
+    let cfg = configs::load(a.config.as_deref(), a.board.default_config())?.cfg;
+    let out_dir = a
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("bitstream-{}", board.name())));
+    let work = WorkDir::new(a.work_dir.as_deref(), "bitstream")?;
+    let report = build_bitstream(board, &cfg, &out_dir, work.path());
+    drop(work);
+    let r = report.with_context(|| format!("building the {} bitstream", board.name()))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        let util: Vec<String> = r
+            .utilization
+            .iter()
+            .map(|(k, used, avail)| {
+                format!(
+                    "{k} {used}/{avail} ({:.0}%)",
+                    100.0 * *used as f64 / (*avail).max(1) as f64
+                )
+            })
+            .collect();
+        println!(
+            "{} ({}), {}x{} engine: {} LUTs, {} FFs, {} block RAMs, {} DSPs; {}; Fmax {} at a {:.0} MHz clock\nwrote {} ({} bytes) in {:.0} s",
+            r.board,
+            r.device,
+            r.rows,
+            r.cols,
+            r.luts,
+            r.ffs,
+            r.brams,
+            r.dsps,
+            util.join(", "),
+            r.fmax_mhz.map_or("-".to_string(), |f| format!("{f:.1} MHz")),
+            r.clock_mhz,
+            r.bitstream.display(),
+            r.bitstream_bytes,
+            r.seconds
+        );
+    }
+    Ok(())
+}
+
+/// The test images of a board run, as `+1`/`-1` values.
+fn board_images(data: &DataArgs, images: usize) -> Result<(Vec<Vec<i8>>, Vec<u8>)> {
+    if images == 0 {
+        bail!("--images must be at least 1");
+    }
+    let set = BinarizedSet::from_dataset(&data.load(Split::Test)?);
+    let n = images.min(set.len());
+    Ok((super::signs(&set, n), set.labels[..n].to_vec()))
+}
+
+/// A board session: its test images (`+1`/`-1`) and labels, its byte stream, and the
+/// model's results for the images.
+struct BoardSession {
+    inputs: Vec<Vec<i8>>,
+    labels: Vec<u8>,
+    stream: nsm_sim::host::HostStream,
+    results: Vec<nsm_model::engine::Inference>,
+}
+
+/// The session `a` describes, with `fillers` filler bytes after each input when given.
+fn board_session(a: &BoardSessionArgs, fillers: Option<u32>) -> Result<BoardSession> {
+    use nsm_sim::host::{filler_bytes, HostStream};
+    let cfg = configs::load_required(&a.config)?;
+    let q = QNet::load(&a.qnet, &cfg)?;
+    let (inputs, labels) = board_images(&a.data, a.images)?;
+    let model = BitExact::new(&cfg, &q)?;
+    let mut states = model.seeds().to_vec();
+    let classes = *q.widths().last().expect("a network has an output layer");
+    let per_input = fillers.map_or(0, |cpb| filler_bytes(&cfg, &q, a.logits, cpb));
+    let mut stream = HostStream::new();
+    stream.ping();
+    stream.load(&q, cfg.cols);
+    let mut results = Vec::new();
+    for x in &inputs {
+        stream.classify(x, cfg.cols, classes, a.logits, per_input);
+        results.push(model.infer(x, &mut states)?);
+    }
+    stream.ping();
+    Ok(BoardSession {
+        inputs,
+        labels,
+        stream,
+        results,
+    })
+}
+
+pub fn board_stream(a: BoardStreamArgs) -> Result<()> {
+    use nsm_hdl::board::BoardParams;
+    check_output_path(&a.out)?;
+    if let Some(e) = &a.expect {
+        check_output_path(e)?;
+    }
+    let params = BoardParams::for_board(&a.board.board().spec())?;
+    let fillers = (!a.no_fillers).then_some(params.clocks_per_bit);
+    let BoardSession {
+        inputs,
+        stream,
+        results,
+        ..
+    } = board_session(&a.session, fillers)?;
+    atomic_write(&a.out, &stream.bytes)?;
+    if let Some(e) = &a.expect {
+        atomic_write(e, &stream.expected_replies(&results))?;
+    }
+    eprintln!(
+        "wrote {} ({} bytes: ping, {} configuration writes, {} inputs, ping); expect {} reply bytes",
+        a.out.display(),
+        stream.bytes.len(),
+        stream.expect.len() - 2 - inputs.len(),
+        inputs.len(),
+        stream.expected_replies(&results).len()
+    );
+    Ok(())
+}
+
+pub fn board_decode(a: BoardDecodeArgs) -> Result<()> {
+    use nsm_sim::host::{decode_replies, Reply};
+    let BoardSession {
+        labels,
+        stream,
+        results,
+        ..
+    } = board_session(&a.session, None)?;
+    let bytes =
+        std::fs::read(&a.replies).with_context(|| format!("reading {}", a.replies.display()))?;
+    let replies = decode_replies(&bytes, &stream.expect)
+        .with_context(|| format!("decoding {}", a.replies.display()))?;
+    let errors = replies
+        .iter()
+        .filter(|r| matches!(r, Reply::Error(_)))
+        .count();
+    let mut classes = Vec::new();
+    let (mut mismatches, mut wrong) = (0usize, 0usize);
+    let mut result_replies = replies.iter().filter(|r| !matches!(r, Reply::Ack));
+    for (n, (inf, &label)) in results.iter().zip(&labels).enumerate() {
+        let got = result_replies.next();
+        let want = Reply::from_inference(inf, a.session.logits);
+        let class = match got {
+            Some(Reply::Result { class, .. }) => Some(*class),
+            _ => None,
+        };
+        if got != Some(&want) {
+            mismatches += 1;
+            if !a.json {
+                eprintln!("image {n}: board {got:?}, bit-exact model {want:?}");
+            }
+        }
+        if class != Some(u16::from(label)) {
+            wrong += 1;
+        }
+        classes.push(class);
+    }
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "images": results.len(),
+                "classes": classes,
+                "labels": labels,
+                "error_replies": errors,
+                "mismatches_vs_golden": mismatches,
+                "test_error_pct": 100.0 * wrong as f64 / results.len() as f64,
+            })
+        );
+    } else {
+        println!(
+            "{} images: classes {:?}; {} error replies, {} mismatches vs the bit-exact model, {:.1}% test error",
+            results.len(),
+            classes,
+            errors,
+            mismatches,
+            100.0 * wrong as f64 / results.len() as f64
+        );
+    }
+    if mismatches > 0 || errors > 0 {
+        bail!(
+            "{mismatches} of {} results differ from the bit-exact model ({errors} error replies)",
+            results.len()
+        );
+    }
+    Ok(())
+}

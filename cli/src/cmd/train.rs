@@ -1,0 +1,155 @@
+//! `nsm train` and `nsm eval`: the float golden model (`eval --qnet` hands over to the
+//! bit-exact engine model in [`super::engine`]).
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use nsm_model::data::Split;
+use nsm_model::equations::Noise;
+use nsm_model::eval::{evaluate_mc, EvalOptions, DEFAULT_MC_SAMPLES};
+use nsm_model::forward::BinarizedSet;
+use nsm_model::net::{ModelKind, Network};
+use nsm_model::train::{init_network, TrainOptions, Trainer};
+use serde_json::json;
+
+use super::check_output_path;
+use crate::flags::{EvalArgs, TrainArgs};
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    let model: ModelKind = a.model.into();
+    let noise = match model {
+        ModelKind::Gnsm => Noise::Gaussian { sigma: a.sigma },
+        _ => Noise::BlankOut {
+            blank_out_p: a.blank_out_p,
+        },
+    };
+    // Validate the p flag even for the StNN, which ignores it: a bad value is a typo.
+    Noise::BlankOut {
+        blank_out_p: a.blank_out_p,
+    }
+    .validate()
+    .context("--p")?;
+    let opts = TrainOptions {
+        model,
+        noise,
+        hidden: a.hidden.clone(),
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        learning_rate: a.lr,
+        lr_decay: a.lr_decay,
+        input_noise: a.input_noise,
+        seed: a.seed,
+    };
+    opts.validate()?;
+    check_output_path(&a.out)?;
+    let data = BinarizedSet::from_dataset(&a.data.load(Split::Train)?);
+    let net = init_network(&opts, &data)?;
+    let mut trainer = Trainer::new(net, opts.clone())?;
+    if !a.quiet {
+        eprintln!(
+            "training {model} {:?} on {} images for {} epochs (seed {})",
+            trainer.net.widths(),
+            data.len(),
+            opts.epochs,
+            opts.seed
+        );
+    }
+    let mut history = Vec::new();
+    for epoch in 0..opts.epochs {
+        let bar = if a.quiet {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::new(data.len().div_ceil(opts.batch_size) as u64);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "epoch {prefix:>3} [{bar:30}] {pos}/{len} batches {elapsed}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b.set_prefix(format!("{}", epoch + 1));
+            b
+        };
+        let report =
+            trainer.train_epoch(&data, epoch, &mut |done, _| bar.set_position(done as u64))?;
+        bar.finish_and_clear();
+        if !a.quiet {
+            eprintln!(
+                "epoch {:>3}/{}: loss {:.4}, sampled train error {:.2}%, lr {:.2e}, {:.2} s",
+                epoch + 1,
+                opts.epochs,
+                report.mean_loss,
+                report.train_error_pct,
+                report.learning_rate,
+                report.seconds
+            );
+        }
+        history.push(report);
+    }
+    let mut net = trainer.net;
+    net.training = Some(json!({
+        "tool": concat!("nsm ", env!("CARGO_PKG_VERSION")),
+        "options": opts,
+        "train_images": data.len(),
+        "epochs": history,
+    }));
+    net.save(&a.out)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    if !a.quiet {
+        eprintln!("wrote {}", a.out.display());
+    }
+    Ok(())
+}
+
+pub fn eval(a: EvalArgs) -> Result<()> {
+    if a.mc == Some(0) {
+        bail!("--mc must be at least 1");
+    }
+    if let Some(qpath) = &a.qnet {
+        return super::engine::eval_bit_exact(&a, qpath);
+    }
+    let net_path = a.net.clone().expect("clap requires --net without --qnet");
+    let mut net = Network::load(&net_path)?;
+    if let Some(s) = a.scale {
+        if !(s.is_finite() && s > 0.0) {
+            bail!("--scale must be a positive number, got {s}");
+        }
+        net = net.scaled(s as f32);
+    }
+    let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
+    let report = evaluate_mc(
+        &net,
+        &data,
+        EvalOptions {
+            mc_samples: a.mc.unwrap_or(DEFAULT_MC_SAMPLES),
+            seed: a.seed,
+        },
+    )?;
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "net": net_path,
+                "engine": "float",
+                "model": net.model,
+                "test_error_pct": report.test_error_pct,
+                "errors": report.errors,
+                "images": report.images,
+                "mc_samples": report.mc_samples,
+                "scale": a.scale.unwrap_or(1.0),
+                "seed": a.seed,
+            })
+        );
+    } else {
+        println!(
+            "test error {:.2}% ({} of {} images, {} Monte Carlo samples{})",
+            report.test_error_pct,
+            report.errors,
+            report.images,
+            report.mc_samples,
+            a.scale
+                .map(|s| format!(", rows scaled by {s}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! # nsm-flow: the flows that run external tools
+//!
+//! Everything in the project that starts a program other than itself lives here: Yosys and
+//! nextpnr ([`synth`], [`bitstream`]), the netlist rewrite between them ([`absorb`]),
+//! Verilator's lint ([`lint`]) and the Icarus and Verilator run folders ([`sim`]). The Verilog
+//! itself comes from `nsm-verilog`; this crate never writes a line of the design.
+//!
+//! Every tool goes through [`tool`]: found by its `NSM_*` environment override or on the
+//! `PATH`, run in a folder, its output logged there, and its command line left in a replay
+//! script beside the log. What differs between FPGA families (synthesis command, cell names,
+//! nextpnr binary and arguments, how LUT4s add up) is one table in [`family`], read by both
+//! `nsm synth` and `nsm bitstream`. [`workdir::WorkDir`] is the one kind of work folder: the
+//! one the user named (kept), or a temporary one (removed when dropped).
+
+use std::path::PathBuf;
+
+pub mod absorb;
+pub mod bitstream;
+pub mod family;
+pub mod lint;
+pub mod plot;
+pub mod report;
+pub mod sim;
+pub mod synth;
+pub mod tool;
+pub mod workdir;
+
+pub use tool::{find_tool, Tool};
+pub use workdir::WorkDir;
+
+/// Why a flow could not run, or what it found wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(transparent)]
+    Verilog(#[from] nsm_verilog::VerilogError),
+    #[error(transparent)]
+    Hdl(#[from] nsm_hdl::HdlError),
+    #[error("{0}")]
+    Model(#[from] nsm_model::engine::BitExactError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {cells} cells exist only on the ECP5; target {target} cannot synthesize them (use --cells portable)")]
+    CellsNotOnTarget {
+        cells: &'static str,
+        target: &'static str,
+    },
+    #[error("output folder {0} exists and is not a folder")]
+    NotAFolder(PathBuf),
+    #[error("verilator --lint-only -Wall found problems in {} (replay: sh {}/lint.sh):\n{log}", dir.display(), dir.display())]
+    LintFindings { dir: PathBuf, log: String },
+    #[error("{tool} not found (set {env} to its path, or install the tools with scripts/install-tools.sh)")]
+    ToolMissing {
+        tool: &'static str,
+        env: &'static str,
+    },
+    #[error("{tool} failed in {dir}:\n{log}")]
+    ToolFailed {
+        tool: &'static str,
+        dir: PathBuf,
+        log: String,
+    },
+    #[error("{simulator} failed in {dir} (replay: sh {dir}/run.sh):\n{log}")]
+    SimFailed {
+        simulator: sim::Simulator,
+        dir: PathBuf,
+        log: String,
+    },
+}
+
+/// The [`FlowError::Io`] of a failed operation on `path`.
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> FlowError + '_ {
+    move |source| FlowError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Creates `dir` if missing and writes `files` (name, text) into it.
+pub(crate) fn write_files(dir: &std::path::Path, files: &[(&str, &str)]) -> Result<(), FlowError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(io_err(&path))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary name and a rename.
+pub(crate) fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> Result<(), FlowError> {
+    nsm_model::fsutil::atomic_write(path, bytes).map_err(|e| FlowError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
