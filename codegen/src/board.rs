@@ -138,7 +138,7 @@ pub fn board_core_verilog(
 ) -> Result<String, VerilogError> {
     nsm_hdl::check_supported(cfg)?;
     let cells = opts.cells;
-    let mut board = NsmBoard::with_cells(cfg, params, cells)?;
+    let mut board = NsmBoard::new(cfg, params, nsm_hdl::EngineOptions { cells })?;
     board.connect_all();
     Ok(
         crate::rename_module(&generate_verilog(&board), BOARD_MODULE)

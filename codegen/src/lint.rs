@@ -237,7 +237,7 @@ fn declared_name(line: &str) -> Option<(&'static str, &str)> {
 /// `file_name`).
 pub fn vlt(verilog: &str, file_name: &str, top: &str) -> String {
     let mut out = String::from(
-        "`verilator_config\n// Lint waivers of the generated Verilog, written by nsm-codegen (codegen/src/lint.rs).\n// One waiver per justified finding: rule, file, line, and the reason above it.\n",
+        "`verilator_config\n// Lint waivers of the generated Verilog, written by nsm-verilog (codegen/src/lint.rs).\n// One waiver per justified finding: rule, file, line, and the reason above it.\n",
     );
     let mut module = String::new();
     for (i, line) in verilog.lines().enumerate() {

@@ -1,6 +1,6 @@
 //! A board top: UART receiver and transmitter, the host link ([`crate::host_link`]) and the
 //! engine, with a power-on reset and status LEDs. Five pins: `clock`, `uart_rx`, `uart_tx` and
-//! the LEDs; `nsm_codegen::board` wraps it with a board's pin names and LED polarities.
+//! the LEDs; `nsm_verilog::board` wraps it with a board's pin names and LED polarities.
 //!
 //! **Power-on reset.** rust-hdl has no reset primitive and no register of the design may rely
 //! on its initial value, with one exception: the power-on counter `por` here. It counts from
@@ -144,19 +144,14 @@ pub struct NsmBoard {
 }
 
 impl NsmBoard {
-    /// The board top for an engine configuration and board parameters, in portable Verilog.
-    pub fn new(cfg: &EngineConfig, params: &BoardParams) -> Result<Self, BoardError> {
-        Self::with_cells(cfg, params, crate::Cells::Portable)
-    }
-
-    /// The board top whose engine's PE sums are written as `cells` says
-    /// ([`NsmEngine::with_cells`]).
-    pub fn with_cells(
+    /// The board top for an engine configuration and board parameters, its engine emitted as
+    /// `options` say ([`NsmEngine::new`]).
+    pub fn new(
         cfg: &EngineConfig,
         params: &BoardParams,
-        cells: crate::Cells,
+        options: crate::EngineOptions,
     ) -> Result<Self, BoardError> {
-        let engine = NsmEngine::with_cells(cfg, cells)?;
+        let engine = NsmEngine::new(cfg, options)?;
         if !(MIN_CLOCKS_PER_BIT..=MAX_CLOCKS_PER_BIT).contains(&params.clocks_per_bit) {
             return Err(BoardError::ClocksPerBit {
                 clocks_per_bit: params.clocks_per_bit,
@@ -269,7 +264,7 @@ mod tests {
             ..ice
         };
         assert!(matches!(
-            NsmBoard::new(&cfg, &bad),
+            NsmBoard::new(&cfg, &bad, Default::default()),
             Err(BoardError::ClocksPerBit {
                 clocks_per_bit: 2,
                 ..

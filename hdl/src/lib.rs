@@ -43,6 +43,14 @@ pub enum Cells {
     Ecp5,
 }
 
+/// How an engine is emitted, beyond what its configuration says: choices that change the
+/// Verilog text, never what the hardware computes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// How the PEs' two adders are written.
+    pub cells: Cells,
+}
+
 /// Checks that `cfg` is valid and within what the hardware builds.
 pub fn check_supported(cfg: &EngineConfig) -> Result<(), HdlError> {
     cfg.validate()?;

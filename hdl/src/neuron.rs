@@ -1,5 +1,6 @@
-//! The neuron unit of one row: eq. 5 in integers, `u' = 2^F (T + B) + A S`, and the sign unit
-//! of eq. 1, `z = +1` iff `u' >= 0`. A leaf block with its own Verilog because rust-hdl
+//! The neuron unit of one row: eq. 5 in integers, `u' = 2^F (T + B) + A S`
+//! (`nsm_model::equations::fixed_preactivation`, the function both bit-exact models use), and
+//! the sign unit of eq. 1, `z = +1` iff `u' >= 0`. A leaf block with its own Verilog because rust-hdl
 //! multiplies only 16 x 16 bits. Inputs are 32-bit (the engine refuses wider accumulators and
 //! parameters); `u'` is formed at the contract's width, which keeps it exact (64 bits in the
 //! Rust model).
@@ -10,7 +11,7 @@
 //! starts a clock period of its own. With [`NeuronUnit::with_input_registers`] the operands
 //! pass one more register first, which drives nothing but the multiplier, and the sign one
 //! more after `u'`: `nsm synth` moves the operand and product registers into the ECP5 DSP's
-//! own registers (`nsm_codegen::absorb`), which takes the DSP's slow combinational path out of
+//! own registers (`nsm_flow::absorb`), which takes the DSP's slow combinational path out of
 //! the clock period.
 
 use rust_hdl::prelude::*;
@@ -147,7 +148,7 @@ impl Logic for NeuronUnit {
                 am = a - 1, sm = s - 1, bm = b - 1)
         };
         Verilog::Custom(format!(
-            "{operands}{fire_reg}reg signed [{pm}:0] prod_n;\nreg signed [{tbm}:0] tb;\nwire signed [{um}:0] prod = {px};\nwire signed [{um}:0] tb_u = {tbx};\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   prod_n <= a_n * s_n;\n   tb <= {tx} + {bx};\n   {fire_d} <= ~u[{um}];\nend\n",
+            "{operands}{fire_reg}reg signed [{pm}:0] prod_n;\nreg signed [{tbm}:0] tb;\nwire signed [{um}:0] prod = {px};\nwire signed [{um}:0] tb_u = {tbx};\n// u' = 2^F (T + B) + A S: eq. 5 in fixed point (nsm_model::equations::fixed_preactivation)\nwire signed [{um}:0] u = (tb_u <<< {f}) + prod;\n\nalways @(posedge clock) begin\n   prod_n <= a_n * s_n;\n   tb <= {tx} + {bx};\n   {fire_d} <= ~u[{um}];\nend\n",
             um = u - 1,
             pm = p - 1,
             px = extend("prod_n", p, u, true),

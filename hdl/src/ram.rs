@@ -36,7 +36,7 @@ pub(crate) fn extend(x: &str, from: usize, to: usize, signed: bool) -> String {
 /// With `output_register` the word passes one more register (`word_q`) before the port: read
 /// latency two. No block RAM inference in Yosys takes that register into the RAM, so it stays
 /// a flip-flop here and `nsm synth` moves it into the ECP5 block RAM's own output register
-/// afterwards (`nsm_codegen::absorb`).
+/// afterwards (`nsm_flow::absorb`).
 fn verilog_ram(
     width: usize,
     port: usize,
@@ -92,7 +92,7 @@ fn verilog_ram(
 
 /// Widest slice of a memory with an output register: the widest port of an ECP5 block RAM
 /// (`DP16KD`) in true dual-port mode. A wider memory would map to the 36-bit pseudo dual-port
-/// mode, whose output register `nsm_codegen::absorb` does not use.
+/// mode, whose output register `nsm_flow::absorb` does not use.
 pub const OUTPUT_REGISTER_SLICE_BITS: usize = 18;
 
 /// [`verilog_ram`] with an output register: the word passes `word_q` after `word`, writes pass

@@ -31,7 +31,7 @@ impl BoardSim {
     /// The board for `cfg` at power-up (every register at its initial value; the board's own
     /// power-on reset runs in the first cycles).
     pub fn new(cfg: &EngineConfig, params: &BoardParams) -> Result<Self, SimError> {
-        let mut board = NsmBoard::new(cfg, params)?;
+        let mut board = NsmBoard::new(cfg, params, Default::default())?;
         board.connect_all();
         board.uart_rx.next = true;
         let cpb = params.clocks_per_bit as usize;

@@ -137,7 +137,7 @@ const CLOCK_DEPTH: usize = 3;
 impl EngineSim {
     /// Builds the engine for `cfg` and applies a reset.
     pub fn new(cfg: &EngineConfig) -> Result<Self, SimError> {
-        let mut engine = NsmEngine::new(cfg)?;
+        let mut engine = NsmEngine::new(cfg, Default::default())?;
         engine.connect_all();
         let mut sim = Self {
             engine,

@@ -6,12 +6,15 @@
 //   NSM_TB PASS beats=<n> cycles=<c>      or      NSM_TB FAIL errors=<e> ...
 // The PASS/FAIL line also gives bad_images (inputs with any wrong beat) and compute_cycles
 // (from the first input word taken to the last result beat).
-// Files, read from the working directory: vectors.vh (counts), cfg.hex, in.hex, out.hex.
+// Files, read from the working directory: vectors.vh (counts), nsm_host_interface.vh (the
+// host interface's field positions, written from nsm_model::engine::host_interface), cfg.hex,
+// in.hex, out.hex. An out.hex word is {last, class, index, logit}, an in.hex word {last, data}.
 // Inputs change on the falling edge, outputs are sampled on the rising edge. Deterministic
 // pseudo-random gaps on in_valid and stalls on out_ready exercise the handshakes.
 `timescale 1ns / 1ps
 
 module nsm_tb;
+`include "nsm_host_interface.vh"
 `include "vectors.vh"
 
     reg clock = 1'b0;
@@ -43,8 +46,8 @@ module nsm_tb;
 
     // cfg.hex: {address, data}; in.hex: {last, data}; out.hex: {last, class, index, logit}
     reg [63:0] cfg_mem [0:N_CFG-1];
-    reg [32:0] in_mem [0:N_IN-1];
-    reg [104:0] out_mem [0:N_OUT-1];
+    reg [`NSM_INPUT_WORD_BITS:0] in_mem [0:N_IN-1];
+    reg [`NSM_RESULT_BEAT_BITS-1:0] out_mem [0:N_OUT-1];
 
     integer ci = 0;
     integer ii = 0;
@@ -85,8 +88,8 @@ module nsm_tb;
             end
         end
         in_valid <= (ci >= N_CFG) && !cfg_write && (ii < N_IN) && !gap;
-        in_data <= in_mem[ii][31:0];
-        in_last <= in_mem[ii][32];
+        in_data <= in_mem[ii][`NSM_INPUT_WORD_BITS-1:0];
+        in_last <= in_mem[ii][`NSM_INPUT_WORD_BITS];
         out_ready <= !hold;
     end
 
@@ -98,17 +101,17 @@ module nsm_tb;
             ii = ii + 1;
         end
         if (out_valid && out_ready) begin
-            if (out_logit !== out_mem[oi][63:0] || out_index !== out_mem[oi][83:64]
-                || out_last !== out_mem[oi][104]
-                || (out_last && out_class !== out_mem[oi][103:84])) begin
+            if (out_logit !== out_mem[oi][`NSM_RESULT_LOGIT_BITS-1:0] || out_index !== out_mem[oi][`NSM_RESULT_INDEX_SHIFT +: `NSM_RESULT_INDEX_BITS]
+                || out_last !== out_mem[oi][`NSM_RESULT_LAST_SHIFT]
+                || (out_last && out_class !== out_mem[oi][`NSM_RESULT_CLASS_SHIFT +: `NSM_RESULT_INDEX_BITS])) begin
                 errors = errors + 1;
                 image_bad = 1'b1;
                 if (errors <= 10)
                     $display("NSM_TB MISMATCH beat %0d: got index %0d logit %0d last %0d class %0d, expected index %0d logit %0d last %0d class %0d",
-                        oi, out_index, out_logit, out_last, out_class, out_mem[oi][83:64],
-                        $signed(out_mem[oi][63:0]), out_mem[oi][104], out_mem[oi][103:84]);
+                        oi, out_index, out_logit, out_last, out_class, out_mem[oi][`NSM_RESULT_INDEX_SHIFT +: `NSM_RESULT_INDEX_BITS],
+                        $signed(out_mem[oi][`NSM_RESULT_LOGIT_BITS-1:0]), out_mem[oi][`NSM_RESULT_LAST_SHIFT], out_mem[oi][`NSM_RESULT_CLASS_SHIFT +: `NSM_RESULT_INDEX_BITS]);
             end
-            if (out_mem[oi][104]) begin
+            if (out_mem[oi][`NSM_RESULT_LAST_SHIFT]) begin
                 if (image_bad) bad_images = bad_images + 1;
                 image_bad = 1'b0;
             end

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use nsm_model::engine::config::EngineConfig;
+use nsm_model::engine::host_interface::{verilog_include, ResultBeat, INPUT_WORD_BITS};
 use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::{BitExact, Inference};
 use nsm_sim::{config_writes, input_words, CycleModel};
@@ -14,6 +15,10 @@ use crate::tool::{self, Cmd, Tool};
 use crate::{io_err, FlowError};
 
 /// The testbench source.
+/// The host interface's Verilog include file, which the testbench reads its field positions
+/// from.
+pub const HOST_INTERFACE_INCLUDE: &str = "nsm_host_interface.vh";
+
 pub const TESTBENCH: &str = include_str!("../../../testbenches/verilog/nsm_tb.v");
 
 /// The engine's testbench.
@@ -55,15 +60,8 @@ pub fn prepare(
     let mut out = String::new();
     for x in inputs {
         let inf = model.infer_reference(x, &mut states)?;
-        let n = inf.logit_sums.len();
-        for (k, &logit) in inf.logit_sums.iter().enumerate() {
-            let last = k + 1 == n;
-            let class = if last { inf.class as u128 } else { 0 };
-            let word = (u128::from(last) << 104)
-                | (class << 84)
-                | ((k as u128) << 64)
-                | u128::from(logit as u64);
-            out.push_str(&format!("{word:027x}\n"));
+        for beat in ResultBeat::of_inference(&inf) {
+            out.push_str(&format!("{:027x}\n", beat.pack()));
         }
         expected.push(inf);
     }
@@ -76,7 +74,10 @@ pub fn prepare(
         let words = input_words(x, cfg.cols);
         for (i, w) in words.iter().enumerate() {
             let last = u64::from(i + 1 == words.len());
-            in_hex.push_str(&format!("{:09x}\n", (last << 32) | u64::from(*w)));
+            in_hex.push_str(&format!(
+                "{:09x}\n",
+                (last << INPUT_WORD_BITS) | u64::from(*w)
+            ));
         }
     }
     let per_input = CycleModel::new(cfg, qnet).total();
@@ -94,6 +95,7 @@ pub fn prepare(
     write(dir, "in.hex", &in_hex)?;
     write(dir, "out.hex", &out)?;
     write(dir, "vectors.vh", &vh)?;
+    write(dir, HOST_INTERFACE_INCLUDE, &verilog_include())?;
     write(dir, "nsm_tb.v", TESTBENCH)?;
     write_engine(dir, cfg, &opts.verilog)?;
     write(dir, "engine.json", &cfg.to_json())?;

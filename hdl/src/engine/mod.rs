@@ -17,7 +17,7 @@
 use nsm_model::engine::config::EngineConfig;
 use rust_hdl::prelude::*;
 
-use crate::{check_supported, Cells, HdlError};
+use crate::{check_supported, EngineOptions, HdlError};
 
 pub mod config_port;
 pub mod dense_walk;
@@ -126,14 +126,9 @@ pub struct NsmEngine {
 }
 
 impl NsmEngine {
-    /// The engine for a configuration (validated first), in portable Verilog.
-    pub fn new(cfg: &EngineConfig) -> Result<Self, HdlError> {
-        Self::with_cells(cfg, Cells::Portable)
-    }
-
-    /// The engine for a configuration whose PEs' adders are written as `cells` says. The
-    /// simulation is the same for every choice; only the emitted Verilog differs.
-    pub fn with_cells(cfg: &EngineConfig, cells: Cells) -> Result<Self, HdlError> {
+    /// The engine for a configuration (validated first), emitted as `options` say. The
+    /// simulation is the same for every choice of options; only the emitted Verilog differs.
+    pub fn new(cfg: &EngineConfig, options: EngineOptions) -> Result<Self, HdlError> {
         let lay = EngineLayout::new(cfg)?;
         Ok(Self {
             clock: Default::default(),
@@ -149,7 +144,7 @@ impl NsmEngine {
             walk: DenseWalk::new(cfg, &lay),
             weight_memory: WeightMemory::new(cfg, &lay),
             neuron_memory: NeuronMemory::new(cfg, &lay),
-            array: PeArray::new(cfg, &lay, cells)?,
+            array: PeArray::new(cfg, &lay, options.cells)?,
             walker: LogitWalker::new(cfg, &lay),
             results: ResultStream::new(cfg),
         })
@@ -286,7 +281,7 @@ mod tests {
             mc_samples: 4,
             ..EngineConfig::default_config()
         };
-        let mut e = NsmEngine::new(&cfg).unwrap();
+        let mut e = NsmEngine::new(&cfg, EngineOptions::default()).unwrap();
         e.connect_all();
         let path = std::env::temp_dir().join("nsm_engine_small.v");
         std::fs::write(path, ports::verilog(&e)).unwrap();
