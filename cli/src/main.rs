@@ -7,7 +7,6 @@
 mod cmd;
 mod configs;
 mod flags;
-mod tables;
 
 use std::process::ExitCode;
 

@@ -22,7 +22,8 @@ use serde_json::json;
 use super::check_output_path;
 use crate::configs;
 use crate::flags::{EvalArgs, GatesArgs, PlotFiringArgs, QuantizeArgs, SweepArgs};
-use crate::tables::{gates_table, max_abs_correlation, sweep_markdown, SweepPoint, SweepSetting};
+use nsm_model::engine::gates::{gates_table, max_abs_correlation};
+use nsm_model::engine::sweep::{sweep_markdown, SweepPoint, SweepSetting};
 
 pub fn quantize(a: QuantizeArgs) -> Result<()> {
     let cfg = configs::load_required(&a.config)?;

@@ -23,6 +23,7 @@ pub mod qnet;
 pub mod reference;
 pub mod samples;
 pub mod schedule;
+pub mod sweep;
 
 use rayon::prelude::*;
 use serde::Serialize;
