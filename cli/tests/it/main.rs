@@ -1051,3 +1051,62 @@ fn train_onchip_refuses_bad_learning_inputs_by_name() {
     ]);
     assert!(e.contains("lut_bits"), "{e}");
 }
+
+mod layout {
+    //! The repository's layout promises (ARCHITECTURE.md): the `nsm` binary depends on no test
+    //! crate, and no library source file outgrows 700 lines (tests excluded).
+
+    use std::path::{Path, PathBuf};
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    #[test]
+    fn the_binary_depends_on_no_test_crate() {
+        let manifest = std::fs::read_to_string(root().join("cli/Cargo.toml")).unwrap();
+        let deps = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .unwrap()
+            .split("\n[")
+            .next()
+            .unwrap();
+        assert!(deps.contains("nsm-flow"), "{deps}");
+        assert!(!deps.contains("nsm-testbenches"), "{deps}");
+    }
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn no_library_source_file_is_over_700_lines() {
+        let mut files = Vec::new();
+        for krate in ["model", "hdl", "sim", "codegen", "flow", "cli"] {
+            rust_files(&root().join(krate).join("src"), &mut files);
+        }
+        assert!(files.len() > 50, "{} files", files.len());
+        let mut long = Vec::new();
+        for f in files {
+            if f.file_name().is_some_and(|n| n == "tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            // a file's unit tests (`#[cfg(test)] mod tests` at its end) do not count
+            let code = text.split("\n#[cfg(test)]\nmod ").next().unwrap();
+            let lines = code.lines().count();
+            if lines > 700 {
+                long.push(format!("{} ({lines} lines)", f.display()));
+            }
+        }
+        assert!(long.is_empty(), "library files over 700 lines: {long:?}");
+    }
+}
