@@ -131,6 +131,9 @@ pub fn unsigned_bits(n: u64) -> u32 {
     (64 - n.leading_zeros()).max(1)
 }
 
+#[macro_use]
+mod settle;
+
 pub mod board;
 pub mod byte_top;
 pub mod chain;

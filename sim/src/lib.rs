@@ -193,8 +193,10 @@ impl EngineSim {
     /// One clock cycle with the inputs as they are now: settle, rising edge, settle.
     pub fn cycle(&mut self) -> Result<(), SimError> {
         // The clock went low at the end of the previous cycle. Every register of the engine
-        // sits at most CLOCK_DEPTH blocks below the top, and each block boundary costs one
-        // pass, so that many passes bring the low level to every register; the new inputs
+        // sits at most CLOCK_DEPTH derived block boundaries below the top (the engine's own
+        // blocks latch their inputs before they update, `nsm_hdl::block_inputs_first!`, and
+        // cost no pass), and each such boundary costs one pass, so that many passes bring the
+        // low level to every register; the new inputs
         // reach the registers' inputs within those passes and the first passes after the
         // rising edge (before the edge reaches the registers). The settle after the edge runs
         // to convergence.

@@ -28,7 +28,6 @@ const _: () = assert!(
         && host_interface::CONTROL_DATA_BITS == 8
 );
 
-#[derive(LogicBlock)]
 pub struct ConfigPort {
     pub clock: Signal<In, Clock>,
     pub host: ConfigTarget,
@@ -99,6 +98,68 @@ pub struct ConfigPort {
     z32: Constant<Bits<32>>,
     zs32: Constant<Signed<32>>,
 }
+
+crate::block_inputs_first!(ConfigPort {
+    inputs: [clock, host, layer],
+    fields: [
+        clock,
+        host,
+        layer,
+        w_write,
+        w_column,
+        w_word,
+        w_data,
+        a_write,
+        b_write,
+        n_index,
+        a_data,
+        b_data,
+        steps,
+        n_out,
+        w_base,
+        n_base,
+        short,
+        output_layer,
+        tab_steps,
+        tab_short,
+        tab_n_out,
+        tab_w_base,
+        tab_n_base,
+        n_layers,
+        region,
+        cfg_steps,
+        cfg_w,
+        cfg_w_fit,
+        cfg_a_fit,
+        cfg_b_fit,
+        w_low,
+        w_sign,
+        w_high,
+        a_low,
+        a_sign,
+        a_high,
+        b_low,
+        b_sign,
+        b_high,
+        m_steps,
+        m_neurons,
+        m_waddr,
+        m_naddr,
+        c_rows,
+        layer_index,
+        field,
+        c_reg_weights,
+        c_reg_neurons,
+        c_reg_layers,
+        c_reg_control,
+        c_one8,
+        z4,
+        z6,
+        z20,
+        z32,
+        zs32
+    ],
+});
 
 impl ConfigPort {
     pub fn new(cfg: &EngineConfig, lay: &EngineLayout) -> Self {

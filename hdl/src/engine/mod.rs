@@ -99,7 +99,6 @@ impl EngineLayout {
     }
 }
 
-#[derive(LogicBlock)]
 pub struct NsmEngine {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: sequencer to idle, LFSRs to their seeds, pipelines cleared.
@@ -123,6 +122,103 @@ pub struct NsmEngine {
     array: PeArray,
     walker: LogitWalker,
     results: ResultStream,
+}
+
+/// rust-hdl's `Block` for the engine, written out instead of derived: after the host ports,
+/// each block settles in dataflow order with the wiring (`update`) run again after it, so a
+/// value crosses from block to block within one settle pass (`crate::settle`). `accept`
+/// visits the fields in declaration order, as the derive does; the Verilog is the derive's.
+impl Block for NsmEngine {
+    fn connect_all(&mut self) {
+        self.connect();
+        self.clock.connect_all();
+        self.reset.connect_all();
+        self.cfg.connect_all();
+        self.in_stream.connect_all();
+        self.out_stream.connect_all();
+        self.busy.connect_all();
+        self.step_issued.connect_all();
+        self.config_port.connect_all();
+        self.seq.connect_all();
+        self.passes.connect_all();
+        self.walk.connect_all();
+        self.weight_memory.connect_all();
+        self.neuron_memory.connect_all();
+        self.array.connect_all();
+        self.walker.connect_all();
+        self.results.connect_all();
+    }
+
+    fn update_all(&mut self) {
+        self.clock.update_all();
+        self.reset.update_all();
+        self.cfg.update_all();
+        self.in_stream.update_all();
+        self.out_stream.update_all();
+        self.update();
+        self.seq.update_all();
+        self.update();
+        self.passes.update_all();
+        self.update();
+        self.config_port.update_all();
+        self.update();
+        self.walk.update_all();
+        self.update();
+        self.neuron_memory.update_all();
+        self.update();
+        self.array.update_all();
+        self.update();
+        self.weight_memory.update_all();
+        self.update();
+        self.walker.update_all();
+        self.update();
+        self.results.update_all();
+        self.update();
+        self.in_stream.update_all();
+        self.out_stream.update_all();
+        self.busy.update_all();
+        self.step_issued.update_all();
+    }
+
+    fn has_changed(&self) -> bool {
+        self.clock.has_changed()
+            || self.reset.has_changed()
+            || self.cfg.has_changed()
+            || self.in_stream.has_changed()
+            || self.out_stream.has_changed()
+            || self.busy.has_changed()
+            || self.step_issued.has_changed()
+            || self.config_port.has_changed()
+            || self.seq.has_changed()
+            || self.passes.has_changed()
+            || self.walk.has_changed()
+            || self.weight_memory.has_changed()
+            || self.neuron_memory.has_changed()
+            || self.array.has_changed()
+            || self.walker.has_changed()
+            || self.results.has_changed()
+    }
+
+    fn accept(&self, name: &str, probe: &mut dyn Probe) {
+        probe.visit_start_scope(name, self);
+        self.clock.accept("clock", probe);
+        self.reset.accept("reset", probe);
+        self.cfg.accept("cfg", probe);
+        self.in_stream.accept("in_stream", probe);
+        self.out_stream.accept("out_stream", probe);
+        self.busy.accept("busy", probe);
+        self.step_issued.accept("step_issued", probe);
+        self.config_port.accept("config_port", probe);
+        self.seq.accept("seq", probe);
+        self.passes.accept("passes", probe);
+        self.walk.accept("walk", probe);
+        self.weight_memory.accept("weight_memory", probe);
+        self.neuron_memory.accept("neuron_memory", probe);
+        self.array.accept("array", probe);
+        self.walker.accept("walker", probe);
+        self.results.accept("results", probe);
+        probe.visit_end_scope(name, self);
+    }
 }
 
 impl NsmEngine {

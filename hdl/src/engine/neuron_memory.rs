@@ -8,7 +8,6 @@ use rust_hdl::prelude::*;
 use super::EngineLayout;
 use crate::ram::{SyncRam, ADDR_BITS};
 
-#[derive(LogicBlock)]
 pub struct NeuronMemory {
     pub clock: Signal<In, Clock>,
     pub read_address: Signal<In, Bits<ADDR_BITS>>,
@@ -25,6 +24,33 @@ pub struct NeuronMemory {
     a_hold: DFF<Signed<32>>,
     b_hold: DFF<Signed<32>>,
 }
+
+crate::block_inputs_first!(NeuronMemory {
+    inputs: [
+        clock,
+        read_address,
+        a_write,
+        b_write,
+        write_index,
+        a_data,
+        b_data
+    ],
+    fields: [
+        clock,
+        read_address,
+        a,
+        b,
+        a_write,
+        b_write,
+        write_index,
+        a_data,
+        b_data,
+        a_ram,
+        b_ram,
+        a_hold,
+        b_hold
+    ],
+});
 
 impl NeuronMemory {
     pub fn new(cfg: &EngineConfig, lay: &EngineLayout) -> Self {

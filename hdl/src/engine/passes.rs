@@ -8,7 +8,6 @@ use rust_hdl::prelude::*;
 
 use super::EngineLayout;
 
-#[derive(LogicBlock)]
 pub struct PassControl {
     pub clock: Signal<In, Clock>,
     /// A new input: the first group is next.
@@ -29,6 +28,25 @@ pub struct PassControl {
     c_one16: Constant<Bits<16>>,
     z16: Constant<Bits<16>>,
 }
+
+crate::block_inputs_first!(PassControl {
+    inputs: [clock, restart, advance],
+    fields: [
+        clock,
+        restart,
+        advance,
+        last_group,
+        first_group,
+        live,
+        g,
+        m_groups,
+        c_groups_m1,
+        c_last_live,
+        c_full_live,
+        c_one16,
+        z16
+    ],
+});
 
 impl PassControl {
     pub fn new(lay: &EngineLayout) -> Self {

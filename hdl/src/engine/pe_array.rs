@@ -19,7 +19,6 @@ use crate::ram::ADDR_BITS;
 use crate::row::{RowEnd, RowSpec};
 use crate::{Cells, HdlError};
 
-#[derive(LogicBlock)]
 pub struct PeArray {
     pub clock: Signal<In, Clock>,
     pub reset: Signal<In, bool>,
@@ -83,6 +82,66 @@ pub struct PeArray {
     _dp: usize,
     _dp_end: usize,
 }
+
+crate::block_inputs_first!(PeArray {
+    inputs: [
+        clock,
+        reset,
+        issue,
+        act_address,
+        w_address,
+        n_address,
+        tok_flags,
+        tok_word,
+        tok_bit,
+        tok_neuron,
+        tok_live,
+        w_data,
+        a,
+        b,
+        image_write,
+        image_address,
+        image_data
+    ],
+    fields: [
+        clock,
+        reset,
+        issue,
+        act_address,
+        w_address,
+        n_address,
+        tok_flags,
+        tok_word,
+        tok_bit,
+        tok_neuron,
+        tok_live,
+        w_read_address,
+        w_data,
+        n_read_address,
+        a,
+        b,
+        image_write,
+        image_address,
+        image_data,
+        logit,
+        logit_live,
+        logit_valid,
+        logit_neuron,
+        logit_pending,
+        pes,
+        row_ends,
+        w_chain,
+        valid_chain,
+        tok_flags_chain,
+        tok_word_chain,
+        tok_bit_chain,
+        tok_neuron_chain,
+        tok_live_chain,
+        n_chain,
+        row_index,
+        zs32
+    ],
+});
 
 impl PeArray {
     pub fn new(cfg: &EngineConfig, lay: &EngineLayout, cells: Cells) -> Result<Self, HdlError> {

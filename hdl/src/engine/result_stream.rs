@@ -8,7 +8,6 @@ use rust_hdl::prelude::*;
 
 use crate::ram::ADDR_BITS;
 
-#[derive(LogicBlock)]
 pub struct ResultStream {
     pub clock: Signal<In, Clock>,
     pub reset: Signal<In, bool>,
@@ -57,6 +56,57 @@ pub struct ResultStream {
     z20: Constant<Bits<ADDR_BITS>>,
     zs64: Constant<Signed<64>>,
 }
+
+crate::block_inputs_first!(ResultStream {
+    inputs: [
+        clock,
+        reset,
+        active,
+        start,
+        last_neuron,
+        read_data,
+        out_ready
+    ],
+    fields: [
+        clock,
+        reset,
+        active,
+        start,
+        last_neuron,
+        read_request,
+        read_address,
+        read_data,
+        done,
+        out_valid,
+        out_ready,
+        out_logit,
+        out_index,
+        out_last,
+        out_class,
+        out_k,
+        fetch,
+        fetch2,
+        judge,
+        judged,
+        fetched,
+        beat_valid,
+        beat_logit,
+        beat_k,
+        best_val,
+        best_k,
+        beat_last,
+        beat_better,
+        beat_class,
+        best_minus_beat,
+        diff_sign,
+        beat_wins,
+        c_deep,
+        m_neurons,
+        c_one20,
+        z20,
+        zs64
+    ],
+});
 
 impl ResultStream {
     pub fn new(cfg: &EngineConfig) -> Self {

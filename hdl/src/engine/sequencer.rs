@@ -13,7 +13,6 @@ use rust_hdl::prelude::*;
 use super::{EngineLayout, DRAIN, IDLE, OUTPUT, RUN, START, START2, START3};
 use crate::ram::ADDR_BITS;
 
-#[derive(LogicBlock)]
 pub struct Sequencer {
     pub clock: Signal<In, Clock>,
     pub reset: Signal<In, bool>,
@@ -78,6 +77,70 @@ pub struct Sequencer {
     c_drain_state: Constant<Bits<3>>,
     c_output: Constant<Bits<3>>,
 }
+
+crate::block_inputs_first!(Sequencer {
+    inputs: [
+        clock,
+        reset,
+        in_valid,
+        in_last,
+        in_data,
+        layer_done,
+        layer_output,
+        last_group,
+        results_done
+    ],
+    fields: [
+        clock,
+        reset,
+        in_valid,
+        in_last,
+        in_data,
+        in_ready,
+        busy,
+        image_write,
+        image_address,
+        image_data,
+        layer,
+        load,
+        run,
+        layer_done,
+        layer_output,
+        last_group,
+        restart_passes,
+        advance_passes,
+        begin_output,
+        output_mode,
+        results_done,
+        state,
+        l,
+        drain_cnt,
+        in_cnt,
+        img_we,
+        img_addr,
+        img_data,
+        drain_end,
+        c_deep,
+        m_region,
+        m_drain,
+        m_layers,
+        c_drain,
+        c_region0,
+        c_one20,
+        c_one16,
+        c_one8,
+        z8,
+        z16,
+        z20,
+        c_idle,
+        c_start,
+        c_start2,
+        c_start3,
+        c_run,
+        c_drain_state,
+        c_output
+    ],
+});
 
 impl Sequencer {
     pub fn new(lay: &EngineLayout, hard_block_registers: bool) -> Self {

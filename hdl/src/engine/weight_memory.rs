@@ -11,7 +11,6 @@ use rust_hdl::prelude::*;
 use super::EngineLayout;
 use crate::ram::{SyncRam, ADDR_BITS};
 
-#[derive(LogicBlock)]
 pub struct WeightMemory {
     pub clock: Signal<In, Clock>,
     pub read_address: Vec<Signal<In, Bits<ADDR_BITS>>>,
@@ -25,6 +24,28 @@ pub struct WeightMemory {
     weights: Vec<SyncRam<Signed<32>>>,
     col_index: Vec<Constant<Bits<6>>>,
 }
+
+crate::block_inputs_first!(WeightMemory {
+    inputs: [
+        clock,
+        read_address,
+        write,
+        write_column,
+        write_word,
+        write_data
+    ],
+    fields: [
+        clock,
+        read_address,
+        read_data,
+        write,
+        write_column,
+        write_word,
+        write_data,
+        weights,
+        col_index
+    ],
+});
 
 impl WeightMemory {
     pub fn new(cfg: &EngineConfig, lay: &EngineLayout) -> Self {
