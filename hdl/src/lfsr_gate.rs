@@ -143,7 +143,12 @@ impl LfsrGate {
                 "reg gate_r;\n\nalways @(*) begin\n   {gate} = gate_r;\nend\n\nalways @(posedge clock) begin\n   if (reset) begin\n      state <= {w}'h{seed:x};\n      gate_r <= 1'b{g0};\n   end else if ({step}) begin\n      state <= s{k};\n      gate_r <= {next};\n   end\nend\n",
                 seed = self._seed,
                 g0 = u8::from(self.gate_from(self._seed)),
-                next = draw_from("next_bits"),
+                // threshold 0 never opens; the reduction reads every fresh bit (lint-clean)
+                next = if self._threshold == 0 {
+                    "1'b0 & (^next_bits)".to_string()
+                } else {
+                    draw_from("next_bits")
+                },
             ));
             return v;
         }

@@ -20,7 +20,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5150);
     let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cosim");
-    let cases = 10;
+    let cases = nsm_model::engine::samples::soak_cases(10);
     let mut deep = 0;
     for case in 0..cases {
         // cases 0, 1, 4, 5, 8, 9: the PEs' sums on the ECP5's carry cells (with and without

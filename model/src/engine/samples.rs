@@ -9,6 +9,24 @@ use rand::Rng;
 use super::config::{signed_bits_for, Accumulator, BlankOutConfig, EngineConfig, LfsrConfig};
 use super::qnet::{QLayer, QNet, QOutput};
 
+/// The environment variable that sets how many random cases the randomized suites run (the
+/// equivalence suite of `nsm-sim`, the co-simulation suite of `nsm-testbenches`): a soak run.
+pub const SOAK_CASES_VAR: &str = "NSM_SOAK_CASES";
+
+/// How many random cases a randomized suite runs: its own `default`, or more when
+/// [`SOAK_CASES_VAR`] asks for more (`NSM_SOAK_CASES=1000 cargo test ...`). A value below the
+/// default runs the default (the suites' mix checks need their cases); a value that is not a
+/// count stops the suite with a message naming the variable.
+pub fn soak_cases(default: usize) -> usize {
+    match std::env::var(SOAK_CASES_VAR) {
+        Err(_) => default,
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) => n.max(default),
+            Err(_) => panic!("{SOAK_CASES_VAR}={v:?} is not a case count"),
+        },
+    }
+}
+
 /// Bounds of a random case.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

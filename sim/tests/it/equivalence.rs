@@ -21,7 +21,7 @@ fn random_qnet(rng: &mut Xoshiro256PlusPlus, cfg: &EngineConfig, weights: Weight
 fn rust_hdl_engine_equals_bit_exact_model_on_random_configurations() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(4242);
     let mut stall_rng = Xoshiro256PlusPlus::seed_from_u64(7);
-    let cases = 56;
+    let cases = nsm_model::engine::samples::soak_cases(56);
     let mut checked = 0;
     let mut deep = 0;
     for case in 0..cases {
