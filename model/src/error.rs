@@ -32,6 +32,13 @@ pub enum ModelError {
     },
     #[error("unsupported network schema: found {found:?}, this build reads {expected:?}")]
     NetSchema { found: String, expected: String },
+    /// A network file that parsed but failed validation: names the file, the cause follows.
+    #[error("network file {path}")]
+    NetFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ModelError>,
+    },
     #[error("invalid network: {0}")]
     InvalidNetwork(String),
     #[error("layer sizes must be at least 1: {what} is 0")]

@@ -1052,6 +1052,69 @@ fn train_onchip_refuses_bad_learning_inputs_by_name() {
     assert!(e.contains("lut_bits"), "{e}");
 }
 
+mod limits {
+    //! Sizes from files and flags are checked before anything is sized from them: an absurd
+    //! value is refused by name (exit 1, or 2 for a clap range), never a panic or an abort.
+
+    use super::{config_path, nsm, stderr};
+    use std::process::Output;
+
+    /// Expects exit `code`, no panic, and every one of `names` in stderr.
+    fn refused(o: &Output, code: i32, names: &[&str]) {
+        let e = stderr(o);
+        assert_eq!(o.status.code(), Some(code), "stderr: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+        for n in names {
+            assert!(e.contains(n), "{n:?} not in: {e}");
+        }
+    }
+
+    /// A blank-out network file whose first layer claims `n_in` inputs and 2 outputs, with
+    /// 4 weights.
+    fn net_claiming(dir: &std::path::Path, n_in: &str) -> std::path::PathBuf {
+        let p = dir.join("huge.json");
+        let text = format!(
+            r#"{{"schema": "nsm-net/1", "model": "nsm",
+               "noise": {{"kind": "blank_out", "blank_out_p": 0.5}},
+               "hidden": [{{"n_in": {n_in}, "n_out": 2, "w": [1, 2, 3, 4],
+                            "beta": [1, 1], "b": [0, 0]}}],
+               "output": {{"n_in": 2, "n_out": 2, "w": [1, 0, 0, 1], "b": [0, 0]}}}}"#
+        );
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_network_whose_weight_count_overflows_is_refused_by_eval_and_quantize() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = (usize::MAX / 2 + 1).to_string();
+        let net = net_claiming(dir.path(), &big);
+        let n = net.to_str().unwrap();
+        let names = ["huge.json", "hidden layer 0", big.as_str(), "overflows"];
+        refused(&nsm(&["eval", "--net", n]), 1, &names);
+        let out = dir.path().join("q.json");
+        let o = nsm(&[
+            "quantize",
+            "--net",
+            n,
+            "--config",
+            config_path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        refused(&o, 1, &names);
+        assert!(!out.exists());
+
+        // Sizes that fit but disagree with the weights are named the same way.
+        let net = net_claiming(dir.path(), "4294967296");
+        refused(
+            &nsm(&["eval", "--net", net.to_str().unwrap()]),
+            1,
+            &["huge.json", "hidden layer 0 w has 4 values"],
+        );
+    }
+}
+
 mod layout {
     //! The repository's layout promises (ARCHITECTURE.md): the `nsm` binary depends on no test
     //! crate, and no library source file outgrows 700 lines (tests excluded).
