@@ -337,7 +337,8 @@ pub struct DataArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Hidden layer widths, comma separated.
+    /// Hidden layer widths, comma separated: each at most 1048576 (2^20) neurons, and at
+    /// most 268435456 (2^28) weights in the whole network.
     #[arg(long, value_delimiter = ',', default_value = "300,300,300")]
     pub hidden: Vec<usize>,
     /// Passes over the training split.
@@ -360,6 +361,8 @@ pub struct TrainArgs {
     /// Step size factor applied after every epoch.
     #[arg(long, default_value_t = TrainOptions::default().lr_decay)]
     pub lr_decay: f64,
+    /// Examples per minibatch; a batch larger than the training split is the whole split.
+    /// A batch holds at most 2^28 neuron values (batch x the sum of the layer widths).
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Gaussian noise (fraction of full scale) added to pixels before binarizing, training only.

@@ -1113,6 +1113,70 @@ mod limits {
             &["huge.json", "hidden layer 0 w has 4 values"],
         );
     }
+
+    #[test]
+    fn absurd_train_sizes_are_refused_by_flag_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("n.json");
+        let o = out.to_str().unwrap();
+        for h in ["4611686018427387904", "1000000000", "4,1048577"] {
+            let v = h.rsplit(',').next().unwrap();
+            let flag = format!("--hidden {v}");
+            refused(
+                &nsm(&["train", "--hidden", h, "--out", o]),
+                1,
+                &[flag.as_str(), "1048576"],
+            );
+        }
+        // Each width within the limit, the weights between them not.
+        refused(
+            &nsm(&["train", "--hidden", "1000000,1000000", "--out", o]),
+            1,
+            &["[1000000, 1000000, 10]", "weights", "268435456"],
+        );
+        // The input layer's weights fit, a batch of 1,000 images through them does not.
+        refused(
+            &nsm(&[
+                "train",
+                "--hidden",
+                "300000",
+                "--limit",
+                "1000",
+                "--batch-size",
+                "1000",
+                "--quiet",
+                "--out",
+                o,
+            ]),
+            1,
+            &["batch of 1000", "300000", "268435456"],
+        );
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_data_trains_on_the_whole_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("n.json");
+        for bs in ["1000000000", "18446744073709551615"] {
+            let o = nsm(&[
+                "train",
+                "--hidden",
+                "4",
+                "--epochs",
+                "1",
+                "--limit",
+                "20",
+                "--batch-size",
+                bs,
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "--batch-size {bs}: {}", stderr(&o));
+            assert!(out.exists());
+        }
+    }
 }
 
 mod layout {
