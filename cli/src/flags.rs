@@ -242,7 +242,7 @@ pub struct GatesArgs {
     /// Engine configuration [configs/default.json].
     #[arg(long, value_name = "ENGINE.json")]
     pub config: Option<PathBuf>,
-    /// Gates per PE to analyse.
+    /// Gates per PE to analyse, at least 100; at most 2^31 gates over all PEs (2 GiB).
     #[arg(long, default_value_t = 100_000)]
     pub gates: usize,
     /// Also show PE seeds spaced this many LFSR steps apart (e.g. 1: naive adjacent seeds).

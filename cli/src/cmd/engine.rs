@@ -8,7 +8,7 @@ use nsm_flow::plot::Chart;
 use nsm_model::data::Split;
 use nsm_model::engine::config::LfsrConfig;
 use nsm_model::engine::firing::firing_vs_drive;
-use nsm_model::engine::gates::{gate_frequency, neighbour_correlations};
+use nsm_model::engine::gates::{check_gate_count, gate_frequency, neighbour_correlations};
 use nsm_model::engine::memory::memory_images;
 use nsm_model::engine::qnet::{self, QNet};
 use nsm_model::engine::schedule::seed_spacing;
@@ -109,6 +109,9 @@ pub fn gates(a: GatesArgs) -> Result<()> {
         bail!("--gates must be at least 100 for meaningful statistics");
     }
     let cfg = configs::load(a.config.as_deref(), "default")?.cfg;
+    // The correlation table reads 16 gates past the last one analysed.
+    check_gate_count(&cfg, a.gates.saturating_add(16))
+        .with_context(|| format!("--gates {}", a.gates))?;
     let spec = cfg.lfsr_spec()?;
     let freq = gate_frequency(&cfg, a.gates)?;
     let table = neighbour_correlations(&cfg, a.gates, 16, None)?;

@@ -1177,6 +1177,27 @@ mod limits {
             assert!(out.exists());
         }
     }
+
+    #[test]
+    fn absurd_gate_counts_are_refused_by_flag_before_allocating() {
+        for g in [
+            "18446744073709551615",
+            "18446744073709551610",
+            "100000000000",
+        ] {
+            let flag = format!("--gates {g}");
+            refused(
+                &nsm(&["gates", "--gates", g]),
+                1,
+                &[flag.as_str(), "2147483648"],
+            );
+            refused(
+                &nsm(&["gates", "--gates", g, "--compare-spacing", "1"]),
+                1,
+                &[flag.as_str()],
+            );
+        }
+    }
 }
 
 mod layout {
