@@ -395,6 +395,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "ENGINE.json")]
     pub config: Option<PathBuf>,
     /// Monte Carlo passes per test image [float: 100; engine: the configuration's mc_samples].
+    /// Float: at most 2^28 neuron values at once (passes x the sum of the layer widths);
+    /// engine: at most 65536.
     #[arg(long)]
     pub mc: Option<usize>,
     /// Multiply every stochastic row and its bias by this factor first ("NSM scaled").

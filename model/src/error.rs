@@ -49,6 +49,8 @@ pub enum ModelError {
     GaussianSigma(f64),
     #[error("invalid training option: {0}")]
     TrainOption(String),
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("input size mismatch: network expects {expected} inputs, data has {found}")]
     InputSize { expected: usize, found: usize },
 }

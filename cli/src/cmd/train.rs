@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use nsm_model::data::Split;
 use nsm_model::equations::Noise;
-use nsm_model::eval::{evaluate_mc, EvalOptions, DEFAULT_MC_SAMPLES};
+use nsm_model::eval::{check_mc_samples, evaluate_mc, EvalOptions, DEFAULT_MC_SAMPLES};
 use nsm_model::forward::BinarizedSet;
 use nsm_model::net::{ModelKind, Network};
 use nsm_model::train::{init_network, TrainOptions, Trainer, MAX_LAYER_WIDTH};
@@ -112,6 +112,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     }
     let net_path = a.net.clone().expect("clap requires --net without --qnet");
     let mut net = Network::load(&net_path)?;
+    if let Some(mc) = a.mc {
+        check_mc_samples(&net, mc).with_context(|| format!("--mc {mc}"))?;
+    }
     if let Some(s) = a.scale {
         if !(s.is_finite() && s > 0.0) {
             bail!("--scale must be a positive number, got {s}");

@@ -1198,6 +1198,20 @@ mod limits {
             );
         }
     }
+
+    #[test]
+    fn absurd_monte_carlo_counts_are_refused_by_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let net = super::tiny_net(dir.path());
+        for mc in ["18446744073709551615", "1000000000"] {
+            let flag = format!("--mc {mc}");
+            refused(
+                &nsm(&["eval", "--net", net.to_str().unwrap(), "--mc", mc]),
+                1,
+                &[flag.as_str(), "[784, 24, 10]", "268435456"],
+            );
+        }
+    }
 }
 
 mod layout {
