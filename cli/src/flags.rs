@@ -242,7 +242,7 @@ pub struct GatesArgs {
     /// Engine configuration [configs/default.json].
     #[arg(long, value_name = "ENGINE.json")]
     pub config: Option<PathBuf>,
-    /// Gates per PE to analyse.
+    /// Gates per PE to analyse, at least 100; at most 2^31 gates over all PEs (2 GiB).
     #[arg(long, default_value_t = 100_000)]
     pub gates: usize,
     /// Also show PE seeds spaced this many LFSR steps apart (e.g. 1: naive adjacent seeds).
@@ -337,7 +337,8 @@ pub struct DataArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Hidden layer widths, comma separated.
+    /// Hidden layer widths, comma separated: each at most 1048576 (2^20) neurons, and at
+    /// most 268435456 (2^28) weights in the whole network.
     #[arg(long, value_delimiter = ',', default_value = "300,300,300")]
     pub hidden: Vec<usize>,
     /// Passes over the training split.
@@ -360,6 +361,8 @@ pub struct TrainArgs {
     /// Step size factor applied after every epoch.
     #[arg(long, default_value_t = TrainOptions::default().lr_decay)]
     pub lr_decay: f64,
+    /// Examples per minibatch; a batch larger than the training split is the whole split.
+    /// A batch holds at most 2^28 neuron values (batch x the sum of the layer widths).
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Gaussian noise (fraction of full scale) added to pixels before binarizing, training only.
@@ -392,6 +395,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "ENGINE.json")]
     pub config: Option<PathBuf>,
     /// Monte Carlo passes per test image [float: 100; engine: the configuration's mc_samples].
+    /// Float: at most 2^28 neuron values at once (passes x the sum of the layer widths);
+    /// engine: at most 65536.
     #[arg(long)]
     pub mc: Option<usize>,
     /// Multiply every stochastic row and its bias by this factor first ("NSM scaled").

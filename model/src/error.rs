@@ -32,6 +32,13 @@ pub enum ModelError {
     },
     #[error("unsupported network schema: found {found:?}, this build reads {expected:?}")]
     NetSchema { found: String, expected: String },
+    /// A network file that parsed but failed validation: names the file, the cause follows.
+    #[error("network file {path}")]
+    NetFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ModelError>,
+    },
     #[error("invalid network: {0}")]
     InvalidNetwork(String),
     #[error("layer sizes must be at least 1: {what} is 0")]
@@ -42,6 +49,8 @@ pub enum ModelError {
     GaussianSigma(f64),
     #[error("invalid training option: {0}")]
     TrainOption(String),
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("input size mismatch: network expects {expected} inputs, data has {found}")]
     InputSize { expected: usize, found: usize },
 }

@@ -13,6 +13,27 @@ use crate::seeds::domain;
 /// Default number of Monte Carlo passes per input.
 pub const DEFAULT_MC_SAMPLES: usize = 100;
 
+/// The most neuron values the `K` batched passes of one input may hold (`K` x the sum of the
+/// layer widths): 2^28, about 1 GiB of `f32` per array and per worker thread.
+pub const MAX_MC_VALUES: usize = 1 << 28;
+
+/// Refuses `mc_samples` batched passes through `net` that would hold more than
+/// [`MAX_MC_VALUES`] neuron values.
+pub fn check_mc_samples(net: &Network, mc_samples: usize) -> Result<()> {
+    let widths = net.widths();
+    let values = widths
+        .iter()
+        .try_fold(0usize, |acc, &w| acc.checked_add(w))
+        .and_then(|sum| sum.checked_mul(mc_samples));
+    match values {
+        Some(n) if n <= MAX_MC_VALUES => Ok(()),
+        _ => Err(ModelError::TooLarge(format!(
+            "{mc_samples} Monte Carlo passes through layer widths {widths:?} hold more than \
+             {MAX_MC_VALUES} neuron values at once"
+        ))),
+    }
+}
+
 /// How to evaluate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EvalOptions {
@@ -78,6 +99,7 @@ pub fn evaluate_mc(net: &Network, data: &BinarizedSet, opts: EvalOptions) -> Res
             "Monte Carlo samples must be at least 1".into(),
         ));
     }
+    check_mc_samples(net, opts.mc_samples)?;
     if data.dim != net.n_inputs() {
         return Err(ModelError::InputSize {
             expected: net.n_inputs(),
@@ -114,4 +136,42 @@ pub fn evaluate_mc(net: &Network, data: &BinarizedSet, opts: EvalOptions) -> Res
         },
         predictions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{ModelKind, OutputLayer, NET_SCHEMA};
+
+    #[test]
+    fn too_many_batched_passes_are_refused_before_allocating() {
+        let net = Network {
+            schema: NET_SCHEMA.to_string(),
+            model: ModelKind::Stnn,
+            noise: None,
+            hidden: Vec::new(),
+            output: OutputLayer {
+                n_in: 2,
+                n_out: 2,
+                w: vec![1.0, 0.0, 0.0, 1.0],
+                b: vec![0.0, 0.0],
+            },
+            training: None,
+        };
+        check_mc_samples(&net, MAX_MC_VALUES / 4).unwrap();
+        let data = BinarizedSet {
+            x: vec![1.0, -1.0],
+            labels: vec![0],
+            dim: 2,
+            gray: Vec::new(),
+        };
+        for mc in [MAX_MC_VALUES / 4 + 1, usize::MAX] {
+            let opts = EvalOptions {
+                mc_samples: mc,
+                seed: 0,
+            };
+            let e = evaluate_mc(&net, &data, opts).unwrap_err().to_string();
+            assert!(e.contains(&mc.to_string()) && e.contains("[2, 2]"), "{e}");
+        }
+    }
 }

@@ -50,6 +50,14 @@ const MAGIC_LEN: usize = 4;
 /// Size in bytes of one dimension entry in the header.
 const DIM_LEN: usize = 4;
 
+/// The most data bytes an IDX file may hold: 2^30 (1 GiB; training keeps the images as
+/// bytes and as `f32`, five times the file). A gzip stream is decompressed no further than
+/// this plus the largest header, so a small file cannot expand without bound.
+pub const MAX_IDX_BYTES: usize = 1 << 30;
+
+/// The largest IDX header: the magic number and 255 dimensions.
+const MAX_HEADER_LEN: usize = MAGIC_LEN + DIM_LEN * 255;
+
 /// A tensor of unsigned bytes read from an IDX file.
 ///
 /// `data` holds the elements in row-major order (last dimension fastest); its length is
@@ -136,10 +144,22 @@ fn format_error(path: &Path, reason: impl Into<String>) -> ModelError {
 
 /// Decompresses a complete gzip stream (possibly several concatenated members).
 fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    gunzip_at_most(bytes, path, MAX_IDX_BYTES + MAX_HEADER_LEN)
+}
+
+/// Decompresses a gzip stream of at most `cap` bytes.
+fn gunzip_at_most(bytes: &[u8], path: &Path, cap: usize) -> Result<Vec<u8>> {
     let mut raw = Vec::new();
     MultiGzDecoder::new(bytes)
+        .take(cap as u64 + 1)
         .read_to_end(&mut raw)
         .map_err(|err| format_error(path, format!("corrupt gzip stream: {err}")))?;
+    if raw.len() > cap {
+        return Err(format_error(
+            path,
+            format!("gzip stream decompresses to more than {cap} bytes, the limit of an IDX file"),
+        ));
+    }
     Ok(raw)
 }
 
@@ -218,6 +238,16 @@ fn parse_raw(bytes: &[u8], ndim: usize, path: &Path) -> Result<IdxU8> {
                 format!("dimensions {dims:?} describe more elements than fit in memory"),
             )
         })?;
+
+    if expected > MAX_IDX_BYTES {
+        return Err(format_error(
+            path,
+            format!(
+                "dimensions {dims:?} describe {expected} elements, more than the limit of \
+                 {MAX_IDX_BYTES}"
+            ),
+        ));
+    }
 
     // Data: exactly `expected` bytes.
     let data = &bytes[header_len..];
@@ -382,6 +412,30 @@ mod tests {
         let mut bytes = encode_idx_u8(&[3], &[1, 2, 3]);
         bytes.extend_from_slice(&[0xaa; 5]);
         assert_format_error(&bytes, 1, &["5 trailing bytes"]);
+    }
+
+    #[test]
+    fn sizes_beyond_the_limit_are_refused_before_reading_data() {
+        let mut bytes = vec![0, 0, 0x08, 3];
+        for d in [1u32 << 15, 1 << 15, 2] {
+            bytes.extend_from_slice(&d.to_be_bytes());
+        }
+        assert_format_error(&bytes, 3, &["2147483648 elements", "1073741824"]);
+    }
+
+    #[test]
+    fn a_gzip_stream_is_decompressed_no_further_than_the_cap() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&[0u8; 4096]).unwrap();
+        let bytes = gz.finish().unwrap();
+        let p = Path::new("bomb.gz");
+        assert_eq!(gunzip_at_most(&bytes, p, 4096).unwrap().len(), 4096);
+        let e = gunzip_at_most(&bytes, p, 4095).unwrap_err().to_string();
+        assert!(
+            e.contains("bomb.gz") && e.contains("more than 4095 bytes"),
+            "{e}"
+        );
     }
 
     #[test]

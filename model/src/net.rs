@@ -97,6 +97,19 @@ fn check_finite(what: &str, v: &[f32]) -> Result<()> {
     }
 }
 
+/// The weight count `n_out x n_in` of a layer named `name`, refused when the product does not
+/// fit in `usize` (a file may hold any two sizes; only their product is bounded, by the weight
+/// array's length, which is checked next and before anything is sized from them).
+fn weight_count(name: &str, n_in: usize, n_out: usize) -> Result<usize> {
+    n_in.checked_mul(n_out).ok_or_else(|| {
+        ModelError::InvalidNetwork(format!(
+            "{name} has n_in = {n_in} and n_out = {n_out}: n_in x n_out overflows \
+             (at most {} weights)",
+            usize::MAX
+        ))
+    })
+}
+
 fn check_len(what: &str, v: &[f32], expected: usize) -> Result<()> {
     if v.len() == expected {
         Ok(())
@@ -167,7 +180,11 @@ impl Network {
                 }
             }
             n_prev = Some(l.n_out);
-            check_len(&format!("{name} w"), &l.w, l.n_in * l.n_out)?;
+            check_len(
+                &format!("{name} w"),
+                &l.w,
+                weight_count(&name, l.n_in, l.n_out)?,
+            )?;
             check_finite(&format!("{name} w"), &l.w)?;
             let per_neuron = if self.model == ModelKind::Stnn {
                 0
@@ -205,7 +222,11 @@ impl Network {
                 )));
             }
         }
-        check_len("output w", &o.w, o.n_in * o.n_out)?;
+        check_len(
+            "output w",
+            &o.w,
+            weight_count("output layer", o.n_in, o.n_out)?,
+        )?;
         check_len("output b", &o.b, o.n_out)?;
         check_finite("output w", &o.w)?;
         check_finite("output b", &o.b)?;
@@ -234,7 +255,10 @@ impl Network {
             path: path.to_path_buf(),
             source,
         })?;
-        net.validate()?;
+        net.validate().map_err(|source| ModelError::NetFile {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
         Ok(net)
     }
 
@@ -270,5 +294,87 @@ impl Network {
             l.b.iter_mut().for_each(|b| *b *= factor);
         }
         n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Network {
+        Network {
+            schema: NET_SCHEMA.to_string(),
+            model: ModelKind::Stnn,
+            noise: None,
+            hidden: vec![HiddenLayer {
+                n_in: 2,
+                n_out: 1,
+                w: vec![0.5, -0.5],
+                beta: Vec::new(),
+                b: Vec::new(),
+            }],
+            output: OutputLayer {
+                n_in: 1,
+                n_out: 2,
+                w: vec![1.0, -1.0],
+                b: vec![0.0, 0.0],
+            },
+            training: None,
+        }
+    }
+
+    #[test]
+    fn a_weight_count_that_overflows_is_refused_by_name() {
+        tiny().validate().unwrap();
+        let mut n = tiny();
+        n.hidden[0].n_in = usize::MAX / 2 + 1;
+        n.hidden[0].n_out = 2;
+        n.output.n_in = 2;
+        let e = n.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("hidden layer 0") && e.contains("overflows"),
+            "{e}"
+        );
+        assert!(e.contains(&format!("n_in = {}", usize::MAX / 2 + 1)), "{e}");
+
+        let mut n = tiny();
+        n.hidden[0].n_out = 2;
+        n.hidden[0].w = vec![0.5, -0.5, 0.25, 1.0];
+        n.output.n_in = 2;
+        n.output.n_out = usize::MAX;
+        let e = n.validate().unwrap_err().to_string();
+        assert!(e.contains("output layer") && e.contains("overflows"), "{e}");
+    }
+
+    #[test]
+    fn sizes_whose_product_wraps_to_the_array_length_are_refused() {
+        // 2^32 x 2^32 wraps to 0 on 64 bits: an empty weight array must not pass for it.
+        let mut n = tiny();
+        n.hidden[0].n_in = 1 << 32;
+        n.hidden[0].n_out = 1 << 32;
+        n.hidden[0].w.clear();
+        n.output.n_in = 1 << 32;
+        assert!(n.validate().unwrap_err().to_string().contains("overflows"));
+    }
+
+    #[test]
+    fn sizes_that_disagree_with_the_weights_are_refused_before_use() {
+        let mut n = tiny();
+        n.hidden[0].n_in = 1 << 40;
+        n.output.n_in = 1;
+        let e = n.validate().unwrap_err().to_string();
+        assert!(e.contains("hidden layer 0 w has 2 values"), "{e}");
+    }
+
+    #[test]
+    fn a_loaded_file_is_named_in_validation_errors() {
+        let mut n = tiny();
+        n.output.b.pop();
+        let e = Network::from_json(&n.to_json(), Path::new("some/net.json")).unwrap_err();
+        let chain = format!("{}: {}", e, std::error::Error::source(&e).unwrap());
+        assert!(
+            chain.contains("some/net.json") && chain.contains("output b"),
+            "{chain}"
+        );
     }
 }

@@ -17,6 +17,56 @@ use crate::net::{HiddenLayer, ModelKind, Network, OutputLayer, NET_SCHEMA};
 use crate::seeds::{domain, stream_rng};
 use rand_distr::StandardNormal;
 
+/// Classes of the output layer (the ten digits).
+const N_CLASSES: usize = 10;
+
+/// The widest layer training accepts: 2^20 neurons.
+pub const MAX_LAYER_WIDTH: usize = 1 << 20;
+
+/// The most weights a trained network may hold, all layers together: 2^28 (1 GiB of `f32`;
+/// training keeps about five copies: the network, its gradients, Adam's two moments, and
+/// the gradients' scratch), so that a run fits a 24 GiB machine.
+pub const MAX_WEIGHTS: usize = 1 << 28;
+
+/// The most neuron values one minibatch may hold over all layers (batch x the sum of the
+/// layer widths): 2^28, the forward trace and the backward pass keep a few of each.
+pub const MAX_BATCH_VALUES: usize = 1 << 28;
+
+/// Total weight count of dense layers of `widths` (input first), `None` if it overflows.
+fn weight_total(widths: &[usize]) -> Option<usize> {
+    widths.windows(2).try_fold(0usize, |acc, w| {
+        w[0].checked_mul(w[1]).and_then(|n| acc.checked_add(n))
+    })
+}
+
+/// Refuses a network of `widths` (input first, the 10 classes last) with more than
+/// [`MAX_WEIGHTS`] weights.
+fn check_weight_total(widths: &[usize]) -> Result<()> {
+    match weight_total(widths) {
+        Some(n) if n <= MAX_WEIGHTS => Ok(()),
+        n => Err(ModelError::TrainOption(format!(
+            "layer widths {widths:?} need {} weights, more than the limit of {MAX_WEIGHTS}",
+            n.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string())
+        ))),
+    }
+}
+
+/// Refuses a minibatch of `batch` examples through layers of `widths` holding more than
+/// [`MAX_BATCH_VALUES`] neuron values.
+fn check_batch_values(batch: usize, widths: &[usize]) -> Result<()> {
+    let values = widths
+        .iter()
+        .try_fold(0usize, |acc, &w| acc.checked_add(w))
+        .and_then(|sum| sum.checked_mul(batch));
+    match values {
+        Some(n) if n <= MAX_BATCH_VALUES => Ok(()),
+        _ => Err(ModelError::TrainOption(format!(
+            "a batch of {batch} examples through layer widths {widths:?} holds more than \
+             {MAX_BATCH_VALUES} neuron values; use a smaller batch size"
+        ))),
+    }
+}
+
 /// Everything that defines a training run. Defaults are the PI-MNIST network of NSM Table 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
@@ -56,13 +106,25 @@ impl Default for TrainOptions {
 }
 
 impl TrainOptions {
-    /// Refuses sizes of zero, a bad noise parameter and non-positive step sizes.
+    /// Refuses sizes of zero, layers wider than [`MAX_LAYER_WIDTH`], hidden and output layers
+    /// with more than [`MAX_WEIGHTS`] weights, a bad noise parameter and non-positive step
+    /// sizes. (The input layer's weights are checked by [`init_network`], which knows the
+    /// input size.)
     pub fn validate(&self) -> Result<()> {
         if let Some(k) = self.hidden.iter().position(|&h| h == 0) {
             return Err(ModelError::ZeroSizeLayer {
                 what: format!("hidden layer {k}"),
             });
         }
+        if let Some(k) = self.hidden.iter().position(|&h| h > MAX_LAYER_WIDTH) {
+            return Err(ModelError::TrainOption(format!(
+                "hidden layer {k} has {} neurons, more than the limit of {MAX_LAYER_WIDTH}",
+                self.hidden[k]
+            )));
+        }
+        let mut widths = self.hidden.clone();
+        widths.push(N_CLASSES);
+        check_weight_total(&widths)?;
         if self.model != ModelKind::Stnn {
             self.noise.validate()?;
             let matches = matches!(
@@ -123,6 +185,10 @@ pub fn init_network(opts: &TrainOptions, data: &BinarizedSet) -> Result<Network>
     let mut rng = stream_rng(opts.seed, &[domain::INIT]);
     let mut widths = vec![data.dim];
     widths.extend(&opts.hidden);
+    widths.push(N_CLASSES);
+    check_weight_total(&widths)?;
+    check_batch_values(opts.batch_size.min(data.len()), &widths)?;
+    widths.pop();
     let per_neuron = opts.model != ModelKind::Stnn;
     let mut uniform = |n_in: usize, n: usize| -> Vec<f32> {
         let r = 1.0 / (n_in as f64).sqrt();
@@ -149,9 +215,9 @@ pub fn init_network(opts: &TrainOptions, data: &BinarizedSet) -> Result<Network>
     let last = *widths.last().expect("widths holds the input size");
     let output = OutputLayer {
         n_in: last,
-        n_out: 10,
-        w: uniform(last, last * 10),
-        b: vec![0.0; 10],
+        n_out: N_CLASSES,
+        w: uniform(last, last * N_CLASSES),
+        b: vec![0.0; N_CLASSES],
     };
     let mut net = Network {
         schema: NET_SCHEMA.to_string(),
@@ -470,7 +536,9 @@ impl Trainer {
             self.opts.seed,
             &[domain::SHUFFLE, epoch as u64],
         ));
-        let bs = self.opts.batch_size;
+        // A batch larger than the data set is the whole data set.
+        let bs = self.opts.batch_size.min(data.len()).max(1);
+        check_batch_values(bs, &self.net.widths())?;
         let n_batches = order.len().div_ceil(bs);
         let (mut loss_sum, mut errors) = (0f64, 0usize);
         let mut x = Vec::with_capacity(bs * data.dim);
@@ -520,5 +588,88 @@ impl Trainer {
             learning_rate: lr,
             seconds: start.elapsed().as_secs_f64(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(n: usize, dim: usize) -> BinarizedSet {
+        BinarizedSet {
+            x: (0..n * dim)
+                .map(|i| if i % 3 == 0 { 1.0 } else { -1.0 })
+                .collect(),
+            labels: (0..n).map(|i| (i % 10) as u8).collect(),
+            dim,
+            gray: Vec::new(),
+        }
+    }
+
+    fn with_hidden(hidden: Vec<usize>) -> TrainOptions {
+        TrainOptions {
+            hidden,
+            input_noise: 0.0,
+            ..TrainOptions::default()
+        }
+    }
+
+    #[test]
+    fn absurd_widths_are_refused_before_anything_is_allocated() {
+        for h in [MAX_LAYER_WIDTH + 1, 1 << 62, usize::MAX] {
+            let e = with_hidden(vec![8, h]).validate().unwrap_err().to_string();
+            assert!(
+                e.contains("hidden layer 1") && e.contains(&h.to_string()),
+                "{e}"
+            );
+            assert!(e.contains(&MAX_LAYER_WIDTH.to_string()), "{e}");
+        }
+        with_hidden(vec![MAX_LAYER_WIDTH]).validate().unwrap();
+        // Two wide layers: each width is allowed, their product is not.
+        let e = with_hidden(vec![MAX_LAYER_WIDTH, MAX_LAYER_WIDTH])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("weights") && e.contains(&MAX_WEIGHTS.to_string()),
+            "{e}"
+        );
+        // The input layer's weights count too, once the input size is known.
+        let opts = with_hidden(vec![MAX_LAYER_WIDTH]);
+        let e = init_network(&opts, &set(2, 300)).unwrap_err().to_string();
+        assert!(e.contains("[300, 1048576, 10]"), "{e}");
+    }
+
+    #[test]
+    fn the_weight_total_is_a_checked_sum_of_checked_products() {
+        assert_eq!(weight_total(&[3, 4, 10]), Some(52));
+        assert_eq!(weight_total(&[1 << 33, 1 << 33]), None);
+        assert_eq!(weight_total(&[usize::MAX, 1, 1]), None);
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_data_is_the_whole_data() {
+        let data = set(20, 6);
+        let opts = TrainOptions {
+            batch_size: usize::MAX,
+            epochs: 1,
+            ..with_hidden(vec![4])
+        };
+        let net = init_network(&opts, &data).unwrap();
+        let mut t = Trainer::new(net, opts).unwrap();
+        let mut calls = Vec::new();
+        t.train_epoch(&data, 0, &mut |d, n| calls.push((d, n)))
+            .unwrap();
+        assert_eq!(calls, [(1, 1)]);
+    }
+
+    #[test]
+    fn a_batch_of_too_many_values_is_refused() {
+        let e = check_batch_values(1 << 20, &[784, 300, 10])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1048576") && e.contains("batch"), "{e}");
+        check_batch_values(100, &[784, 300, 300, 300, 10]).unwrap();
+        assert!(check_batch_values(usize::MAX, &[1, 1]).is_err());
     }
 }

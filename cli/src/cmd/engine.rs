@@ -8,7 +8,9 @@ use nsm_flow::plot::Chart;
 use nsm_model::data::Split;
 use nsm_model::engine::config::LfsrConfig;
 use nsm_model::engine::firing::firing_vs_drive;
-use nsm_model::engine::gates::{gate_frequency, neighbour_correlations};
+use nsm_model::engine::gates::{
+    check_gate_count, gate_frequency, neighbour_correlations, MAX_GATES,
+};
 use nsm_model::engine::memory::memory_images;
 use nsm_model::engine::qnet::{self, QNet};
 use nsm_model::engine::schedule::seed_spacing;
@@ -109,6 +111,16 @@ pub fn gates(a: GatesArgs) -> Result<()> {
         bail!("--gates must be at least 100 for meaningful statistics");
     }
     let cfg = configs::load(a.config.as_deref(), "default")?.cfg;
+    // The correlation table reads 16 gates past the last one analysed.
+    if check_gate_count(&cfg, a.gates.saturating_add(16)).is_err() {
+        bail!(
+            "--gates {}: at most {} gates per PE for {} PEs ({MAX_GATES} gates in all, counting \
+             the 16 more per PE the lags read)",
+            a.gates,
+            (MAX_GATES / cfg.pes()).saturating_sub(16),
+            cfg.pes()
+        );
+    }
     let spec = cfg.lfsr_spec()?;
     let freq = gate_frequency(&cfg, a.gates)?;
     let table = neighbour_correlations(&cfg, a.gates, 16, None)?;

@@ -5,10 +5,10 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use nsm_model::data::Split;
 use nsm_model::equations::Noise;
-use nsm_model::eval::{evaluate_mc, EvalOptions, DEFAULT_MC_SAMPLES};
+use nsm_model::eval::{check_mc_samples, evaluate_mc, EvalOptions, DEFAULT_MC_SAMPLES};
 use nsm_model::forward::BinarizedSet;
 use nsm_model::net::{ModelKind, Network};
-use nsm_model::train::{init_network, TrainOptions, Trainer};
+use nsm_model::train::{init_network, TrainOptions, Trainer, MAX_LAYER_WIDTH};
 use serde_json::json;
 
 use super::check_output_path;
@@ -28,6 +28,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
     }
     .validate()
     .context("--p")?;
+    if let Some(&h) = a.hidden.iter().find(|&&h| h > MAX_LAYER_WIDTH) {
+        bail!("--hidden {h}: a layer has at most {MAX_LAYER_WIDTH} neurons");
+    }
     let opts = TrainOptions {
         model,
         noise,
@@ -58,7 +61,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         let bar = if a.quiet {
             ProgressBar::hidden()
         } else {
-            let b = ProgressBar::new(data.len().div_ceil(opts.batch_size) as u64);
+            let b = ProgressBar::new(data.len().div_ceil(opts.batch_size.max(1)) as u64);
             b.set_style(
                 ProgressStyle::with_template(
                     "epoch {prefix:>3} [{bar:30}] {pos}/{len} batches {elapsed}",
@@ -109,6 +112,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     }
     let net_path = a.net.clone().expect("clap requires --net without --qnet");
     let mut net = Network::load(&net_path)?;
+    if let Some(mc) = a.mc {
+        check_mc_samples(&net, mc).with_context(|| format!("--mc {mc}"))?;
+    }
     if let Some(s) = a.scale {
         if !(s.is_finite() && s > 0.0) {
             bail!("--scale must be a positive number, got {s}");

@@ -1052,6 +1052,168 @@ fn train_onchip_refuses_bad_learning_inputs_by_name() {
     assert!(e.contains("lut_bits"), "{e}");
 }
 
+mod limits {
+    //! Sizes from files and flags are checked before anything is sized from them: an absurd
+    //! value is refused by name (exit 1, or 2 for a clap range), never a panic or an abort.
+
+    use super::{config_path, nsm, stderr};
+    use std::process::Output;
+
+    /// Expects exit `code`, no panic, and every one of `names` in stderr.
+    fn refused(o: &Output, code: i32, names: &[&str]) {
+        let e = stderr(o);
+        assert_eq!(o.status.code(), Some(code), "stderr: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+        for n in names {
+            assert!(e.contains(n), "{n:?} not in: {e}");
+        }
+    }
+
+    /// A blank-out network file whose first layer claims `n_in` inputs and 2 outputs, with
+    /// 4 weights.
+    fn net_claiming(dir: &std::path::Path, n_in: &str) -> std::path::PathBuf {
+        let p = dir.join("huge.json");
+        let text = format!(
+            r#"{{"schema": "nsm-net/1", "model": "nsm",
+               "noise": {{"kind": "blank_out", "blank_out_p": 0.5}},
+               "hidden": [{{"n_in": {n_in}, "n_out": 2, "w": [1, 2, 3, 4],
+                            "beta": [1, 1], "b": [0, 0]}}],
+               "output": {{"n_in": 2, "n_out": 2, "w": [1, 0, 0, 1], "b": [0, 0]}}}}"#
+        );
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_network_whose_weight_count_overflows_is_refused_by_eval_and_quantize() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = (usize::MAX / 2 + 1).to_string();
+        let net = net_claiming(dir.path(), &big);
+        let n = net.to_str().unwrap();
+        let names = ["huge.json", "hidden layer 0", big.as_str(), "overflows"];
+        refused(&nsm(&["eval", "--net", n]), 1, &names);
+        let out = dir.path().join("q.json");
+        let o = nsm(&[
+            "quantize",
+            "--net",
+            n,
+            "--config",
+            config_path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        refused(&o, 1, &names);
+        assert!(!out.exists());
+
+        // Sizes that fit but disagree with the weights are named the same way.
+        let net = net_claiming(dir.path(), "4294967296");
+        refused(
+            &nsm(&["eval", "--net", net.to_str().unwrap()]),
+            1,
+            &["huge.json", "hidden layer 0 w has 4 values"],
+        );
+    }
+
+    #[test]
+    fn absurd_train_sizes_are_refused_by_flag_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("n.json");
+        let o = out.to_str().unwrap();
+        for h in ["4611686018427387904", "1000000000", "4,1048577"] {
+            let v = h.rsplit(',').next().unwrap();
+            let flag = format!("--hidden {v}");
+            refused(
+                &nsm(&["train", "--hidden", h, "--out", o]),
+                1,
+                &[flag.as_str(), "1048576"],
+            );
+        }
+        // Each width within the limit, the weights between them not.
+        refused(
+            &nsm(&["train", "--hidden", "1000000,1000000", "--out", o]),
+            1,
+            &["[1000000, 1000000, 10]", "weights", "268435456"],
+        );
+        // The input layer's weights fit, a batch of 1,000 images through them does not.
+        refused(
+            &nsm(&[
+                "train",
+                "--hidden",
+                "300000",
+                "--limit",
+                "1000",
+                "--batch-size",
+                "1000",
+                "--quiet",
+                "--out",
+                o,
+            ]),
+            1,
+            &["batch of 1000", "300000", "268435456"],
+        );
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_data_trains_on_the_whole_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("n.json");
+        for bs in ["1000000000", "18446744073709551615"] {
+            let o = nsm(&[
+                "train",
+                "--hidden",
+                "4",
+                "--epochs",
+                "1",
+                "--limit",
+                "20",
+                "--batch-size",
+                bs,
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "--batch-size {bs}: {}", stderr(&o));
+            assert!(out.exists());
+        }
+    }
+
+    #[test]
+    fn absurd_gate_counts_are_refused_by_flag_before_allocating() {
+        for g in [
+            "18446744073709551615",
+            "18446744073709551610",
+            "100000000000",
+        ] {
+            let flag = format!("--gates {g}");
+            refused(
+                &nsm(&["gates", "--gates", g]),
+                1,
+                &[flag.as_str(), "2147483648"],
+            );
+            refused(
+                &nsm(&["gates", "--gates", g, "--compare-spacing", "1"]),
+                1,
+                &[flag.as_str()],
+            );
+        }
+    }
+
+    #[test]
+    fn absurd_monte_carlo_counts_are_refused_by_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let net = super::tiny_net(dir.path());
+        for mc in ["18446744073709551615", "1000000000"] {
+            let flag = format!("--mc {mc}");
+            refused(
+                &nsm(&["eval", "--net", net.to_str().unwrap(), "--mc", mc]),
+                1,
+                &[flag.as_str(), "[784, 24, 10]", "268435456"],
+            );
+        }
+    }
+}
+
 mod layout {
     //! The repository's layout promises (ARCHITECTURE.md): the `nsm` binary depends on no test
     //! crate, and no library source file outgrows 700 lines (tests excluded).

@@ -136,6 +136,12 @@ pub enum EngineError {
     UTooWide { needed: u32 },
     #[error("an LFSR of width {width} has {states} states, fewer than the {pes} PEs that each need their own starting point")]
     LfsrTooShort { width: u32, states: u64, pes: usize },
+    #[error("{per_pe} gates for each of {pes} PEs is more than the limit of {limit} gates in all")]
+    TooManyGates {
+        per_pe: usize,
+        pes: usize,
+        limit: usize,
+    },
     #[error("hard_block_registers needs rows >= 2 (the logit memory's read-modify-write takes two clocks), found rows = {rows}")]
     HardBlockRegistersRows { rows: usize },
     #[error("cannot read {path}: {message}")]

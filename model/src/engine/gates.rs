@@ -10,6 +10,21 @@ use super::config::{EngineConfig, EngineError};
 use super::schedule::pe_seeds;
 use crate::lfsr::LfsrSpec;
 
+/// The most gates the statistics hold in memory, over all PEs: 2^31 (2 GiB).
+pub const MAX_GATES: usize = 1 << 31;
+
+/// Refuses `per_pe` gates for each PE of `cfg` when they would be more than [`MAX_GATES`].
+pub fn check_gate_count(cfg: &EngineConfig, per_pe: usize) -> Result<(), EngineError> {
+    match per_pe.checked_mul(cfg.pes()) {
+        Some(n) if n <= MAX_GATES => Ok(()),
+        _ => Err(EngineError::TooManyGates {
+            per_pe,
+            pes: cfg.pes(),
+            limit: MAX_GATES,
+        }),
+    }
+}
+
 /// Gate streams of every PE of `cfg`: `n` gates each, from the reset states (or from seeds
 /// `spacing` single steps apart when given, to show the effect of the spacing).
 pub fn gate_streams(
@@ -17,6 +32,7 @@ pub fn gate_streams(
     n: usize,
     spacing: Option<u64>,
 ) -> Result<Vec<Vec<bool>>, EngineError> {
+    check_gate_count(cfg, n)?;
     let spec = cfg.lfsr_spec()?;
     let seeds = match spacing {
         None => pe_seeds(&spec, cfg.pes()),
@@ -91,7 +107,12 @@ pub fn neighbour_correlations(
     max_lag: usize,
     spacing: Option<u64>,
 ) -> Result<Vec<LagRow>, EngineError> {
-    let streams = gate_streams(cfg, n + max_lag, spacing)?;
+    let total = n.checked_add(max_lag).ok_or(EngineError::TooManyGates {
+        per_pe: n,
+        pes: cfg.pes(),
+        limit: MAX_GATES,
+    })?;
+    let streams = gate_streams(cfg, total, spacing)?;
     let (rows, cols) = (cfg.rows, cfg.cols);
     let max_pair = |a: &[bool], b: &[bool], lag: usize| {
         lagged_correlation(a, b, lag)
@@ -211,5 +232,27 @@ mod table_tests {
             "{with}"
         );
         assert_eq!(max_abs_correlation(&t), 0.002);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_counts_beyond_the_limit_are_refused_before_allocating() {
+        let cfg = EngineConfig::default_config();
+        let pes = cfg.pes();
+        check_gate_count(&cfg, MAX_GATES / pes).unwrap();
+        for n in [MAX_GATES / pes + 1, usize::MAX / 2, usize::MAX] {
+            let e = gate_streams(&cfg, n, None).unwrap_err().to_string();
+            assert!(
+                e.contains(&n.to_string()) && e.contains(&MAX_GATES.to_string()),
+                "{e}"
+            );
+        }
+        // The lags read past the last gate: that sum is checked too.
+        let e = neighbour_correlations(&cfg, usize::MAX, 16, None).unwrap_err();
+        assert!(matches!(e, EngineError::TooManyGates { .. }), "{e}");
     }
 }

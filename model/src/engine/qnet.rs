@@ -387,7 +387,10 @@ impl QNet {
                     limit: cfg.max_neurons,
                 });
             }
-            if w.len() != n_in * n_out || b.len() != n_out || a.is_some_and(|a| a.len() != n_out) {
+            if n_in.checked_mul(n_out) != Some(w.len())
+                || b.len() != n_out
+                || a.is_some_and(|a| a.len() != n_out)
+            {
                 return Err(QuantError::Invalid(format!(
                     "layer {k}: array lengths do not match {n_out} x {n_in}"
                 )));
