@@ -125,8 +125,10 @@ pub struct NsmEngine {
 }
 
 /// rust-hdl's `Block` for the engine, written out instead of derived: after the host ports,
-/// each block settles in dataflow order with the wiring (`update`) run again after it, so a
-/// value crosses from block to block within one settle pass (`crate::settle`). `accept`
+/// the blocks settle in dataflow order, with the wiring (`update`) run again after each block
+/// whose outputs a later block reads combinationally, so a value crosses from block to block
+/// within one settle pass (`crate::settle`; the pass control's and the memories' outputs come
+/// from registers, and re-wiring after them measured slower for no fewer passes). `accept`
 /// visits the fields in declaration order, as the derive does; the Verilog is the derive's.
 impl Block for NsmEngine {
     fn connect_all(&mut self) {
@@ -159,17 +161,14 @@ impl Block for NsmEngine {
         self.seq.update_all();
         self.update();
         self.passes.update_all();
-        self.update();
         self.config_port.update_all();
         self.update();
         self.walk.update_all();
         self.update();
         self.neuron_memory.update_all();
-        self.update();
         self.array.update_all();
         self.update();
         self.weight_memory.update_all();
-        self.update();
         self.walker.update_all();
         self.update();
         self.results.update_all();
