@@ -244,9 +244,9 @@ impl Network {
             })?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(NET_SCHEMA) => {}
-            other => {
+            _ => {
                 return Err(ModelError::NetSchema {
-                    found: other.unwrap_or("<missing>").to_string(),
+                    found: crate::error::schema_found(&value),
                     expected: NET_SCHEMA.to_string(),
                 })
             }

@@ -226,6 +226,13 @@ fn bad_network_json_is_refused() {
     std::fs::write(&p, r#"{"schema": "nsm-net/99"}"#).unwrap();
     let e = fails(&["eval", "--net", p.to_str().unwrap()]);
     assert!(e.contains("nsm-net/99"), "{e}");
+    // a tag of the wrong type is shown as written, not called missing
+    std::fs::write(&p, r#"{"schema": 1}"#).unwrap();
+    let e = fails(&["eval", "--net", p.to_str().unwrap()]);
+    assert!(
+        e.contains("1 (not a string)") && !e.contains("<missing>"),
+        "{e}"
+    );
 
     // Structurally valid JSON whose sizes disagree.
     let net = tiny_net(dir.path());

@@ -227,9 +227,9 @@ impl EngineConfig {
             })?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(ENGINE_SCHEMA) => {}
-            other => {
+            _ => {
                 return Err(EngineError::Schema {
-                    found: other.unwrap_or("<missing>").to_string(),
+                    found: crate::error::schema_found(&value),
                 })
             }
         }

@@ -431,9 +431,9 @@ impl QNet {
             })?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(QNET_SCHEMA) => {}
-            other => {
+            _ => {
                 return Err(QuantError::Schema {
-                    found: other.unwrap_or("<missing>").to_string(),
+                    found: crate::error::schema_found(&value),
                 })
             }
         }
