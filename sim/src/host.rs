@@ -31,7 +31,7 @@ pub fn ping() -> Vec<u8> {
 
 /// `'W'`: one configuration-port write.
 pub fn write_command(w: &ConfigWrite) -> Vec<u8> {
-    let mut fields = w.address().to_le_bytes().to_vec();
+    let mut fields = w.address.to_le_bytes().to_vec();
     fields.extend_from_slice(&w.data.to_le_bytes());
     command(OP_WRITE, &fields)
 }
@@ -256,8 +256,11 @@ mod tests {
     fn commands_carry_their_check_byte() {
         assert_eq!(ping(), vec![b'P', b'P']);
         let w = ConfigWrite {
-            region: 2,
-            index: 9,
+            // region 2 (layers), index 9: layer 1, field 1
+            address: nsm_model::engine::host_interface::layer_address(
+                1,
+                nsm_model::engine::host_interface::LayerField::NOut,
+            ),
             data: 0x0102_0304,
         };
         let c = write_command(&w);

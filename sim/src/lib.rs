@@ -24,40 +24,14 @@ pub mod host;
 /// The cycle model lives with the engine contract ([`nsm_model::engine::cycles`]).
 pub use nsm_model::engine::cycles::CycleModel;
 
-/// One write on the engine's configuration port (`docs/hardware.md`; the address map is
-/// [`nsm_model::engine::host_interface`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConfigWrite {
-    pub region: u64,
-    pub index: u64,
-    pub data: u32,
-}
-
-impl ConfigWrite {
-    /// The write of `data` to `cfg_address` `address`.
-    pub fn at(address: u32, data: u32) -> Self {
-        let (region, index) = hi::split_address(address);
-        Self {
-            region: u64::from(region),
-            index: u64::from(index),
-            data,
-        }
-    }
-
-    /// The `cfg_address` of this write.
-    pub fn address(&self) -> u32 {
-        let field = |v: u64| u32::try_from(v).expect("a configuration-port field fits 32 bits");
-        hi::join_address(field(self.region), field(self.index))
-    }
-}
+/// One write on the engine's configuration port: the host interface's own
+/// ([`nsm_model::engine::host_interface::PortWrite`], address and data).
+pub use nsm_model::engine::host_interface::PortWrite as ConfigWrite;
 
 /// The configuration-port writes that load `qnet` on an engine with `cols` columns, in order
 /// ([`nsm_model::engine::host_interface::load_writes`]).
 pub fn config_writes(qnet: &QNet, cols: usize) -> Vec<ConfigWrite> {
     load_writes(qnet, cols)
-        .into_iter()
-        .map(|w| ConfigWrite::at(w.address, w.data))
-        .collect()
 }
 
 /// The input words of one input (`+1`/`-1` values) on an engine with `cols` columns

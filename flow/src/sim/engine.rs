@@ -67,7 +67,7 @@ pub fn prepare(
     }
     let cfg_hex: String = config_writes(qnet, cfg.cols)
         .iter()
-        .map(|w| format!("{:08x}{:08x}\n", w.address(), w.data))
+        .map(|w| format!("{:08x}{:08x}\n", w.address, w.data))
         .collect();
     let mut in_hex = String::new();
     for x in inputs {

@@ -142,7 +142,10 @@ fn board_link_reports_errors_resets_the_engine_and_recovers() {
     expect_error(&mut sim, &[0x13], 0, ErrorCode::UnknownOpcode);
     // a write whose check byte is wrong is not performed: a layer count of 7 would break
     // the next inference
-    let mut bad = host::write_command(&ConfigWrite::at(control_address(), 7));
+    let mut bad = host::write_command(&ConfigWrite {
+        address: control_address(),
+        data: 7,
+    });
     *bad.last_mut().unwrap() ^= 0x40;
     expect_error(&mut sim, &bad, 0, ErrorCode::BadCheck);
     // a classify command with no words
