@@ -38,8 +38,12 @@ use crate::error::{ModelError, Result};
 pub const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 
 /// The multiplicative synaptic noise `xi_ij` of eq. 5.
+///
+/// Written `{"kind": "blank_out", "blank_out_p": p}` or `{"kind": "gaussian", "sigma": s}`;
+/// read through `RawNoise` so that an unknown key, or the other kind's parameter, is refused
+/// by name.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawNoise")]
 pub enum Noise {
     /// Blank-out synapses: `xi ~ Bernoulli(blank_out_p)` (the synapse transmits with probability p).
     BlankOut { blank_out_p: f64 },
@@ -47,7 +51,53 @@ pub enum Noise {
     Gaussian { sigma: f64 },
 }
 
+/// How a `noise` object is written: the tag and the parameters of every kind.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNoise {
+    kind: NoiseKind,
+    #[serde(default)]
+    blank_out_p: Option<f64>,
+    #[serde(default)]
+    sigma: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum NoiseKind {
+    BlankOut,
+    Gaussian,
+}
+
+impl TryFrom<RawNoise> for Noise {
+    type Error = String;
+    fn try_from(raw: RawNoise) -> std::result::Result<Self, String> {
+        match (raw.kind, raw.blank_out_p, raw.sigma) {
+            (NoiseKind::BlankOut, Some(blank_out_p), None) => Ok(Noise::BlankOut { blank_out_p }),
+            (NoiseKind::Gaussian, None, Some(sigma)) => Ok(Noise::Gaussian { sigma }),
+            (NoiseKind::BlankOut, _, Some(s)) => Err(format!(
+                "kind \"blank_out\" takes blank_out_p, not sigma (found sigma = {s})"
+            )),
+            (NoiseKind::Gaussian, Some(p), _) => Err(format!(
+                "kind \"gaussian\" takes sigma, not blank_out_p (found blank_out_p = {p})"
+            )),
+            (NoiseKind::BlankOut, None, None) => {
+                Err("kind \"blank_out\" needs blank_out_p".to_string())
+            }
+            (NoiseKind::Gaussian, None, None) => Err("kind \"gaussian\" needs sigma".to_string()),
+        }
+    }
+}
+
 impl Noise {
+    /// The `kind` tag as files write it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Noise::BlankOut { .. } => "blank_out",
+            Noise::Gaussian { .. } => "gaussian",
+        }
+    }
+
     /// Checks the parameter range: `0 < p < 1`, `sigma > 0`.
     pub fn validate(&self) -> Result<()> {
         match *self {

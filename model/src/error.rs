@@ -24,20 +24,15 @@ pub enum ModelError {
     },
     #[error("dataset mismatch: {0}")]
     DatasetMismatch(String),
-    #[error("{path}: invalid network JSON: {source}")]
-    NetJson {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    NetJson(#[from] crate::json::JsonError),
     #[error("unsupported network schema: found {found:?}, this build reads {expected:?}")]
     NetSchema { found: String, expected: String },
-    /// A network file that parsed but failed validation: names the file, the cause follows.
-    #[error("network file {path}")]
+    /// A network file that parsed but failed validation: names the file, then the cause.
+    #[error("{path}: {reason}")]
     NetFile {
         path: PathBuf,
-        #[source]
-        source: Box<ModelError>,
+        reason: Box<ModelError>,
     },
     #[error("invalid network: {0}")]
     InvalidNetwork(String),
@@ -57,26 +52,3 @@ pub enum ModelError {
 
 /// Result alias of the model crate.
 pub type Result<T> = std::result::Result<T, ModelError>;
-
-/// What a file's `schema` field holds, for a refusal: the tag itself, `<missing>`, or a value
-/// of the wrong type shown as it is written (`1 (not a string)`).
-pub(crate) fn schema_found(value: &serde_json::Value) -> String {
-    match value.get("schema") {
-        None => "<missing>".to_string(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => format!("{other} (not a string)"),
-    }
-}
-
-#[cfg(test)]
-mod schema_tests {
-    use super::schema_found;
-
-    #[test]
-    fn a_schema_of_the_wrong_type_is_named_not_called_missing() {
-        let v = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
-        assert_eq!(schema_found(&v(r#"{"schema": 1}"#)), "1 (not a string)");
-        assert_eq!(schema_found(&v(r#"{"schema": "nsm-net/9"}"#)), "nsm-net/9");
-        assert_eq!(schema_found(&v(r#"{"w": []}"#)), "<missing>");
-    }
-}

@@ -29,6 +29,7 @@ pub mod eval;
 pub mod forward;
 pub mod fsutil;
 pub mod idx;
+pub mod json;
 pub mod learn;
 pub mod lfsr;
 pub mod net;

@@ -11,7 +11,7 @@ use nsm_model::engine::firing::firing_vs_drive;
 use nsm_model::engine::gates::{
     check_gate_count, gate_frequency, neighbour_correlations, MAX_GATES,
 };
-use nsm_model::engine::memory::memory_images;
+use nsm_model::engine::memory::{memory_images, MemMap};
 use nsm_model::engine::qnet::{self, QNet};
 use nsm_model::engine::schedule::seed_spacing;
 use nsm_model::engine::BitExact;
@@ -35,12 +35,7 @@ pub fn quantize(a: QuantizeArgs) -> Result<()> {
     let mem = memory_images(&q, &cfg);
     let stem = a.out.with_extension("");
     let side = |suffix: &str| PathBuf::from(format!("{}.{suffix}", stem.display()));
-    let memmap = json!({
-        "schema": "nsm-memmap/1",
-        "config": cfg,
-        "derived_widths": cfg.widths(),
-        "memories": mem,
-    });
+    let memmap = MemMap::new(&cfg, &mem);
     // Write the side files first and the quantized network last, each atomically, so a
     // complete QNET.json always comes with its memory images.
     atomic_write(&side("weights.hex"), mem.weights_hex.as_bytes())?;

@@ -115,11 +115,7 @@ fn float_curve(
 /// The learning configuration at `path`, or the defaults.
 pub fn load_learn(path: &Option<PathBuf>) -> Result<LearnConfig> {
     Ok(match path {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            LearnConfig::from_json(&text, &p.display().to_string())?
-        }
+        Some(p) => LearnConfig::load(p)?,
         None => LearnConfig::default(),
     })
 }

@@ -51,11 +51,7 @@ fn run(args: Args) -> Result<()> {
         .with_context(|| format!("writing into {}", args.out_dir.display()))?;
     if args.update_unit {
         let learn = match &args.learn {
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?;
-                nsm_model::learn::LearnConfig::from_json(&text, &p.display().to_string())?
-            }
+            Some(p) => nsm_model::learn::LearnConfig::load(p)?,
             None => nsm_model::learn::LearnConfig::default(),
         };
         let spec = nsm_model::learn::UpdateSpec::new(&cfg, &learn)?;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::{read_document, Format, JsonError};
 use crate::lfsr::{LfsrError, LfsrSpec};
 
 /// Schema tag of engine configuration files.
@@ -19,9 +20,23 @@ pub const MAX_ROWS: usize = 256;
 /// Widest integer the bit-exact models carry in `u` (signed).
 pub const MAX_U_BITS: u32 = 62;
 
+/// The engine configuration format, for [`crate::json::read_document`].
+pub const ENGINE_FORMAT: Format = Format {
+    what: "engine configuration",
+    schema: ENGINE_SCHEMA,
+    schema_required: true,
+};
+
 /// What the row accumulators do at the edge of their range.
+///
+/// Written `{"overflow": "exact"}` or `{"overflow": "saturate", "bits": B}`; read through
+/// `RawAccumulator` so that an unknown key, or `bits` beside `exact`, is refused by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "overflow", rename_all = "snake_case")]
+#[serde(
+    tag = "overflow",
+    rename_all = "snake_case",
+    try_from = "RawAccumulator"
+)]
 pub enum Accumulator {
     /// Accumulators are as wide as the largest fan-in needs: overflow is impossible.
     Exact,
@@ -29,8 +44,42 @@ pub enum Accumulator {
     Saturate { bits: u32 },
 }
 
+/// How an `accumulator` object is written: the tag and the fields of every kind.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccumulator {
+    overflow: OverflowKind,
+    #[serde(default)]
+    bits: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OverflowKind {
+    Exact,
+    Saturate,
+}
+
+impl TryFrom<RawAccumulator> for Accumulator {
+    type Error = String;
+    fn try_from(raw: RawAccumulator) -> Result<Self, String> {
+        match (raw.overflow, raw.bits) {
+            (OverflowKind::Exact, None) => Ok(Accumulator::Exact),
+            (OverflowKind::Exact, Some(bits)) => Err(format!(
+                "overflow \"exact\" takes no bits (found bits = {bits}); \
+                 \"saturate\" accumulators have a width"
+            )),
+            (OverflowKind::Saturate, Some(bits)) => Ok(Accumulator::Saturate { bits }),
+            (OverflowKind::Saturate, None) => {
+                Err("overflow \"saturate\" needs the accumulator width bits".to_string())
+            }
+        }
+    }
+}
+
 /// The LFSR of every processing element.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LfsrConfig {
     /// Register width, 2 to 32 bits.
     pub width: u32,
@@ -41,6 +90,7 @@ pub struct LfsrConfig {
 
 /// The blank-out probability as a k-bit threshold: `p = threshold / 2^threshold_bits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlankOutConfig {
     /// `k`: bits consumed from the LFSR sequence per gate, 1 to the LFSR width.
     pub threshold_bits: u32,
@@ -146,12 +196,20 @@ pub enum EngineError {
     HardBlockRegistersRows { rows: usize },
     #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
-    #[error("{path}: invalid engine configuration JSON: {message}")]
-    Json { path: String, message: String },
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// A configuration file that is JSON of the right shape but fails validation: names the
+    /// file, then the field and value.
+    #[error("{origin}: {reason}")]
+    File {
+        origin: String,
+        reason: Box<EngineError>,
+    },
 }
 
 /// Register widths that follow from a configuration (all signed, two's complement).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DerivedWidths {
     /// Largest weight magnitude, `2^(weight_bits-1) - 1`.
     pub weight_max: i64,
@@ -220,24 +278,11 @@ impl EngineConfig {
 
     /// Parses and validates configuration JSON (`origin` names it in errors).
     pub fn from_json(text: &str, origin: &str) -> Result<Self, EngineError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| EngineError::Json {
-                path: origin.to_string(),
-                message: e.to_string(),
-            })?;
-        match value.get("schema").and_then(|s| s.as_str()) {
-            Some(ENGINE_SCHEMA) => {}
-            _ => {
-                return Err(EngineError::Schema {
-                    found: crate::error::schema_found(&value),
-                })
-            }
-        }
-        let cfg: EngineConfig = serde_json::from_value(value).map_err(|e| EngineError::Json {
-            path: origin.to_string(),
-            message: e.to_string(),
+        let cfg: EngineConfig = read_document(text, origin, &ENGINE_FORMAT)?;
+        cfg.validate().map_err(|reason| EngineError::File {
+            origin: origin.to_string(),
+            reason: Box::new(reason),
         })?;
-        cfg.validate()?;
         Ok(cfg)
     }
 

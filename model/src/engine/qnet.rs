@@ -13,13 +13,22 @@ use serde::{Deserialize, Serialize};
 
 use super::config::EngineConfig;
 use crate::equations::{fixed_point_scale, Noise};
+use crate::json::{read_document, Format, JsonError};
 use crate::net::{ModelKind, Network};
 
 /// Schema tag of quantized network files.
 pub const QNET_SCHEMA: &str = "nsm-qnet/1";
 
+/// The quantized network format, for [`crate::json::read_document`].
+pub const QNET_FORMAT: Format = Format {
+    what: "quantized network",
+    schema: QNET_SCHEMA,
+    schema_required: true,
+};
+
 /// One stochastic layer in integers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QLayer {
     pub n_in: usize,
     pub n_out: usize,
@@ -40,6 +49,7 @@ impl QLayer {
 
 /// The deterministic output layer in integers: `logit_k = sum_j V_kj z_j + C_k`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QOutput {
     pub n_in: usize,
     pub n_out: usize,
@@ -49,6 +59,7 @@ pub struct QOutput {
 
 /// What quantization had to clip (a clipped value changes the network; zero is the goal).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuantReport {
     pub a_saturated: usize,
     pub bias_saturated: usize,
@@ -57,6 +68,7 @@ pub struct QuantReport {
 
 /// A quantized network, tied to the number formats it was made for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QNet {
     pub schema: String,
     pub weight_bits: u32,
@@ -107,8 +119,15 @@ pub enum QuantError {
     Schema { found: String },
     #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
-    #[error("{path}: invalid quantized network JSON: {message}")]
-    Json { path: String, message: String },
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// A quantized network file that is JSON of the right shape but does not fit the engine
+    /// (or itself): names the file, then the cause.
+    #[error("{origin}: {reason}")]
+    File {
+        origin: String,
+        reason: Box<QuantError>,
+    },
 }
 
 fn round_sat(x: f64, bits: u32, saturated: &mut usize) -> i32 {
@@ -424,24 +443,16 @@ impl QNet {
             path: origin.clone(),
             message: e.to_string(),
         })?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| QuantError::Json {
-                path: origin.clone(),
-                message: e.to_string(),
-            })?;
-        match value.get("schema").and_then(|s| s.as_str()) {
-            Some(QNET_SCHEMA) => {}
-            _ => {
-                return Err(QuantError::Schema {
-                    found: crate::error::schema_found(&value),
-                })
-            }
-        }
-        let q: QNet = serde_json::from_value(value).map_err(|e| QuantError::Json {
-            path: origin,
-            message: e.to_string(),
+        Self::from_json(&text, &origin, cfg)
+    }
+
+    /// Parses a quantized network (`origin` names it in errors) and checks it against `cfg`.
+    pub fn from_json(text: &str, origin: &str, cfg: &EngineConfig) -> Result<QNet, QuantError> {
+        let q: QNet = read_document(text, origin, &QNET_FORMAT)?;
+        q.check_against(cfg).map_err(|reason| QuantError::File {
+            origin: origin.to_string(),
+            reason: Box::new(reason),
         })?;
-        q.check_against(cfg)?;
         Ok(q)
     }
 

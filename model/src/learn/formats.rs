@@ -10,9 +10,18 @@ use super::erf_lut::ErfLuts;
 use super::row_norm::SeedLut;
 use crate::engine::config::{EngineConfig, EngineError};
 use crate::equations::{blank_out_p_fixed, drive_scale_squared_fixed};
+use crate::json::{read_document, Format, JsonError};
 
 /// Schema tag of learning configurations.
 pub const LEARN_SCHEMA: &str = "nsm-learn/1";
+
+/// The learning configuration format, for [`crate::json::read_document`]: every field,
+/// `schema` included, may be left out.
+pub const LEARN_FORMAT: Format = Format {
+    what: "learning configuration",
+    schema: LEARN_SCHEMA,
+    schema_required: false,
+};
 
 /// The learning unit's formats and step sizes. Shifts are powers of two: a step size
 /// `2^-lr_shift`.
@@ -108,8 +117,10 @@ pub enum LearnError {
         bits: u32,
         limit: u32,
     },
-    #[error("invalid learning configuration JSON ({origin}): {message}")]
-    Json { origin: String, message: String },
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error(transparent)]
+    Json(#[from] JsonError),
 }
 
 /// Widest intermediate value of the update unit (signed); the Verilog computes row-level
@@ -117,16 +128,20 @@ pub enum LearnError {
 pub const MAX_INTERMEDIATE_BITS: u32 = 62;
 
 impl LearnConfig {
-    /// Parses a JSON configuration (missing fields take their defaults).
+    /// Parses a JSON configuration (missing fields take their defaults; `origin` names it in
+    /// errors).
     pub fn from_json(text: &str, origin: &str) -> Result<Self, LearnError> {
-        let c: Self = serde_json::from_str(text).map_err(|e| LearnError::Json {
-            origin: origin.into(),
+        Ok(read_document(text, origin, &LEARN_FORMAT)?)
+    }
+
+    /// Reads a configuration file.
+    pub fn load(path: &std::path::Path) -> Result<Self, LearnError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| LearnError::Read {
+            path: origin.clone(),
             message: e.to_string(),
         })?;
-        if c.schema != LEARN_SCHEMA {
-            return Err(LearnError::Schema { found: c.schema });
-        }
-        Ok(c)
+        Self::from_json(&text, &origin)
     }
 }
 

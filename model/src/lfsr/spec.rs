@@ -21,6 +21,7 @@ pub struct LfsrSpec {
 
 /// The unvalidated serialized form of [`LfsrSpec`].
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawLfsrSpec {
     width: u32,
     taps: Vec<u32>,

@@ -225,6 +225,11 @@ fn serde_round_trip_validates() {
     assert_eq!(back.step(0x8000), spec.step(0x8000));
     let bad = serde_json::from_str::<LfsrSpec>(r#"{"width":8,"taps":[8,4]}"#);
     assert!(bad.unwrap_err().to_string().contains("not maximal-length"));
+    let extra = serde_json::from_str::<LfsrSpec>(r#"{"width":16,"taps":[16,15,13,4],"seed":1}"#);
+    assert!(extra
+        .unwrap_err()
+        .to_string()
+        .contains("unknown field `seed`"));
 }
 
 #[test]

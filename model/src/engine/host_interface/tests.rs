@@ -178,7 +178,7 @@ fn load_writes_cover_every_slot_once() {
         assert_eq!(writes.last().unwrap().data as usize, q.layers().len());
         // the layer table and the weights agree with the memory images' map
         let images = crate::engine::memory::memory_images(&q, &cfg);
-        for (l, m) in images.layers.iter().enumerate() {
+        for (l, m) in images.layout.layers.iter().enumerate() {
             let get = |f| seen[&ConfigTarget::Layer { layer: l, field: f }] as usize;
             assert_eq!(get(LayerField::Steps), m.steps_per_neuron);
             assert_eq!(get(LayerField::NOut), m.n_out);
@@ -189,9 +189,9 @@ fn load_writes_cover_every_slot_once() {
             .keys()
             .filter(|t| matches!(t, ConfigTarget::Weight { .. }))
             .count();
-        assert_eq!(weights, images.weight_words * cfg.cols);
+        assert_eq!(weights, images.layout.weight_words * cfg.cols);
         for (l, view) in q.layers().iter().enumerate() {
-            let m = &images.layers[l];
+            let m = &images.layout.layers[l];
             for i in 0..view.n_out {
                 for j in 0..view.n_in {
                     let word = m.weight_base + i * m.steps_per_neuron + j / cfg.cols;
