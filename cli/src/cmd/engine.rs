@@ -171,8 +171,8 @@ pub fn plot_firing(a: PlotFiringArgs) -> Result<()> {
     let bins_file = a.out.with_extension("json");
     let mut out = outputs(a.data.files(Split::Test))?;
     out.inputs([&a.qnet, &a.config])?;
-    out.file("the bins of --out", &bins_file)?;
     out.primary("--out", &a.out)?;
+    out.file("the bins of --out", &bins_file)?;
     let cfg = configs::load_required(&a.config)?;
     let q = QNet::load(&a.qnet, &cfg)?;
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
@@ -235,8 +235,8 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
     let numbers_file = a.out.with_extension("json");
     let mut out = outputs(a.data.files(Split::Test))?;
     out.inputs([Some(&a.net), a.config.as_ref()].into_iter().flatten())?;
-    out.file("the numbers of --out", &numbers_file)?;
     out.primary("--out", &a.out)?;
+    out.file("the numbers of --out", &numbers_file)?;
     let base = configs::load(a.config.as_deref(), "default")?.cfg;
     let net = Network::load(&a.net)?;
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
