@@ -191,7 +191,10 @@ pub fn write_board_verilog(
     let v_path = dir.join(format!("{}.v", board.top()));
     let vlt_path = dir.join(format!("{}.vlt", board.top()));
     let models = crate::cells::simulation_models(board.cells());
-    let mut files = vec![(v_path.clone(), verilog.as_str()), (vlt_path.clone(), vlt.as_str())];
+    let mut files = vec![
+        (v_path.clone(), verilog.as_str()),
+        (vlt_path.clone(), vlt.as_str()),
+    ];
     files.extend(models.iter().map(|&(name, text)| (dir.join(name), text)));
     let mut set = nsm_model::fsutil::OutputSet::new();
     set.folder("output folder", dir)?;

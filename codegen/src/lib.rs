@@ -485,7 +485,13 @@ pub fn generate(
 /// (the memory images of a network no longer given, the `CCU2C.v` portable Verilog no
 /// longer needs, the update unit).
 pub fn folder_file_names() -> Vec<&'static str> {
-    let mut names = vec![VERILOG_FILE, VLT_FILE, CORE_FILE, "weights.hex", "neurons.hex"];
+    let mut names = vec![
+        VERILOG_FILE,
+        VLT_FILE,
+        CORE_FILE,
+        "weights.hex",
+        "neurons.hex",
+    ];
     for cells in [Cells::Portable, Cells::Ecp5] {
         names.extend(cells::simulation_models(cells).into_iter().map(|(n, _)| n));
     }

@@ -315,10 +315,24 @@ fn a_regenerated_folder_loses_the_earlier_runs_files_and_keeps_the_users() {
         out.to_str().unwrap(),
     );
     let o = gen(&[
-        "--config", c_s, "--qnet", q_s, "--cells", "ecp5", "--update-unit", "--out-dir", out_s,
+        "--config",
+        c_s,
+        "--qnet",
+        q_s,
+        "--cells",
+        "ecp5",
+        "--update-unit",
+        "--out-dir",
+        out_s,
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for f in ["weights.hex", "neurons.hex", "CCU2C.v", "nsm_update_unit.v", "manifest.json"] {
+    for f in [
+        "weights.hex",
+        "neurons.hex",
+        "CCU2C.v",
+        "nsm_update_unit.v",
+        "manifest.json",
+    ] {
         assert!(out.join(f).exists(), "{f}");
     }
     std::fs::write(out.join("my_tb.v"), "// mine").unwrap();
@@ -326,12 +340,17 @@ fn a_regenerated_folder_loses_the_earlier_runs_files_and_keeps_the_users() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
         names(&out),
-        ["manifest.json", "my_tb.v", "nsm_engine.core", "nsm_engine.v", "nsm_engine.vlt"]
+        [
+            "manifest.json",
+            "my_tb.v",
+            "nsm_engine.core",
+            "nsm_engine.v",
+            "nsm_engine.vlt"
+        ]
     );
     // and the manifest lists what is there
     let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["files"].as_array().unwrap().len(), 4);
 }
 
@@ -345,15 +364,25 @@ fn a_bad_learning_configuration_or_output_folder_writes_nothing() {
     let out = dir.path().join("out");
     let run = |out: &std::path::Path| {
         gen(&[
-            "--config", c_s, "--qnet", q_s, "--update-unit", "--learn",
-            learn.to_str().unwrap(), "--out-dir", out.to_str().unwrap(),
+            "--config",
+            c_s,
+            "--qnet",
+            q_s,
+            "--update-unit",
+            "--learn",
+            learn.to_str().unwrap(),
+            "--out-dir",
+            out.to_str().unwrap(),
         ])
     };
     // a new folder is not even created
     let o = run(&out);
     assert_eq!(o.status.code(), Some(1));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("newton_steps") && e.contains("learn.json"), "{e}");
+    assert!(
+        e.contains("newton_steps") && e.contains("learn.json"),
+        "{e}"
+    );
     assert!(!out.exists());
     // an earlier complete folder stays as it was
     let o = gen(&["--config", c_s, "--out-dir", out.to_str().unwrap()]);
@@ -371,11 +400,16 @@ fn a_bad_learning_configuration_or_output_folder_writes_nothing() {
     // an output folder that is a file, or holds an input, is refused by its flag
     let o = gen(&["--config", c_s, "--out-dir", c_s]);
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains(&format!("--out-dir {c_s}: exists and is not a folder")), "{e}");
+    assert!(
+        e.contains(&format!("--out-dir {c_s}: exists and is not a folder")),
+        "{e}"
+    );
     let inside = out.join("manifest.json");
     std::fs::copy(&cfg, out.join("nsm_engine.core")).unwrap();
     let o = gen(&[
-        "--config", out.join("nsm_engine.core").to_str().unwrap(), "--out-dir",
+        "--config",
+        out.join("nsm_engine.core").to_str().unwrap(),
+        "--out-dir",
         out.to_str().unwrap(),
     ]);
     let e = String::from_utf8_lossy(&o.stderr);

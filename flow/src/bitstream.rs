@@ -90,7 +90,14 @@ pub fn output_names(board: Board) -> Vec<String> {
     let (c_file, _) = board.constraints();
     let mut names: Vec<String> = vec![format!("{top}.v"), format!("{top}.vlt"), c_file.into()];
     names.extend(
-        ["yosys.log", "yosys-stat.txt", "nextpnr.log", "pack.log", "report.json"].map(String::from),
+        [
+            "yosys.log",
+            "yosys-stat.txt",
+            "nextpnr.log",
+            "pack.log",
+            "report.json",
+        ]
+        .map(String::from),
     );
     names.push(format!("{top}.{}", board.bitstream_ext()));
     names

@@ -69,7 +69,9 @@ pub enum FlowError {
         tool: &'static str,
         env: &'static str,
     },
-    #[error("{env}={value}: {reason} (the override of {tool}; unset it to look for {tool} on the PATH)")]
+    #[error(
+        "{env}={value}: {reason} (the override of {tool}; unset it to look for {tool} on the PATH)"
+    )]
     ToolOverride {
         tool: &'static str,
         env: &'static str,

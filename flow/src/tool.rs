@@ -46,9 +46,8 @@ impl Tool {
                     "an empty path"
                 } else if p.components().count() == 1 && !p.is_absolute() {
                     // a bare name is looked up on the PATH, as the shell would
-                    return on_path(&value.to_string_lossy()).ok_or_else(|| {
-                        self.bad_override(&value, "no such program on the PATH")
-                    });
+                    return on_path(&value.to_string_lossy())
+                        .ok_or_else(|| self.bad_override(&value, "no such program on the PATH"));
                 } else if p.is_dir() {
                     "a folder, not a program"
                 } else if p.is_file() {
@@ -231,11 +230,17 @@ mod tests {
         for (value, reason) in [
             (dir.path().join("missing"), "no such file"),
             (dir.path().to_path_buf(), "a folder"),
-            (PathBuf::from("nsm-no-such-program"), "no such program on the PATH"),
+            (
+                PathBuf::from("nsm-no-such-program"),
+                "no such program on the PATH",
+            ),
         ] {
             std::env::set_var(env, &value);
             let e = tool.path().unwrap_err().to_string();
-            assert!(e.contains(env) && e.contains(&*value.to_string_lossy()), "{e}");
+            assert!(
+                e.contains(env) && e.contains(&*value.to_string_lossy()),
+                "{e}"
+            );
             assert!(e.contains(reason), "{e}");
             assert_eq!(find_tool("sh", env), None);
         }

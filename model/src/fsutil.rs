@@ -110,6 +110,8 @@ pub struct OutputSet {
     /// Tests: stop the commit after this many renames, as a kill would.
     #[cfg(test)]
     kill_after: Option<usize>,
+    #[cfg(test)]
+    renamed: usize,
 }
 
 /// Temporary names are unique within a process through this counter, and across processes
@@ -164,7 +166,8 @@ fn why_missing(dir: &Path) -> String {
 /// Whether `path` is written with a trailing separator (`out/`), which names a folder.
 fn ends_with_separator(path: &Path) -> bool {
     let s = path.as_os_str().as_encoded_bytes();
-    s.last().is_some_and(|&b| b == b'/' || std::path::is_separator(b as char))
+    s.last()
+        .is_some_and(|&b| b == b'/' || std::path::is_separator(b as char))
 }
 
 impl OutputSet {
@@ -354,8 +357,7 @@ impl OutputSet {
     /// earlier run's network, a model the new Verilog no longer needs): removed at the
     /// commit, when it is a regular file.
     pub fn stale(&mut self, path: &Path) {
-        if !self.planned.iter().any(|p| p.path == path) && !self.stale.iter().any(|s| s == path)
-        {
+        if !self.planned.iter().any(|p| p.path == path) && !self.stale.iter().any(|s| s == path) {
             self.stale.push(path.to_path_buf());
         }
     }
@@ -453,7 +455,9 @@ impl OutputSet {
         }
         let remove = |path: &Path| -> Result<()> {
             match std::fs::symlink_metadata(path) {
-                Ok(m) if m.is_file() => std::fs::remove_file(path).map_err(|e| write_error(path, e)),
+                Ok(m) if m.is_file() => {
+                    std::fs::remove_file(path).map_err(|e| write_error(path, e))
+                }
                 _ => Ok(()),
             }
         };
@@ -475,9 +479,9 @@ impl OutputSet {
             .filter(|&i| !self.planned[i].primary)
             .chain((0..self.planned.len()).filter(|&i| self.planned[i].primary))
             .collect();
-        for (_renamed, i) in order.into_iter().enumerate() {
+        for i in order {
             #[cfg(test)]
-            if self.kill_after == Some(_renamed) {
+            if self.kill_after == Some(self.renamed) {
                 // a kill leaves everything as it is: no clean-up
                 self.committed = true;
                 return Err(write_error(&self.planned[i].path, std::io::Error::other("killed")));
@@ -491,6 +495,10 @@ impl OutputSet {
                 if let Err(e) = std::fs::rename(&tmp, &p.path) {
                     let _ = std::fs::remove_file(&tmp);
                     return Err(write_error(&p.path, e));
+                }
+                #[cfg(test)]
+                {
+                    self.renamed += 1;
                 }
             }
         }

@@ -136,9 +136,14 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
             .chain(a.data.files(Split::Test)),
     )?;
     out.inputs(
-        [Some(&a.qnet), Some(&a.config), a.learn.as_ref(), a.net.as_ref()]
-            .into_iter()
-            .flatten(),
+        [
+            Some(&a.qnet),
+            Some(&a.config),
+            a.learn.as_ref(),
+            a.net.as_ref(),
+        ]
+        .into_iter()
+        .flatten(),
     )?;
     if let Some(p) = &a.curves {
         out.file("--curves", p)?;

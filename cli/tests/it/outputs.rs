@@ -84,7 +84,10 @@ fn a_bad_output_path_is_refused_by_flag_and_value_before_any_work() {
     let e = train(&slash);
     assert!(e.contains(&format!("--out {slash}: names a folder")), "{e}");
     let e = train(missing_s);
-    assert!(e.contains(&format!("--out {missing_s}")) && e.contains("does not exist"), "{e}");
+    assert!(
+        e.contains(&format!("--out {missing_s}")) && e.contains("does not exist"),
+        "{e}"
+    );
     let beside_file = d.join("file.txt");
     std::fs::write(&beside_file, "x").unwrap();
     let under_file = beside_file.join("net.json");
@@ -98,19 +101,115 @@ fn a_bad_output_path_is_refused_by_flag_and_value_before_any_work() {
     let c_s = c_s.to_str().unwrap();
     let before = names(d);
     for (args, flag) in [
-        (vec!["sim", "--qnet", q_s, "--config", c_s, "--images", "1", "--vcd", folder_s], "--vcd"),
-        (vec!["quantize", "--net", q_s, "--config", c_s, "--out", missing_s], "--out"),
-        (vec!["plot-firing", "--qnet", q_s, "--config", c_s, "--out", missing_s], "--out"),
-        (vec!["train-onchip", "--qnet", q_s, "--config", c_s, "--steps", "5", "--plot", missing_s], "--plot"),
-        (vec!["train-onchip", "--qnet", q_s, "--config", c_s, "--steps", "5", "--out", folder_s], "--out"),
-        (vec!["train-onchip", "--qnet", q_s, "--config", c_s, "--steps", "5", "--curves", &slash], "--curves"),
-        (vec!["board-stream", "--board", "icebreaker", "--qnet", q_s, "--config", c_s, "--out", missing_s], "--out"),
-        (vec!["synth-report", "--target", "generic", "--sizes", "1", "--out-dir", beside_file.to_str().unwrap()], "--out-dir"),
-        (vec!["bitstream", "--board", "icebreaker", "--out-dir", beside_file.to_str().unwrap()], "--out-dir"),
+        (
+            vec![
+                "sim", "--qnet", q_s, "--config", c_s, "--images", "1", "--vcd", folder_s,
+            ],
+            "--vcd",
+        ),
+        (
+            vec![
+                "quantize", "--net", q_s, "--config", c_s, "--out", missing_s,
+            ],
+            "--out",
+        ),
+        (
+            vec![
+                "plot-firing",
+                "--qnet",
+                q_s,
+                "--config",
+                c_s,
+                "--out",
+                missing_s,
+            ],
+            "--out",
+        ),
+        (
+            vec![
+                "train-onchip",
+                "--qnet",
+                q_s,
+                "--config",
+                c_s,
+                "--steps",
+                "5",
+                "--plot",
+                missing_s,
+            ],
+            "--plot",
+        ),
+        (
+            vec![
+                "train-onchip",
+                "--qnet",
+                q_s,
+                "--config",
+                c_s,
+                "--steps",
+                "5",
+                "--out",
+                folder_s,
+            ],
+            "--out",
+        ),
+        (
+            vec![
+                "train-onchip",
+                "--qnet",
+                q_s,
+                "--config",
+                c_s,
+                "--steps",
+                "5",
+                "--curves",
+                &slash,
+            ],
+            "--curves",
+        ),
+        (
+            vec![
+                "board-stream",
+                "--board",
+                "icebreaker",
+                "--qnet",
+                q_s,
+                "--config",
+                c_s,
+                "--out",
+                missing_s,
+            ],
+            "--out",
+        ),
+        (
+            vec![
+                "synth-report",
+                "--target",
+                "generic",
+                "--sizes",
+                "1",
+                "--out-dir",
+                beside_file.to_str().unwrap(),
+            ],
+            "--out-dir",
+        ),
+        (
+            vec![
+                "bitstream",
+                "--board",
+                "icebreaker",
+                "--out-dir",
+                beside_file.to_str().unwrap(),
+            ],
+            "--out-dir",
+        ),
     ] {
         let e = refused(&args);
         assert!(e.contains(flag), "{args:?}: {e}");
-        assert!(!e.contains("step ") && !e.contains("synthesizing"), "{args:?}: {e}");
+        assert!(
+            !e.contains("step ") && !e.contains("synthesizing"),
+            "{args:?}: {e}"
+        );
     }
     assert_eq!(names(d), before, "a refused run writes nothing");
 }
@@ -130,15 +229,30 @@ fn an_input_is_never_overwritten_by_an_output() {
     for out in [net_s, dotted.as_str(), link.to_str().unwrap()] {
         let e = refused(&["quantize", "--net", net_s, "--config", cfg_s, "--out", out]);
         assert!(e.contains(&format!("--out {out}")), "{e}");
-        assert!(e.contains("is the input") && e.contains("would be overwritten"), "{e}");
+        assert!(
+            e.contains("is the input") && e.contains("would be overwritten"),
+            "{e}"
+        );
     }
-    assert_eq!(std::fs::read(&net).unwrap(), bytes, "the input is untouched");
+    assert_eq!(
+        std::fs::read(&net).unwrap(),
+        bytes,
+        "the input is untouched"
+    );
     assert_eq!(names(d), ["link.json", "net.json"]);
     // the training data, and a board session's network
     let images = data_dir().join("train-images-idx3-ubyte.gz");
     let before = std::fs::read(&images).unwrap();
     let e = refused(&[
-        "train", "--hidden", "4", "--epochs", "1", "--limit", "20", "--quiet", "--out",
+        "train",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--limit",
+        "20",
+        "--quiet",
+        "--out",
         images.to_str().unwrap(),
     ]);
     assert!(e.contains("is the input"), "{e}");
@@ -147,21 +261,45 @@ fn an_input_is_never_overwritten_by_an_output() {
     let q_bytes = std::fs::read(&q).unwrap();
     let q_s = q.to_str().unwrap();
     let e = refused(&[
-        "board-stream", "--board", "icebreaker", "--qnet", q_s, "--config", cfg_s, "--out", q_s,
+        "board-stream",
+        "--board",
+        "icebreaker",
+        "--qnet",
+        q_s,
+        "--config",
+        cfg_s,
+        "--out",
+        q_s,
     ]);
     assert!(e.contains("is the input"), "{e}");
     assert_eq!(std::fs::read(&q).unwrap(), q_bytes);
     // two outputs of one command cannot be one file either
     let svg = d.join("firing.json");
     let e = refused(&[
-        "plot-firing", "--qnet", q_s, "--config", cfg_s, "--limit", "2", "--out",
+        "plot-firing",
+        "--qnet",
+        q_s,
+        "--config",
+        cfg_s,
+        "--limit",
+        "2",
+        "--out",
         svg.to_str().unwrap(),
     ]);
     assert!(e.contains("is also the output of --out"), "{e}");
     let stream = d.join("s.bin");
     let e = refused(&[
-        "board-stream", "--board", "icebreaker", "--qnet", q_s, "--config", cfg_s, "--out",
-        stream.to_str().unwrap(), "--expect", stream.to_str().unwrap(),
+        "board-stream",
+        "--board",
+        "icebreaker",
+        "--qnet",
+        q_s,
+        "--config",
+        cfg_s,
+        "--out",
+        stream.to_str().unwrap(),
+        "--expect",
+        stream.to_str().unwrap(),
     ]);
     assert!(e.contains("--out") && e.contains("--expect"), "{e}");
     assert!(!stream.exists() && !svg.exists());
@@ -172,11 +310,26 @@ fn a_255_byte_file_name_works_and_a_longer_one_is_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let long = dir.path().join("n".repeat(250) + ".json");
     small_net_at(&long);
-    let o = nsm(&["eval", "--net", long.to_str().unwrap(), "--mc", "2", "--limit", "10"]);
+    let o = nsm(&[
+        "eval",
+        "--net",
+        long.to_str().unwrap(),
+        "--mc",
+        "2",
+        "--limit",
+        "10",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let too_long = dir.path().join("n".repeat(251) + ".json");
     let e = refused(&[
-        "train", "--hidden", "4", "--epochs", "1", "--limit", "20", "--out",
+        "train",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--limit",
+        "20",
+        "--out",
         too_long.to_str().unwrap(),
     ]);
     assert!(e.contains("--out") && e.contains("too long"), "{e}");
@@ -184,8 +337,12 @@ fn a_255_byte_file_name_works_and_a_longer_one_is_refused_before_training() {
     // quantize's memory images take longer names than its --out: refused by their names,
     // nothing written
     let e = refused(&[
-        "quantize", "--net", long.to_str().unwrap(), "--config",
-        config_path().to_str().unwrap(), "--out",
+        "quantize",
+        "--net",
+        long.to_str().unwrap(),
+        "--config",
+        config_path().to_str().unwrap(),
+        "--out",
         dir.path().join("q".repeat(250) + ".json").to_str().unwrap(),
     ]);
     assert!(e.contains("weights.hex") && e.contains("too long"), "{e}");
@@ -202,28 +359,67 @@ fn every_tool_and_override_is_found_before_any_work() {
     let bogus_s = bogus.to_str().unwrap();
     // bitstream: Yosys's override names nothing; neither folder is created
     let o = nsm_env(
-        &["bitstream", "--board", "icebreaker", "--out-dir", out_s, "--work-dir", work_s],
+        &[
+            "bitstream",
+            "--board",
+            "icebreaker",
+            "--out-dir",
+            out_s,
+            "--work-dir",
+            work_s,
+        ],
         &[("NSM_YOSYS", bogus_s)],
     );
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains(&format!("NSM_YOSYS={bogus_s}: no such file")), "{e}");
+    assert!(
+        e.contains(&format!("NSM_YOSYS={bogus_s}: no such file")),
+        "{e}"
+    );
     // nextpnr, which runs after Yosys, is found before it too
     for args in [
         vec!["synth", "--target", "up5k", "--work-dir", work_s],
-        vec!["synth-report", "--target", "up5k", "--sizes", "1,2", "--out-dir", out_s, "--work-dir", work_s],
-        vec!["bitstream", "--board", "icebreaker", "--out-dir", out_s, "--work-dir", work_s],
+        vec![
+            "synth-report",
+            "--target",
+            "up5k",
+            "--sizes",
+            "1,2",
+            "--out-dir",
+            out_s,
+            "--work-dir",
+            work_s,
+        ],
+        vec![
+            "bitstream",
+            "--board",
+            "icebreaker",
+            "--out-dir",
+            out_s,
+            "--work-dir",
+            work_s,
+        ],
     ] {
         let o = nsm_env(&args, &[("NSM_NEXTPNR_ICE40", bogus_s)]);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
         let e = stderr(&o);
-        assert!(e.contains("NSM_NEXTPNR_ICE40") && e.contains(bogus_s), "{args:?}: {e}");
+        assert!(
+            e.contains("NSM_NEXTPNR_ICE40") && e.contains(bogus_s),
+            "{args:?}: {e}"
+        );
         assert!(!e.contains("synthesizing"), "{e}");
     }
     // synth-report checks every size before the first synthesis
     let e = refused(&[
-        "synth-report", "--target", "generic", "--sizes", "1,40", "--out-dir", out_s,
-        "--work-dir", work_s,
+        "synth-report",
+        "--target",
+        "generic",
+        "--sizes",
+        "1,40",
+        "--out-dir",
+        out_s,
+        "--work-dir",
+        work_s,
     ]);
     assert!(e.contains("40x40") && !e.contains("synthesizing"), "{e}");
     assert!(!out.exists() && !work.exists(), "{:?}", names(d));
@@ -242,14 +438,29 @@ fn a_failed_write_names_the_file_and_the_os_error_once_and_never_panics() {
         assert!(!e.contains("cannot read") && !e.contains("panicked"), "{e}");
     };
     check(&refused(&[
-        "train", "--hidden", "4", "--epochs", "1", "--limit", "20", "--quiet", "--out",
+        "train",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--limit",
+        "20",
+        "--quiet",
+        "--out",
         "/dev/full",
     ]));
     // rust-hdl's VCD writer unwraps its writes: a full disk used to panic (exit 101)
     let q = small_qnet(dir.path());
     check(&refused(&[
-        "sim", "--qnet", q.to_str().unwrap(), "--config", config_path().to_str().unwrap(),
-        "--images", "1", "--vcd", "/dev/full",
+        "sim",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        config_path().to_str().unwrap(),
+        "--images",
+        "1",
+        "--vcd",
+        "/dev/full",
     ]));
 }
 
@@ -270,13 +481,23 @@ fn a_refused_run_leaves_the_earlier_complete_set_untouched() {
     cfg["max_fan_in"] = 16.into();
     std::fs::write(&narrow, cfg.to_string()).unwrap();
     let e = fails(&[
-        "quantize", "--net", net.to_str().unwrap(), "--config", narrow.to_str().unwrap(),
-        "--out", q.to_str().unwrap(),
+        "quantize",
+        "--net",
+        net.to_str().unwrap(),
+        "--config",
+        narrow.to_str().unwrap(),
+        "--out",
+        q.to_str().unwrap(),
     ]);
     assert!(!e.is_empty());
     std::fs::remove_file(&narrow).unwrap();
     for (n, bytes) in &set {
         assert_eq!(&std::fs::read(d.join(n)).unwrap(), bytes, "{n} changed");
     }
-    assert_eq!(names(d).len(), set.len(), "no temporary left: {:?}", names(d));
+    assert_eq!(
+        names(d).len(),
+        set.len(),
+        "no temporary left: {:?}",
+        names(d)
+    );
 }

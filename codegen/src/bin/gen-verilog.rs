@@ -57,8 +57,8 @@ fn run(args: Args) -> Result<()> {
             }
             None => nsm_model::learn::LearnConfig::default(),
         };
-        let spec = nsm_model::learn::UpdateSpec::new(&cfg, &learn)
-            .with_context(|| match &args.learn {
+        let spec =
+            nsm_model::learn::UpdateSpec::new(&cfg, &learn).with_context(|| match &args.learn {
                 Some(p) => format!("--learn {}", p.display()),
                 None => "the built-in learning formats".to_string(),
             })?;

@@ -12,9 +12,9 @@ use nsm_model::learn::update::{RowMode, RowRequest, RowResult};
 use nsm_model::learn::UpdateSpec;
 
 use super::{Bench, Simulator};
-use crate::{read_err, write_err};
 use crate::tool::{self, Cmd};
 use crate::FlowError;
+use crate::{read_err, write_err};
 
 /// The testbench source.
 pub const UPDATE_TESTBENCH: &str = include_str!("../../../testbenches/verilog/update_tb.v");

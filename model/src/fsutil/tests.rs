@@ -41,7 +41,10 @@ fn a_missing_folder_is_refused_by_flag_and_value_and_nothing_is_created() {
     assert_eq!((label.as_str(), path.as_path()), ("--out", p.as_path()));
     assert!(reason.contains("does not exist"), "{reason}");
     let text = atomic_write(&p, b"x").unwrap_err().to_string();
-    assert!(text.contains("missing-dir") && text.contains("does not exist"), "{text}");
+    assert!(
+        text.contains("missing-dir") && text.contains("does not exist"),
+        "{text}"
+    );
     assert!(names(dir.path()).is_empty());
 }
 
@@ -178,7 +181,13 @@ fn a_kill_during_the_commit_leaves_no_complete_primary_file() {
 fn stale_files_of_the_set_and_unwritten_ones_are_removed_at_the_commit() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for n in ["manifest.json", "nsm_engine.v", "weights.hex", "CCU2C.v", "mine.txt"] {
+    for n in [
+        "manifest.json",
+        "nsm_engine.v",
+        "weights.hex",
+        "CCU2C.v",
+        "mine.txt",
+    ] {
         std::fs::write(d.join(n), "old").unwrap();
     }
     let mut set = OutputSet::new();
@@ -202,13 +211,15 @@ fn a_created_folder_is_removed_again_when_the_set_is_not_committed() {
     {
         let mut set = OutputSet::new();
         set.folder("--out-dir", &out).unwrap();
-        set.primary("--out-dir", &out.join("manifest.json")).unwrap();
+        set.primary("--out-dir", &out.join("manifest.json"))
+            .unwrap();
         set.write(&out.join("manifest.json"), b"{}").unwrap();
     }
     assert!(names(dir.path()).is_empty());
     let mut set = OutputSet::new();
     set.folder("--out-dir", &out).unwrap();
-    set.primary("--out-dir", &out.join("manifest.json")).unwrap();
+    set.primary("--out-dir", &out.join("manifest.json"))
+        .unwrap();
     set.write(&out.join("manifest.json"), b"{}").unwrap();
     set.commit().unwrap();
     assert_eq!(names(&out), ["manifest.json"]);
@@ -223,7 +234,10 @@ fn a_failed_write_names_the_file_and_the_os_error_once() {
     let err = atomic_write(full, b"data").unwrap_err();
     assert!(matches!(err, ModelError::Write { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.starts_with("/dev/full could not be written: "), "{text}");
+    assert!(
+        text.starts_with("/dev/full could not be written: "),
+        "{text}"
+    );
     assert_eq!(text.matches("/dev/full").count(), 1, "{text}");
     // the OS error is in the text, not a source an error chain would print again
     assert!(std::error::Error::source(&err).is_none());
@@ -238,7 +252,10 @@ fn a_symbolic_link_is_written_through_to_its_target() {
     let link = dir.path().join("link.json");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     atomic_write(&link, b"new").unwrap();
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(std::fs::read(&target).unwrap(), b"new");
 }
 

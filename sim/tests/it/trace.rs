@@ -57,7 +57,8 @@ fn a_failing_trace_writer_is_an_error_not_a_panic() {
             assert!(e.to_string().contains("could not be written"), "{e}");
             // a later finish reports nothing more, and the engine runs on untraced
             sim.finish_trace().unwrap();
-            sim.infer::<Xoshiro256PlusPlus>(&x, None, 1_000_000).unwrap();
+            sim.infer::<Xoshiro256PlusPlus>(&x, None, 1_000_000)
+                .unwrap();
         }
     }
 }
