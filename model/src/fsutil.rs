@@ -484,7 +484,10 @@ impl OutputSet {
             if self.kill_after == Some(self.renamed) {
                 // a kill leaves everything as it is: no clean-up
                 self.committed = true;
-                return Err(write_error(&self.planned[i].path, std::io::Error::other("killed")));
+                return Err(write_error(
+                    &self.planned[i].path,
+                    std::io::Error::other("killed"),
+                ));
             }
             let p = &mut self.planned[i];
             if p.special {
