@@ -203,6 +203,16 @@ fn a_bad_output_path_is_refused_by_flag_and_value_before_any_work() {
             ],
             "--out-dir",
         ),
+        (
+            vec![
+                "synth",
+                "--target",
+                "generic",
+                "--work-dir",
+                beside_file.to_str().unwrap(),
+            ],
+            "--work-dir",
+        ),
     ] {
         let e = refused(&args);
         assert!(e.contains(flag), "{args:?}: {e}");
