@@ -188,20 +188,23 @@ pub fn write_board_verilog(
 ) -> Result<(PathBuf, PathBuf), VerilogError> {
     let verilog = board_verilog(board, cfg)?;
     let vlt = board_vlt(board, &verilog);
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| VerilogError::Io { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let v_path = dir.join(format!("{}.v", board.top()));
     let vlt_path = dir.join(format!("{}.vlt", board.top()));
-    for (path, text) in [(&v_path, &verilog), (&vlt_path, &vlt)] {
-        std::fs::write(path, text).map_err(io_err(path))?;
+    let models = crate::cells::simulation_models(board.cells());
+    let mut files = vec![
+        (v_path.clone(), verilog.as_str()),
+        (vlt_path.clone(), vlt.as_str()),
+    ];
+    files.extend(models.iter().map(|&(name, text)| (dir.join(name), text)));
+    let mut set = nsm_model::fsutil::OutputSet::new();
+    set.folder("output folder", dir)?;
+    for (path, _) in &files {
+        set.file("output folder", path)?;
     }
-    for (name, text) in crate::cells::simulation_models(board.cells()) {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(io_err(&path))?;
+    for (path, text) in &files {
+        set.write(path, text.as_bytes())?;
     }
+    set.commit()?;
     Ok((v_path, vlt_path))
 }
 

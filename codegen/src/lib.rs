@@ -14,6 +14,7 @@ use nsm_hdl::Cells;
 use nsm_model::engine::config::{EngineConfig, EngineError};
 use nsm_model::engine::memory::memory_images;
 use nsm_model::engine::qnet::{QNet, QuantError};
+use nsm_model::fsutil::OutputSet;
 use rust_hdl::prelude::*;
 use serde::Serialize;
 
@@ -47,14 +48,14 @@ pub enum VerilogError {
     Quant(#[from] QuantError),
     #[error(transparent)]
     Board(#[from] nsm_hdl::board::BoardError),
-    #[error("{path}: {source}")]
-    Io {
+    /// An output refused before anything is written, or a file that could not be written.
+    #[error(transparent)]
+    Output(#[from] nsm_model::ModelError),
+    #[error("{path} could not be written: {cause}")]
+    Write {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("output folder {0} exists and is not a folder")]
-    NotAFolder(PathBuf),
 }
 
 /// One port of the top module.
@@ -448,7 +449,7 @@ pub fn generate(
         files: names
             .iter()
             .map(String::as_str)
-            .chain(std::iter::once("manifest.json"))
+            .chain(std::iter::once(MANIFEST_FILE))
             .collect(),
         ports: ports(),
         parameters: cfg,
@@ -475,26 +476,68 @@ pub fn generate(
         network,
     };
     let text = serde_json::to_string_pretty(&manifest).expect("the manifest serializes") + "\n";
-    files.push(("manifest.json".into(), text));
+    files.push((MANIFEST_FILE.into(), text));
     Ok(Generated { files })
 }
 
-/// Writes `generated` into `dir` (created if missing). Each file is written to a temporary
-/// name and renamed, so a file is either absent, the old one, or complete.
-pub fn write(generated: &Generated, dir: &Path) -> Result<(), VerilogError> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(VerilogError::NotAFolder(dir.to_path_buf()));
+/// Every file name [`write`] and `gen-verilog` may put into a folder, whatever the options:
+/// the files of a folder's earlier run that this run does not write are removed from it
+/// (the memory images of a network no longer given, the `CCU2C.v` portable Verilog no
+/// longer needs, the update unit).
+pub fn folder_file_names() -> Vec<&'static str> {
+    let mut names = vec![
+        VERILOG_FILE,
+        VLT_FILE,
+        CORE_FILE,
+        "weights.hex",
+        "neurons.hex",
+    ];
+    for cells in [Cells::Portable, Cells::Ecp5] {
+        names.extend(cells::simulation_models(cells).into_iter().map(|(n, _)| n));
     }
-    std::fs::create_dir_all(dir).map_err(|source| VerilogError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for (name, text) in &generated.files {
+    names.extend([UPDATE_VERILOG_FILE, UPDATE_VLT_FILE, MANIFEST_FILE]);
+    names
+}
+
+/// The manifest, written last into a folder: a folder without one is incomplete.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The output set of `generated` in `dir` (the flag or role `label` names it in refusals):
+/// the folder checked (created if missing), every file planned with [`MANIFEST_FILE`] as the
+/// primary one, the other [`folder_file_names`] stale, none of them one of `inputs`.
+pub fn output_set(
+    generated: &Generated,
+    dir: &Path,
+    label: &str,
+    inputs: &[&Path],
+) -> Result<OutputSet, VerilogError> {
+    let mut set = OutputSet::new();
+    set.inputs(inputs)?;
+    set.folder(label, dir)?;
+    for (name, _) in &generated.files {
         let path = dir.join(name);
-        nsm_model::fsutil::atomic_write(&path, text.as_bytes()).map_err(|e| VerilogError::Io {
-            path: path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        if name == MANIFEST_FILE {
+            set.primary(label, &path)?;
+        } else {
+            set.file(label, &path)?;
+        }
     }
-    Ok(())
+    for name in folder_file_names() {
+        if !generated.files.iter().any(|(n, _)| n == name) {
+            set.stale(&dir.join(name));
+        }
+    }
+    Ok(set)
+}
+
+/// Writes `generated` into `dir` (created if missing) as one output set ([`output_set`]):
+/// each file staged under a temporary name, then all moved into place with the manifest
+/// last and the stale files of an earlier run removed, so the folder is either the old one,
+/// incomplete (no manifest), or complete.
+pub fn write(generated: &Generated, dir: &Path) -> Result<(), VerilogError> {
+    let mut set = output_set(generated, dir, "output folder", &[])?;
+    for (name, text) in &generated.files {
+        set.write(&dir.join(name), text.as_bytes())?;
+    }
+    Ok(set.commit()?)
 }

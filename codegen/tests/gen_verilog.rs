@@ -274,3 +274,145 @@ fn update_unit_verilog_is_written_with_its_tables() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("newton_steps"));
 }
+
+/// A tiny random engine configuration and a quantized network for it, written into `dir`.
+fn tiny_case(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use nsm_model::engine::samples::{self, Limits, Weights};
+    use rand::SeedableRng;
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+    // one the update unit's default formats fit too
+    let cfg = loop {
+        let cfg = samples::random_config(&mut rng, &Limits::TINY);
+        let learn = nsm_model::learn::LearnConfig::default();
+        if nsm_model::learn::UpdateSpec::new(&cfg, &learn).is_ok() {
+            break cfg;
+        }
+    };
+    let q = samples::random_qnet(&mut rng, &cfg, &Limits::TINY, Weights::Random);
+    let (c, qp) = (dir.join("engine.json"), dir.join("q.json"));
+    std::fs::write(&c, cfg.to_json()).unwrap();
+    std::fs::write(&qp, q.to_json()).unwrap();
+    (c, qp)
+}
+
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_regenerated_folder_loses_the_earlier_runs_files_and_keeps_the_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, q) = tiny_case(dir.path());
+    let out = dir.path().join("out");
+    let (c_s, q_s, out_s) = (
+        cfg.to_str().unwrap(),
+        q.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let o = gen(&[
+        "--config",
+        c_s,
+        "--qnet",
+        q_s,
+        "--cells",
+        "ecp5",
+        "--update-unit",
+        "--out-dir",
+        out_s,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "weights.hex",
+        "neurons.hex",
+        "CCU2C.v",
+        "nsm_update_unit.v",
+        "manifest.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    std::fs::write(out.join("my_tb.v"), "// mine").unwrap();
+    let o = gen(&["--config", c_s, "--out-dir", out_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        names(&out),
+        [
+            "manifest.json",
+            "my_tb.v",
+            "nsm_engine.core",
+            "nsm_engine.v",
+            "nsm_engine.vlt"
+        ]
+    );
+    // and the manifest lists what is there
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["files"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn a_bad_learning_configuration_or_output_folder_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, q) = tiny_case(dir.path());
+    let (c_s, q_s) = (cfg.to_str().unwrap(), q.to_str().unwrap());
+    let learn = dir.path().join("learn.json");
+    std::fs::write(&learn, r#"{"newton_steps": 9}"#).unwrap();
+    let out = dir.path().join("out");
+    let run = |out: &std::path::Path| {
+        gen(&[
+            "--config",
+            c_s,
+            "--qnet",
+            q_s,
+            "--update-unit",
+            "--learn",
+            learn.to_str().unwrap(),
+            "--out-dir",
+            out.to_str().unwrap(),
+        ])
+    };
+    // a new folder is not even created
+    let o = run(&out);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("newton_steps") && e.contains("learn.json"),
+        "{e}"
+    );
+    assert!(!out.exists());
+    // an earlier complete folder stays as it was
+    let o = gen(&["--config", c_s, "--out-dir", out.to_str().unwrap()]);
+    assert!(o.status.success());
+    let before: Vec<Vec<u8>> = names(&out)
+        .iter()
+        .map(|n| std::fs::read(out.join(n)).unwrap())
+        .collect();
+    assert_eq!(run(&out).status.code(), Some(1));
+    let after: Vec<Vec<u8>> = names(&out)
+        .iter()
+        .map(|n| std::fs::read(out.join(n)).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    // an output folder that is a file, or holds an input, is refused by its flag
+    let o = gen(&["--config", c_s, "--out-dir", c_s]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains(&format!("--out-dir {c_s}: exists and is not a folder")),
+        "{e}"
+    );
+    let inside = out.join("manifest.json");
+    std::fs::copy(&cfg, out.join("nsm_engine.core")).unwrap();
+    let o = gen(&[
+        "--config",
+        out.join("nsm_engine.core").to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("is the input"), "{e}");
+    assert!(inside.exists());
+}

@@ -152,7 +152,7 @@ impl Netlist {
             && self.net(ff, "CLK") == Some(clock)
             && (param(c, "CEMUX") == Some("1") || self.tied(ff, "CE", '1'))
             && (self.tied(ff, "LSR", '0') || c["connections"]["LSR"].is_null())
-            && param(c, "LSRMUX").map_or(true, |m| m == "LSR")
+            && param(c, "LSRMUX").is_none_or(|m| m == "LSR")
     }
 
     /// The plain register on `clock` that is the only load of net `b`, if there is one.

@@ -35,20 +35,32 @@ pub enum FlowError {
     Verilog(#[from] nsm_verilog::VerilogError),
     #[error(transparent)]
     Hdl(#[from] nsm_hdl::HdlError),
-    #[error("{0}")]
+    #[error(transparent)]
     Model(#[from] nsm_model::engine::BitExactError),
-    #[error("{path}: {source}")]
-    Io {
+    /// An output refused before the work, or a file of an output set not written.
+    #[error(transparent)]
+    Output(#[from] nsm_model::ModelError),
+    #[error("cannot read {path}: {cause}")]
+    Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
+    },
+    #[error("{path} could not be written: {cause}")]
+    Write {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot run {path}: {cause}")]
+    Run {
+        path: PathBuf,
+        cause: std::io::Error,
     },
     #[error("the {cells} cells exist only on the ECP5; target {target} cannot synthesize them (use --cells portable)")]
     CellsNotOnTarget {
         cells: &'static str,
         target: &'static str,
     },
-    #[error("output folder {0} exists and is not a folder")]
+    #[error("--work-dir {0}: exists and is not a folder")]
     NotAFolder(PathBuf),
     #[error("verilator --lint-only -Wall found problems in {} (replay: sh {}/lint.sh):\n{log}", dir.display(), dir.display())]
     LintFindings { dir: PathBuf, log: String },
@@ -56,6 +68,15 @@ pub enum FlowError {
     ToolMissing {
         tool: &'static str,
         env: &'static str,
+    },
+    #[error(
+        "{env}={value}: {reason} (the override of {tool}; unset it to look for {tool} on the PATH)"
+    )]
+    ToolOverride {
+        tool: &'static str,
+        env: &'static str,
+        value: String,
+        reason: String,
     },
     #[error("{tool} failed in {dir}:\n{log}")]
     ToolFailed {
@@ -71,28 +92,34 @@ pub enum FlowError {
     },
 }
 
-/// The [`FlowError::Io`] of a failed operation on `path`.
-pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> FlowError + '_ {
-    move |source| FlowError::Io {
+/// The [`FlowError::Read`] of `path`.
+pub(crate) fn read_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> FlowError + '_ {
+    move |cause| FlowError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
-/// Creates `dir` if missing and writes `files` (name, text) into it.
+/// The [`FlowError::Write`] of `path` (a file, or a folder that could not be created).
+pub(crate) fn write_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> FlowError + '_ {
+    move |cause| FlowError::Write {
+        path: path.to_path_buf(),
+        cause,
+    }
+}
+
+/// Creates `dir` if missing and writes `files` (name, text) into it: a work folder's files,
+/// which the tools then read (command outputs go through [`nsm_model::fsutil::OutputSet`]).
 pub(crate) fn write_files(dir: &std::path::Path, files: &[(&str, &str)]) -> Result<(), FlowError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     for (name, text) in files {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(io_err(&path))?;
+        std::fs::write(&path, text).map_err(write_err(&path))?;
     }
     Ok(())
 }
 
 /// Writes `bytes` to `path` through a temporary name and a rename.
 pub(crate) fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> Result<(), FlowError> {
-    nsm_model::fsutil::atomic_write(path, bytes).map_err(|e| FlowError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })
+    Ok(nsm_model::fsutil::atomic_write(path, bytes)?)
 }

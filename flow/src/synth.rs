@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::absorb::{absorb_registers, Absorbed};
 use crate::family::{read_pnr_report, Device, FamilyName};
 use crate::tool::{self, Cmd, Tool};
-use crate::{io_err, write_files, FlowError};
+use crate::{read_err, write_files, FlowError};
 
 /// FPGA (or generic) targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,7 +136,7 @@ endmodule
 /// Runs [`absorb_registers`] on the netlist file `path`, replacing it (through a temporary
 /// file and a rename, so it is never half written).
 fn absorb_file(path: &Path) -> Result<Absorbed, FlowError> {
-    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+    let text = std::fs::read_to_string(path).map_err(read_err(path))?;
     let mut netlist: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| FlowError::ToolFailed {
             tool: "yosys",
@@ -180,6 +180,16 @@ pub enum Pnr {
     Run {
         seed: Option<u64>,
     },
+}
+
+/// Finds every tool a synthesis for `target` runs (Yosys and, with `Pnr::Run` on a device,
+/// nextpnr), so that a missing one is reported before any work.
+pub fn check_tools(target: Target, pnr: Pnr) -> Result<(), FlowError> {
+    Tool::YOSYS.path()?;
+    if let (Some(nextpnr), Pnr::Run { .. }) = (target.device().family.nextpnr, pnr) {
+        nextpnr.path()?;
+    }
+    Ok(())
 }
 
 /// Runs Yosys on `design` inside the harness `harness_file` (top module `nsm_synth_top`, or
@@ -313,6 +323,7 @@ pub fn synthesize_update_unit(
     pnr: Pnr,
 ) -> Result<UpdateSynthReport, FlowError> {
     let start = std::time::Instant::now();
+    check_tools(target, pnr)?;
     write_files(
         dir,
         &[
@@ -367,6 +378,7 @@ pub fn synthesize(
         });
     }
     let start = std::time::Instant::now();
+    check_tools(target, Pnr::Run { seed })?;
     let verilog = nsm_verilog::verilog(cfg, &nsm_verilog::VerilogOptions { cells })?;
     write_files(
         dir,

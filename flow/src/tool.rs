@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{io_err, FlowError};
+use crate::{write_err, FlowError};
 
 /// An external program and the environment variable that overrides where it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,25 +33,64 @@ impl Tool {
         Tool { name, env }
     }
 
-    /// Where the tool is, or [`FlowError::ToolMissing`].
+    /// Where the tool is: its override when that is set (an existing file, or a name found
+    /// on the `PATH`), else the first file of its name on the `PATH`. A missing tool is
+    /// [`FlowError::ToolMissing`], an override that names nothing
+    /// [`FlowError::ToolOverride`]; so every tool a flow needs can be found before it does
+    /// any work.
     pub fn path(&self) -> Result<PathBuf, FlowError> {
-        find_tool(self.name, self.env).ok_or(FlowError::ToolMissing {
+        match std::env::var_os(self.env) {
+            Some(value) => {
+                let p = PathBuf::from(&value);
+                let reason = if p.as_os_str().is_empty() {
+                    "an empty path"
+                } else if p.components().count() == 1 && !p.is_absolute() {
+                    // a bare name is looked up on the PATH, as the shell would
+                    return on_path(&value.to_string_lossy())
+                        .ok_or_else(|| self.bad_override(&value, "no such program on the PATH"));
+                } else if p.is_dir() {
+                    "a folder, not a program"
+                } else if p.is_file() {
+                    return Ok(p);
+                } else {
+                    "no such file"
+                };
+                Err(self.bad_override(&value, reason))
+            }
+            None => on_path(self.name).ok_or(FlowError::ToolMissing {
+                tool: self.name,
+                env: self.env,
+            }),
+        }
+    }
+
+    fn bad_override(&self, value: &std::ffi::OsStr, reason: &str) -> FlowError {
+        FlowError::ToolOverride {
             tool: self.name,
             env: self.env,
-        })
+            value: value.to_string_lossy().into_owned(),
+            reason: reason.to_string(),
+        }
     }
 }
 
-/// An external tool: the path in the environment variable `env` if set, else the first
-/// `name` on the `PATH`.
-pub fn find_tool(name: &str, env: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env) {
-        return Some(PathBuf::from(p));
-    }
+/// The first file called `name` on the `PATH`.
+fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+/// An external tool: where [`Tool::path`] finds it (the environment variable `env`, else
+/// `name` on the `PATH`), or `None`.
+pub fn find_tool(name: &'static str, env: &'static str) -> Option<PathBuf> {
+    Tool::new(name, env).path().ok()
+}
+
+/// Finds every tool of `tools` ([`Tool::path`]), the first missing one an error.
+pub fn find_all(tools: &[Tool]) -> Result<Vec<PathBuf>, FlowError> {
+    tools.iter().map(Tool::path).collect()
 }
 
 /// One command line: the program and its arguments.
@@ -112,7 +151,7 @@ pub fn write_replay(dir: &Path, stem: &str, cmds: &[Cmd]) -> Result<(), FlowErro
         &path,
         format!("#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")\"\n{body}"),
     )
-    .map_err(io_err(&path))
+    .map_err(write_err(&path))
 }
 
 /// Runs `cmd` in `dir` and returns what it printed (not writing any file).
@@ -121,7 +160,10 @@ pub fn exec(dir: &Path, cmd: &Cmd) -> Result<Output, FlowError> {
         .args(&cmd.args)
         .current_dir(dir)
         .output()
-        .map_err(io_err(&cmd.program))?;
+        .map_err(|cause| FlowError::Run {
+            path: cmd.program.clone(),
+            cause,
+        })?;
     let log =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     Ok(Output {
@@ -136,7 +178,7 @@ pub fn run(dir: &Path, stem: &str, cmd: &Cmd) -> Result<Output, FlowError> {
     write_replay(dir, stem, std::slice::from_ref(cmd))?;
     let out = exec(dir, cmd)?;
     let path = dir.join(format!("{stem}.log"));
-    std::fs::write(&path, &out.log).map_err(io_err(&path))?;
+    std::fs::write(&path, &out.log).map_err(write_err(&path))?;
     Ok(out)
 }
 
@@ -174,11 +216,34 @@ mod tests {
     }
 
     #[test]
-    fn a_tool_is_found_by_its_override_first() {
+    fn a_tool_is_found_by_its_override_first_and_a_bad_override_is_refused() {
         let dir = tempfile::tempdir().unwrap();
+        let prog = dir.path().join("my-yosys");
+        std::fs::write(&prog, "#!/bin/sh\n").unwrap();
         let env = "NSM_FLOW_TEST_TOOL_OVERRIDE";
-        std::env::set_var(env, dir.path());
-        assert_eq!(find_tool("sh", env).as_deref(), Some(dir.path()));
+        let tool = Tool::new("sh", env);
+        std::env::set_var(env, &prog);
+        assert_eq!(tool.path().unwrap(), prog);
+        // a bare name is looked up on the PATH
+        std::env::set_var(env, "sh");
+        assert!(tool.path().unwrap().is_absolute());
+        for (value, reason) in [
+            (dir.path().join("missing"), "no such file"),
+            (dir.path().to_path_buf(), "a folder"),
+            (
+                PathBuf::from("nsm-no-such-program"),
+                "no such program on the PATH",
+            ),
+        ] {
+            std::env::set_var(env, &value);
+            let e = tool.path().unwrap_err().to_string();
+            assert!(
+                e.contains(env) && e.contains(&*value.to_string_lossy()),
+                "{e}"
+            );
+            assert!(e.contains(reason), "{e}");
+            assert_eq!(find_tool("sh", env), None);
+        }
         std::env::remove_var(env);
         let missing = Tool::new("nsm-no-such-tool", env).path().unwrap_err();
         assert!(missing.to_string().contains(env), "{missing}");

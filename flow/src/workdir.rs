@@ -25,14 +25,16 @@ impl WorkDir {
     /// `nsm-<purpose>-`.
     pub fn new(dir: Option<&Path>, purpose: &str) -> Result<Self, FlowError> {
         match dir {
+            // checked now, before any work: the flows create it when they first write
+            Some(d) if d.exists() && !d.is_dir() => Err(FlowError::NotAFolder(d.to_path_buf())),
             Some(d) => Ok(WorkDir::Kept(d.to_path_buf())),
             None => tempfile::Builder::new()
                 .prefix(&format!("nsm-{purpose}-"))
                 .tempdir()
                 .map(WorkDir::Temp)
-                .map_err(|source| FlowError::Io {
+                .map_err(|cause| FlowError::Write {
                     path: std::env::temp_dir(),
-                    source,
+                    cause,
                 }),
         }
     }

@@ -34,16 +34,16 @@ impl LineEncoder {
 
     /// Queues `gap` idle clocks, then the frame of `byte`.
     pub fn push(&mut self, byte: u8, gap: usize) {
-        self.levels.extend(std::iter::repeat(true).take(gap));
+        self.levels.extend(std::iter::repeat_n(true, gap));
         for level in frame(byte) {
             self.levels
-                .extend(std::iter::repeat(level).take(self.clocks_per_bit));
+                .extend(std::iter::repeat_n(level, self.clocks_per_bit));
         }
     }
 
     /// Queues `clocks` idle clocks.
     pub fn idle(&mut self, clocks: usize) {
-        self.levels.extend(std::iter::repeat(true).take(clocks));
+        self.levels.extend(std::iter::repeat_n(true, clocks));
     }
 
     /// The level of the next clock (high once everything queued has been sent).
@@ -100,7 +100,7 @@ impl LineDecoder {
         let t = t + 1;
         self.clock_in_frame = Some(t);
         let half = self.clocks_per_bit / 2;
-        if t < half || (t - half) % self.clocks_per_bit != 0 {
+        if t < half || !(t - half).is_multiple_of(self.clocks_per_bit) {
             return None;
         }
         let bit = (t - half) / self.clocks_per_bit;

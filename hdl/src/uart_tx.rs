@@ -155,7 +155,9 @@ mod tests {
                 // a frame of 0x00 holds the line low for exactly nine bit times
                 if uut.tx.val() {
                     if low_run > 0 {
-                        assert!(low_run <= 9 * cpb as usize && low_run % cpb as usize == 0);
+                        assert!(
+                            low_run <= 9 * cpb as usize && low_run.is_multiple_of(cpb as usize)
+                        );
                     }
                     low_run = 0;
                 } else {

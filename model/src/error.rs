@@ -6,11 +6,27 @@ use std::path::PathBuf;
 /// Everything that can go wrong while loading data, reading or validating a network, or training.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("cannot read {path}: {source}")]
+    /// A file that could not be read; the OS error is the source (printed once, by the
+    /// caller's error chain).
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// A file that could not be written. The OS error is part of the message and not a
+    /// source, so an error chain prints it once.
+    #[error("{path} could not be written: {cause}")]
+    Write {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// An output path refused before any work: the flag (or role), the path and why.
+    #[error("{label} {path}: {reason}")]
+    Output {
+        label: String,
+        path: PathBuf,
+        reason: String,
     },
     #[error("{path}: not an IDX file of the expected kind: {reason}")]
     IdxFormat { path: PathBuf, reason: String },

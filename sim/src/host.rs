@@ -151,7 +151,7 @@ impl HostStream {
         fillers: usize,
     ) {
         self.bytes.extend(infer_command(input, cols, logits));
-        self.bytes.extend(std::iter::repeat(FILLER).take(fillers));
+        self.bytes.extend(std::iter::repeat_n(FILLER, fillers));
         self.expect.push(Expect::Result { classes, logits });
     }
 

@@ -57,14 +57,49 @@ pub enum SimError {
     Timeout(u64),
     #[error("input has {found} values, the network expects {expected}")]
     InputSize { expected: usize, found: usize },
-    #[error("the engine's result beats: {0}")]
+    #[error("the engine's result beats")]
     Beats(#[from] hi::BeatError),
-    #[error("writing the VCD trace: {0}")]
-    Vcd(#[from] std::io::Error),
+    /// The VCD trace could not be written (the OS error; the caller names the file).
+    #[error("the VCD trace could not be written: {0}")]
+    Vcd(std::io::Error),
 }
 
-/// Where a VCD trace goes.
-type Trace = VCDProbe<BufWriter<Box<dyn Write>>>;
+/// Where a VCD trace goes: rust-hdl's VCD writer unwraps every write, so it writes into a
+/// [`Latch`], which never fails and keeps the first error for [`EngineSim::finish_trace`].
+type Trace = VCDProbe<BufWriter<Latch>>;
+
+/// A writer that never fails: the first error of the writer inside is kept in a shared slot,
+/// and every write after it is dropped.
+pub struct Latch {
+    inner: Box<dyn Write>,
+    error: std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>,
+}
+
+impl Latch {
+    fn failed(&self) -> bool {
+        self.error.borrow().is_some()
+    }
+}
+
+impl Write for Latch {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.failed() {
+            if let Err(e) = self.inner.write_all(buf) {
+                *self.error.borrow_mut() = Some(e);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.failed() {
+            if let Err(e) = self.inner.flush() {
+                *self.error.borrow_mut() = Some(e);
+            }
+        }
+        Ok(())
+    }
+}
 
 /// How the network reaches the engine's memories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +136,8 @@ pub struct EngineSim {
     n_inputs: usize,
     max_passes: usize,
     trace: Option<Trace>,
+    /// The first error of the trace's writer.
+    trace_error: std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>,
 }
 
 const SETTLE_PASSES: usize = 200;
@@ -124,6 +161,7 @@ impl EngineSim {
             n_inputs: 0,
             max_passes: SETTLE_PASSES,
             trace: None,
+            trace_error: Default::default(),
         };
         sim.reset()?;
         Ok(sim)
@@ -141,25 +179,45 @@ impl EngineSim {
     }
 
     /// Starts writing every signal of the engine as a VCD trace (GTKWave reads it): one
-    /// timestamp per clock edge, 10 time units per cycle.
+    /// timestamp per clock edge, 10 time units per cycle. A write error of `writer` stops the
+    /// simulation at the next cycle with [`SimError::Vcd`] (never a panic).
     pub fn trace_to(&mut self, writer: Box<dyn Write>) -> Result<(), SimError> {
-        let vcd = write_vcd_header(BufWriter::new(writer), &self.engine);
+        self.trace_error = Default::default();
+        let latch = Latch {
+            inner: writer,
+            error: self.trace_error.clone(),
+        };
+        let vcd = write_vcd_header(BufWriter::new(latch), &self.engine);
         self.trace = Some(write_vcd_dump(vcd, &self.engine));
-        Ok(())
+        self.trace_failed()
     }
 
-    /// Flushes and closes the trace.
+    /// The trace's first write error, if any.
+    fn trace_failed(&mut self) -> Result<(), SimError> {
+        if self.trace_error.borrow().is_none() {
+            return Ok(());
+        }
+        // closed first: its last flush goes to the latch, which drops it after an error
+        self.trace = None;
+        let error = self.trace_error.borrow_mut().take();
+        error.map_or(Ok(()), |e| Err(SimError::Vcd(e)))
+    }
+
+    /// Flushes and closes the trace; the first write error of its writer, if any.
     pub fn finish_trace(&mut self) -> Result<(), SimError> {
         if let Some(t) = self.trace.take() {
+            // dropping the probe flushes its buffer into the latch
             drop(t);
         }
-        Ok(())
+        self.trace_failed()
     }
 
     fn record(&mut self, time: u64) -> Result<(), SimError> {
         if let Some(mut t) = self.trace.take() {
-            t.timestamp(time)?;
+            // the latch never fails: a write error is in `trace_error`
+            let _ = t.timestamp(time);
             self.trace = Some(write_vcd_change(t, &self.engine));
+            self.trace_failed()?;
         }
         Ok(())
     }

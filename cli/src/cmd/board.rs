@@ -1,7 +1,7 @@
 //! The board commands: `nsm bitstream` (through `nsm_flow::bitstream`), and the host side of
 //! a board session, `nsm board-stream` and `nsm board-decode`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use nsm_flow::bitstream::build_bitstream;
@@ -10,10 +10,9 @@ use nsm_model::data::Split;
 use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::BitExact;
 use nsm_model::forward::BinarizedSet;
-use nsm_model::fsutil::atomic_write;
 use serde_json::json;
 
-use super::check_output_path;
+use super::outputs;
 use crate::configs;
 use crate::flags::{BitstreamArgs, BoardDecodeArgs, BoardSessionArgs, BoardStreamArgs, DataArgs};
 
@@ -24,8 +23,12 @@ pub fn bitstream(a: BitstreamArgs) -> Result<()> {
         .out_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("bitstream-{}", board.name())));
+    // the output folder is checked by its flag before any work (the flow checks it again)
+    let inputs: Vec<&Path> = a.config.iter().map(PathBuf::as_path).collect();
+    outputs(&inputs)?.folder("--out-dir", &out_dir)?;
+    nsm_flow::bitstream::check_tools(board)?;
     let work = WorkDir::new(a.work_dir.as_deref(), "bitstream")?;
-    let report = build_bitstream(board, &cfg, &out_dir, work.path());
+    let report = build_bitstream(board, &cfg, &out_dir, work.path(), &inputs);
     drop(work);
     let r = report.with_context(|| format!("building the {} bitstream", board.name()))?;
     if a.json {
@@ -110,10 +113,12 @@ fn board_session(a: &BoardSessionArgs, fillers: Option<u32>) -> Result<BoardSess
 
 pub fn board_stream(a: BoardStreamArgs) -> Result<()> {
     use nsm_hdl::board::BoardParams;
-    check_output_path(&a.out)?;
+    let mut out = outputs(a.session.data.files(Split::Test))?;
+    out.inputs([&a.session.qnet, &a.session.config])?;
     if let Some(e) = &a.expect {
-        check_output_path(e)?;
+        out.file("--expect", e)?;
     }
+    out.primary("--out", &a.out)?;
     let params = BoardParams::for_board(&a.board.board().spec())?;
     let fillers = (!a.no_fillers).then_some(params.clocks_per_bit);
     let BoardSession {
@@ -122,10 +127,11 @@ pub fn board_stream(a: BoardStreamArgs) -> Result<()> {
         results,
         ..
     } = board_session(&a.session, fillers)?;
-    atomic_write(&a.out, &stream.bytes)?;
+    out.write(&a.out, &stream.bytes)?;
     if let Some(e) = &a.expect {
-        atomic_write(e, &stream.expected_replies(&results))?;
+        out.write(e, &stream.expected_replies(&results))?;
     }
+    out.commit()?;
     eprintln!(
         "wrote {} ({} bytes: ping, {} configuration writes, {} inputs, ping); expect {} reply bytes",
         a.out.display(),

@@ -1,7 +1,7 @@
 //! The bit-exact engine model's commands: `nsm quantize`, `nsm eval --qnet`, `nsm gates`,
 //! `nsm plot-firing` and `nsm sweep`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use nsm_flow::plot::Chart;
@@ -17,34 +17,37 @@ use nsm_model::engine::schedule::seed_spacing;
 use nsm_model::engine::BitExact;
 use nsm_model::eval::{evaluate_mc, EvalOptions};
 use nsm_model::forward::BinarizedSet;
-use nsm_model::fsutil::atomic_write;
 use nsm_model::net::Network;
 use serde_json::json;
 
-use super::check_output_path;
+use super::{outputs, side_file};
 use crate::configs;
 use crate::flags::{EvalArgs, GatesArgs, PlotFiringArgs, QuantizeArgs, SweepArgs};
 use nsm_model::engine::gates::{gates_table, max_abs_correlation};
 use nsm_model::engine::sweep::{sweep_markdown, SweepPoint, SweepSetting};
 
 pub fn quantize(a: QuantizeArgs) -> Result<()> {
+    let side = |suffix: &str| side_file(&a.out, suffix);
+    let mut out = outputs([&a.net, &a.config])?;
+    for suffix in ["weights.hex", "neurons.hex", "memmap.json"] {
+        out.file("--out", &side(suffix))?;
+    }
+    out.primary("--out", &a.out)?;
     let cfg = configs::load_required(&a.config)?;
     let net = Network::load(&a.net)?;
-    check_output_path(&a.out)?;
     let q = qnet::quantize(&net, &cfg)?;
     let mem = memory_images(&q, &cfg);
-    let stem = a.out.with_extension("");
-    let side = |suffix: &str| PathBuf::from(format!("{}.{suffix}", stem.display()));
     let memmap = MemMap::new(&cfg, &mem);
-    // Write the side files first and the quantized network last, each atomically, so a
-    // complete QNET.json always comes with its memory images.
-    atomic_write(&side("weights.hex"), mem.weights_hex.as_bytes())?;
-    atomic_write(&side("neurons.hex"), mem.neurons_hex.as_bytes())?;
-    atomic_write(
+    // one set: the quantized network goes into place last, so a complete QNET.json always
+    // comes with its own memory images
+    out.write(&side("weights.hex"), mem.weights_hex.as_bytes())?;
+    out.write(&side("neurons.hex"), mem.neurons_hex.as_bytes())?;
+    out.write(
         &side("memmap.json"),
         serde_json::to_string_pretty(&memmap)?.as_bytes(),
     )?;
-    atomic_write(&a.out, q.to_json().as_bytes())?;
+    out.write(&a.out, q.to_json().as_bytes())?;
+    out.commit()?;
     let r = &q.report;
     eprintln!(
         "quantized {:?} to {}-bit weights: {} a_i and {} biases saturated ({} in the output layer); wrote {}",
@@ -160,9 +163,13 @@ pub fn gates(a: GatesArgs) -> Result<()> {
 }
 
 pub fn plot_firing(a: PlotFiringArgs) -> Result<()> {
+    let bins_file = a.out.with_extension("json");
+    let mut out = outputs(a.data.files(Split::Test))?;
+    out.inputs([&a.qnet, &a.config])?;
+    out.primary("--out", &a.out)?;
+    out.file("the bins of --out", &bins_file)?;
     let cfg = configs::load_required(&a.config)?;
     let q = QNet::load(&a.qnet, &cfg)?;
-    check_output_path(&a.out)?;
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
     let images = if a.data.limit.is_some() {
         data.len()
@@ -202,14 +209,15 @@ pub fn plot_firing(a: PlotFiringArgs) -> Result<()> {
         .filter(|b| b.count >= 20)
         .map(|b| (b.frequency - b.predicted).abs())
         .fold(0f64, f64::max);
-    atomic_write(
-        &a.out.with_extension("json"),
+    out.write(
+        &bins_file,
         serde_json::to_string_pretty(&json!({
             "bins": bins, "max_abs_deviation_bins_with_20_or_more": worst,
         }))?
         .as_bytes(),
     )?;
-    atomic_write(&a.out, chart.to_svg().as_bytes())?;
+    out.write(&a.out, chart.to_svg().as_bytes())?;
+    out.commit()?;
     eprintln!(
         "wrote {} ({} bins; largest |frequency - erf prediction| over bins with >= 20 samples: {worst:.4})",
         a.out.display(),
@@ -219,9 +227,13 @@ pub fn plot_firing(a: PlotFiringArgs) -> Result<()> {
 }
 
 pub fn sweep(a: SweepArgs) -> Result<()> {
+    let numbers_file = a.out.with_extension("json");
+    let mut out = outputs(a.data.files(Split::Test))?;
+    out.inputs([Some(&a.net), a.config.as_ref()].into_iter().flatten())?;
+    out.primary("--out", &a.out)?;
+    out.file("the numbers of --out", &numbers_file)?;
     let base = configs::load(a.config.as_deref(), "default")?.cfg;
     let net = Network::load(&a.net)?;
-    check_output_path(&a.out)?;
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
     let float = evaluate_mc(
         &net,
@@ -282,14 +294,15 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
             })
         })
         .collect();
-    atomic_write(
-        &a.out.with_extension("json"),
+    out.write(
+        &numbers_file,
         serde_json::to_string_pretty(&json!({
             "float_test_error_pct": float.test_error_pct, "points": points,
         }))?
         .as_bytes(),
     )?;
-    atomic_write(&a.out, md.as_bytes())?;
+    out.write(&a.out, md.as_bytes())?;
+    out.commit()?;
     print!("{md}");
     Ok(())
 }

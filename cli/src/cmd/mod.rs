@@ -8,11 +8,12 @@ mod sim;
 mod synth;
 mod train;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use nsm_model::data::{Dataset, MnistPaths, Split};
 use nsm_model::forward::BinarizedSet;
+use nsm_model::fsutil::OutputSet;
 
 use crate::flags::{Cli, Command, DataArgs};
 
@@ -34,18 +35,27 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Refuses an output file whose folder does not exist, before any work is done.
-fn check_output_path(out: &Path) -> Result<()> {
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            bail!("output folder {} does not exist", dir.display());
-        }
-    }
-    Ok(())
+/// A new output set ([`OutputSet`]) of a command that reads `inputs`: no output may be one
+/// of them. Plan every output on it before the work starts, write them when done, commit.
+fn outputs<P: AsRef<Path>>(inputs: impl IntoIterator<Item = P>) -> Result<OutputSet> {
+    let mut set = OutputSet::new();
+    set.inputs(inputs)?;
+    Ok(set)
+}
+
+/// `path` with `.suffix` in place of its extension: the name of a side file of an output
+/// (`q.json` -> `q.weights.hex`).
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path.with_extension("");
+    let mut name = stem.into_os_string();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 impl DataArgs {
-    pub fn load(&self, split: Split) -> Result<Dataset> {
+    /// The image and label files of `split` this command reads.
+    pub fn files(&self, split: Split) -> [PathBuf; 2] {
         let dir = self
             .data_dir
             .clone()
@@ -55,8 +65,14 @@ impl DataArgs {
             Split::Train => (paths.train_images, paths.train_labels),
             Split::Test => (paths.test_images, paths.test_labels),
         };
-        let images = self.image_file.clone().unwrap_or(images);
-        let labels = self.label_file.clone().unwrap_or(labels);
+        [
+            self.image_file.clone().unwrap_or(images),
+            self.label_file.clone().unwrap_or(labels),
+        ]
+    }
+
+    pub fn load(&self, split: Split) -> Result<Dataset> {
+        let [images, labels] = self.files(split);
         let data = Dataset::load(&images, &labels)
             .with_context(|| format!("loading the {split:?} split"))?;
         Ok(match self.limit {

@@ -14,7 +14,6 @@ use nsm_model::data::Split;
 use nsm_model::engine::qnet::QNet;
 use nsm_model::eval::{evaluate_mc, EvalOptions};
 use nsm_model::forward::{BinarizedSet, NoiseKey, Pass};
-use nsm_model::fsutil::atomic_write;
 use nsm_model::learn::mirror::{train, CurvePoint, Golden, Mirror, RowEngine, TrainPlan};
 use nsm_model::learn::{LearnConfig, UpdateSpec};
 use nsm_model::net::Network;
@@ -124,6 +123,36 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
     if a.steps == 0 {
         bail!("--steps must be at least 1");
     }
+    // the outputs are checked, and the tools found, before any step; the trained network
+    // goes into place last
+    let mut out = super::outputs(
+        a.data
+            .files(Split::Train)
+            .into_iter()
+            .chain(a.data.files(Split::Test)),
+    )?;
+    out.inputs(
+        [
+            Some(&a.qnet),
+            Some(&a.config),
+            a.learn.as_ref(),
+            a.net.as_ref(),
+        ]
+        .into_iter()
+        .flatten(),
+    )?;
+    if let Some(p) = &a.curves {
+        out.file("--curves", p)?;
+    }
+    if let Some(p) = &a.plot {
+        out.file("--plot", p)?;
+    }
+    if let Some(p) = &a.out {
+        out.primary("--out", p)?;
+    }
+    if a.engine == UpdateEngineArg::Verilator {
+        nsm_flow::Tool::VERILATOR.path()?;
+    }
     let cfg = configs::load_required(&a.config)?;
     let q = QNet::load(&a.qnet, &cfg)?;
     let mut learn = load_learn(&a.learn)?;
@@ -209,9 +238,8 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
         )?),
         None => None,
     };
-    if let Some(out) = &a.out {
-        let trained = mirror.qnet();
-        atomic_write(out, trained.to_json().as_bytes())?;
+    if let Some(p) = &a.out {
+        out.write(p, mirror.qnet().to_json().as_bytes())?;
     }
     let before = curve[0].test_error_pct;
     let after = curve.last().expect("at least two points").test_error_pct;
@@ -220,7 +248,7 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
         "float": float,
     });
     if let Some(p) = &a.curves {
-        atomic_write(p, serde_json::to_string_pretty(&curves)?.as_bytes())?;
+        out.write(p, serde_json::to_string_pretty(&curves)?.as_bytes())?;
     }
     if let Some(p) = &a.plot {
         let pts = |c: &[CurvePoint]| -> Vec<(f64, f64)> {
@@ -258,8 +286,9 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
             ),
             None => left.to_svg(),
         };
-        atomic_write(p, svg.as_bytes())?;
+        out.write(p, svg.as_bytes())?;
     }
+    out.commit()?;
     let engine_name = match a.engine {
         UpdateEngineArg::Golden => "golden",
         UpdateEngineArg::RustHdl => "rust-hdl",

@@ -1,9 +1,9 @@
 //! `nsm sim`: test images through the cycle-accurate rust-hdl engine, or through the emitted
 //! Verilog in Verilator (`nsm_flow::sim`), every result compared with the bit-exact model.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use nsm_flow::sim::RunOptions;
-use nsm_flow::WorkDir;
+use nsm_flow::{Tool, WorkDir};
 use nsm_model::data::Split;
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::qnet::QNet;
@@ -12,7 +12,7 @@ use nsm_model::forward::BinarizedSet;
 use nsm_sim::{CycleModel, EngineSim, LoadPath};
 use serde_json::json;
 
-use super::check_output_path;
+use super::outputs;
 use crate::configs;
 use crate::flags::{SimArgs, SimEngine};
 
@@ -24,6 +24,18 @@ fn signs_of(row: &[f32]) -> Vec<i8> {
 pub fn sim(a: SimArgs) -> Result<()> {
     if a.images == 0 {
         bail!("--images must be at least 1");
+    }
+    if a.engine == SimEngine::Verilator && a.vcd.is_some() {
+        bail!("--vcd traces the rust-hdl engine; for Verilator, add --trace to the run.sh in --work-dir");
+    }
+    let mut out = outputs(a.data.files(Split::Test))?;
+    out.inputs([&a.qnet, &a.config])?;
+    if let Some(path) = &a.vcd {
+        out.primary("--vcd", path)?;
+    }
+    if a.engine == SimEngine::Verilator {
+        // found before the run folder is written
+        Tool::VERILATOR.path()?;
     }
     let cfg = configs::load_required(&a.config)?;
     let q = QNet::load(&a.qnet, &cfg)?;
@@ -43,11 +55,19 @@ pub fn sim(a: SimArgs) -> Result<()> {
             LoadPath::Backdoor
         },
     )?;
+    // the trace is staged and goes into place once every image has run; a write error
+    // (a full disk) ends the run with an error naming the file
+    let vcd_error = |e: nsm_sim::SimError, path: &std::path::Path| -> anyhow::Error {
+        match e {
+            nsm_sim::SimError::Vcd(cause) => nsm_model::fsutil::write_error(path, cause).into(),
+            other => other.into(),
+        }
+    };
     if let Some(path) = &a.vcd {
-        check_output_path(path)?;
-        let file =
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        engine.trace_to(Box::new(file))?;
+        let file = out.create(path)?;
+        engine
+            .trace_to(Box::new(file))
+            .map_err(|e| vcd_error(e, path))?;
     }
     let cycle_model = CycleModel::new(&cfg, &q);
     let limit = cycle_model.total() * 4 + 10_000;
@@ -57,7 +77,12 @@ pub fn sim(a: SimArgs) -> Result<()> {
     for n in 0..images {
         let x: Vec<i8> = signs_of(data.row(n));
         let expect = model.infer(&x, &mut states)?;
-        let (got, c) = engine.infer::<rand_xoshiro::Xoshiro256PlusPlus>(&x, None, limit)?;
+        let (got, c) = engine
+            .infer::<rand_xoshiro::Xoshiro256PlusPlus>(&x, None, limit)
+            .map_err(|e| match &a.vcd {
+                Some(path) => vcd_error(e, path),
+                None => e.into(),
+            })?;
         cycles += c;
         if got != expect {
             mismatches += 1;
@@ -73,7 +98,10 @@ pub fn sim(a: SimArgs) -> Result<()> {
             eprint!("\rimage {}/{images}", n + 1);
         }
     }
-    engine.finish_trace()?;
+    if let Some(path) = &a.vcd {
+        engine.finish_trace().map_err(|e| vcd_error(e, path))?;
+    }
+    out.commit()?;
     if !a.json {
         eprintln!();
     }
@@ -152,9 +180,6 @@ fn sim_verilator(
     data: &BinarizedSet,
     images: usize,
 ) -> Result<()> {
-    if a.vcd.is_some() {
-        bail!("--vcd traces the rust-hdl engine; for Verilator, add --trace to the run.sh in --work-dir");
-    }
     let work = WorkDir::new(a.work_dir.as_deref(), "verilator")?;
     let dir = work.path();
     let inputs = super::signs(data, images);

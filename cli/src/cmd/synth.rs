@@ -6,7 +6,6 @@ use nsm_flow::report::SeriesSource;
 use nsm_flow::synth::{synthesize, Pnr, SynthOptions, Target};
 use nsm_flow::WorkDir;
 use nsm_model::engine::config::EngineConfig;
-use nsm_model::fsutil::atomic_write;
 
 use crate::configs;
 use crate::flags::{SynthArgs, SynthReportArgs};
@@ -25,12 +24,20 @@ pub fn synth_report(a: SynthReportArgs) -> Result<()> {
     }
     let loaded = configs::load(a.config.as_deref(), a.target.default_config())?;
     let base = loaded.cfg.clone();
-    let work = WorkDir::new(a.work_dir.as_deref(), "synth-report")?;
+    let name = target.name();
+    let file = |ext: &str| a.out_dir.join(format!("synth-{name}.{ext}"));
+    let md_path = file("md");
+    let mut out = super::outputs(a.config.iter())?;
+    out.folder("--out-dir", &a.out_dir)?;
+    out.file("--out-dir", &file("svg"))?;
+    out.file("--out-dir", &file("json"))?;
+    out.primary("--out-dir", &md_path)?;
     let opts = SynthOptions {
         cells: a.cells.map(Into::into),
         seed: a.seed,
     };
-    let mut reports = Vec::new();
+    // every size is checked, and every tool found, before the first synthesis
+    let mut cfgs = Vec::new();
     for &n in &sizes {
         let cfg = EngineConfig {
             rows: n,
@@ -39,8 +46,17 @@ pub fn synth_report(a: SynthReportArgs) -> Result<()> {
         };
         cfg.validate()
             .with_context(|| format!("the {n}x{n} variant of {}", loaded.label))?;
+        nsm_hdl::check_supported(&cfg)
+            .with_context(|| format!("--sizes {n}: the {n}x{n} variant of {}", loaded.label))?;
+        cfgs.push(cfg);
+    }
+    nsm_flow::synth::check_tools(target, Pnr::Run { seed: a.seed })?;
+    let work = WorkDir::new(a.work_dir.as_deref(), "synth-report")?;
+    let mut reports = Vec::new();
+    for cfg in &cfgs {
+        let n = cfg.rows;
         eprintln!("synthesizing {n}x{n} for {} ...", target.name());
-        let r = synthesize(&cfg, target, &work.path().join(format!("{n}x{n}")), &opts)?;
+        let r = synthesize(cfg, target, &work.path().join(format!("{n}x{n}")), &opts)?;
         eprintln!(
             "  {} LUTs, {} FFs, Fmax {}",
             r.luts,
@@ -50,7 +66,6 @@ pub fn synth_report(a: SynthReportArgs) -> Result<()> {
         reports.push(r);
     }
     drop(work);
-    let name = target.name();
     let source = SeriesSource {
         config_file: loaded.file_name.clone(),
         sizes: sizes.clone(),
@@ -59,18 +74,16 @@ pub fn synth_report(a: SynthReportArgs) -> Result<()> {
         cells: opts.cells,
     };
     let md = nsm_flow::report::markdown(target, &source, &reports);
-    std::fs::create_dir_all(&a.out_dir)
-        .with_context(|| format!("creating {}", a.out_dir.display()))?;
-    let md_path = a.out_dir.join(format!("synth-{name}.md"));
-    atomic_write(&md_path, md.as_bytes())?;
-    atomic_write(
-        &a.out_dir.join(format!("synth-{name}.svg")),
+    out.write(&md_path, md.as_bytes())?;
+    out.write(
+        &file("svg"),
         nsm_flow::report::figure(target, &reports).as_bytes(),
     )?;
-    atomic_write(
-        &a.out_dir.join(format!("synth-{name}.json")),
+    out.write(
+        &file("json"),
         serde_json::to_string_pretty(&reports)?.as_bytes(),
     )?;
+    out.commit()?;
     print!("{md}");
     eprintln!("wrote {}", md_path.display());
     Ok(())

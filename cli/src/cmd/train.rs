@@ -11,7 +11,7 @@ use nsm_model::net::{ModelKind, Network};
 use nsm_model::train::{init_network, TrainOptions, Trainer, MAX_LAYER_WIDTH};
 use serde_json::json;
 
-use super::check_output_path;
+use super::outputs;
 use crate::flags::{EvalArgs, TrainArgs};
 
 pub fn train(a: TrainArgs) -> Result<()> {
@@ -43,7 +43,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
         seed: a.seed,
     };
     opts.validate()?;
-    check_output_path(&a.out)?;
+    let mut out = outputs(a.data.files(Split::Train))?;
+    out.primary("--out", &a.out)?;
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Train)?);
     let net = init_network(&opts, &data)?;
     let mut trainer = Trainer::new(net, opts.clone())?;
@@ -95,8 +96,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
         "train_images": data.len(),
         "epochs": history,
     }));
-    net.save(&a.out)
-        .with_context(|| format!("writing {}", a.out.display()))?;
+    net.validate()?;
+    out.write(&a.out, net.to_json().as_bytes())?;
+    out.commit()?;
     if !a.quiet {
         eprintln!("wrote {}", a.out.display());
     }

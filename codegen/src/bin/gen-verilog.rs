@@ -38,6 +38,7 @@ struct Args {
 }
 
 fn run(args: Args) -> Result<()> {
+    // everything is read, checked and generated before the first file is written
     let cfg = EngineConfig::load(&args.config)?;
     let qnet = match &args.qnet {
         Some(p) => Some(QNet::load(p, &cfg)?),
@@ -46,24 +47,36 @@ fn run(args: Args) -> Result<()> {
     let opts = VerilogOptions {
         cells: args.cells.into(),
     };
-    let generated = nsm_verilog::generate(&cfg, qnet.as_ref(), &opts)?;
-    nsm_verilog::write(&generated, &args.out_dir)
-        .with_context(|| format!("writing into {}", args.out_dir.display()))?;
+    let mut generated = nsm_verilog::generate(&cfg, qnet.as_ref(), &opts)?;
     if args.update_unit {
         let learn = match &args.learn {
             Some(p) => nsm_model::learn::LearnConfig::load(p)?,
             None => nsm_model::learn::LearnConfig::default(),
         };
-        let spec = nsm_model::learn::UpdateSpec::new(&cfg, &learn)?;
+        let spec =
+            nsm_model::learn::UpdateSpec::new(&cfg, &learn).with_context(|| match &args.learn {
+                Some(p) => format!("--learn {}", p.display()),
+                None => "the built-in learning formats".to_string(),
+            })?;
         let v = nsm_verilog::update_unit_verilog(&spec)?;
-        let path = args.out_dir.join(nsm_verilog::UPDATE_VERILOG_FILE);
-        nsm_model::fsutil::atomic_write(&path, v.as_bytes())?;
-        eprintln!("wrote {} ({} bytes)", path.display(), v.len());
         let waivers = nsm_verilog::update_unit_vlt(&v);
-        let path = args.out_dir.join(nsm_verilog::UPDATE_VLT_FILE);
-        nsm_model::fsutil::atomic_write(&path, waivers.as_bytes())?;
-        eprintln!("wrote {} ({} bytes)", path.display(), waivers.len());
+        // before the manifest, which stays the last file of the folder
+        let at = generated.files.len() - 1;
+        generated
+            .files
+            .insert(at, (nsm_verilog::UPDATE_VERILOG_FILE.to_string(), v));
+        generated
+            .files
+            .insert(at + 1, (nsm_verilog::UPDATE_VLT_FILE.to_string(), waivers));
     }
+    let mut inputs = vec![args.config.as_path()];
+    inputs.extend(args.qnet.as_deref());
+    inputs.extend(args.learn.as_deref());
+    let mut set = nsm_verilog::output_set(&generated, &args.out_dir, "--out-dir", &inputs)?;
+    for (name, text) in &generated.files {
+        set.write(&args.out_dir.join(name), text.as_bytes())?;
+    }
+    set.commit()?;
     for (name, text) in &generated.files {
         eprintln!(
             "wrote {} ({} bytes)",

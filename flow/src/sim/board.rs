@@ -9,7 +9,7 @@ use nsm_model::engine::config::EngineConfig;
 use nsm_verilog::VerilogOptions;
 
 use super::{exec, write, Bench, Simulator};
-use crate::{io_err, FlowError};
+use crate::{write_err, FlowError};
 
 /// The board testbench source.
 pub const BOARD_TESTBENCH: &str = include_str!("../../../testbenches/verilog/board_tb.v");
@@ -27,7 +27,7 @@ pub fn prepare_board(
     max_cycles: u64,
     opts: &VerilogOptions,
 ) -> Result<(), FlowError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}\n")).collect() };
     write(dir, "rx.hex", &hex(send))?;
     write(dir, "expect.hex", &hex(expect))?;

@@ -12,7 +12,7 @@ use nsm_verilog::VerilogOptions;
 
 use super::{exec, sim_commands, verilator_build, write, Bench, Simulator};
 use crate::tool::{self, Cmd, Tool};
-use crate::{io_err, FlowError};
+use crate::{write_err, FlowError};
 
 /// The testbench source.
 /// The host interface's Verilog include file, which the testbench reads its field positions
@@ -53,7 +53,7 @@ pub fn prepare(
     inputs: &[Vec<i8>],
     opts: &RunOptions,
 ) -> Result<Prepared, FlowError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let model = BitExact::new(cfg, qnet)?;
     let mut states = model.seeds().to_vec();
     let mut expected = Vec::new();
@@ -113,7 +113,7 @@ pub fn write_engine(
     cfg: &EngineConfig,
     opts: &VerilogOptions,
 ) -> Result<(), FlowError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let v = nsm_verilog::verilog(cfg, opts)?;
     let vlt = nsm_verilog::lint::vlt(&v, nsm_verilog::VERILOG_FILE, nsm_verilog::TOP);
     write(dir, nsm_verilog::VERILOG_FILE, &v)?;

@@ -21,7 +21,7 @@ pub use engine::{
 use std::path::Path;
 
 use crate::tool::{self, Cmd, Tool};
-use crate::{io_err, FlowError};
+use crate::{write_err, FlowError};
 
 /// A Verilog simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl std::fmt::Display for Simulator {
 
 pub(crate) fn write(dir: &Path, name: &str, text: &str) -> Result<(), FlowError> {
     let path = dir.join(name);
-    std::fs::write(&path, text).map_err(io_err(&path))
+    std::fs::write(&path, text).map_err(write_err(&path))
 }
 
 /// Runs `cmds` in `dir` (all of them written into `run.sh` first); on success the log goes

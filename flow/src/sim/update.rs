@@ -12,9 +12,9 @@ use nsm_model::learn::update::{RowMode, RowRequest, RowResult};
 use nsm_model::learn::UpdateSpec;
 
 use super::{Bench, Simulator};
-use crate::io_err as io;
 use crate::tool::{self, Cmd};
 use crate::FlowError;
+use crate::{read_err, write_err};
 
 /// The testbench source.
 pub const UPDATE_TESTBENCH: &str = include_str!("../../../testbenches/verilog/update_tb.v");
@@ -47,19 +47,20 @@ impl UpdateBench {
     /// Writes the unit's Verilog and the testbench into `dir` and builds them with
     /// `simulator` (the tool missing is an error naming it and its environment override).
     pub fn new(dir: &Path, spec: &UpdateSpec, simulator: Simulator) -> Result<Self, FlowError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let v = nsm_verilog::update_unit_verilog(spec)?;
-        let p = dir.join(nsm_verilog::UPDATE_VERILOG_FILE);
-        std::fs::write(&p, v).map_err(io(&p))?;
-        let p = dir.join("update_tb.v");
-        std::fs::write(&p, UPDATE_TESTBENCH).map_err(io(&p))?;
         let bench = Bench {
             tb: "update_tb.v",
             design: nsm_verilog::UPDATE_VERILOG_FILE,
             top: "update_tb",
             stem: "update",
         };
+        // the tools are found before anything is written
         let cmds = super::sim_commands(simulator, &bench, "-O2")?;
+        std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+        let v = nsm_verilog::update_unit_verilog(spec)?;
+        let p = dir.join(nsm_verilog::UPDATE_VERILOG_FILE);
+        std::fs::write(&p, v).map_err(write_err(&p))?;
+        let p = dir.join("update_tb.v");
+        std::fs::write(&p, UPDATE_TESTBENCH).map_err(write_err(&p))?;
         tool::write_replay(dir, "run", &cmds)?;
         let [build, run]: [Cmd; 2] = cmds.try_into().expect("a build and a run command");
         exec(dir, simulator, &build)?;
@@ -85,11 +86,11 @@ impl UpdateBench {
             }
         }
         let p = self.dir.join("requests.txt");
-        std::fs::write(&p, text).map_err(io(&p))?;
+        std::fs::write(&p, text).map_err(write_err(&p))?;
         let _ = std::fs::remove_file(self.dir.join("results.txt"));
         let log = exec(&self.dir, self.simulator, &self.run)?;
         let p = self.dir.join("results.txt");
-        let out = std::fs::read_to_string(&p).map_err(io(&p))?;
+        let out = std::fs::read_to_string(&p).map_err(read_err(&p))?;
         let fail = |why: &str| FlowError::SimFailed {
             simulator: self.simulator,
             dir: self.dir.clone(),

@@ -3,3 +3,4 @@
 
 mod board;
 mod equivalence;
+mod trace;
