@@ -4,7 +4,8 @@
 //! * `schema`: the string `"nsm-net/1"`;
 //! * `model`: `"nsm"` (blank-out synapses), `"gnsm"` (Gaussian synapses) or `"stnn"`
 //!   (stochastic sigmoid baseline);
-//! * `noise`: `{"kind": "blank_out", "blank_out_p": p}` for `nsm`,
+//! * `noise`: `{"kind": "blank_out", "transmit_p": p}` for `nsm` (`p` the probability that a
+//!   synapse transmits; the older key `blank_out_p` is read as the same `p`),
 //!   `{"kind": "gaussian", "sigma": s}` for `gnsm`, absent or `null` for `stnn`;
 //! * `hidden`: the stochastic layers in order, each `{n_in, n_out, w, beta, b}` with `w` the
 //!   row-major `n_out x n_in` weights (one row per neuron), `beta` the per-neuron magnitudes and

@@ -132,7 +132,7 @@ pub fn gates(a: GatesArgs) -> Result<()> {
             json!({
                 "rows": cfg.rows, "cols": cfg.cols, "lfsr_width": spec.width(),
                 "taps": spec.taps(), "threshold_bits": cfg.blank_out.threshold_bits,
-                "threshold": cfg.blank_out.threshold, "p": cfg.blank_out_p(),
+                "threshold": cfg.blank_out.threshold, "p": cfg.transmit_p(),
                 "gates_per_pe": a.gates, "seed_spacing_steps": spacing,
                 "open_frequency": freq,
                 "max_abs_correlation": worst(&table),
@@ -149,9 +149,9 @@ pub fn gates(a: GatesArgs) -> Result<()> {
     println!(
         "{}x{} PEs, LFSR width {} taps {:?}, p = {}/2^{} = {}, seeds {} steps apart, {} gates per PE",
         cfg.rows, cfg.cols, spec.width(), spec.taps(), cfg.blank_out.threshold,
-        cfg.blank_out.threshold_bits, cfg.blank_out_p(), spacing, a.gates
+        cfg.blank_out.threshold_bits, cfg.transmit_p(), spacing, a.gates
     );
-    println!("open frequency {freq:.5} (p = {:.5})", cfg.blank_out_p());
+    println!("open frequency {freq:.5} (p = {:.5})", cfg.transmit_p());
     println!();
     print!("{}", gates_table(&table, naive.as_deref()));
     println!();
@@ -181,7 +181,7 @@ pub fn plot_firing(a: PlotFiringArgs) -> Result<()> {
         "First-layer firing, {}-bit weights, LFSR {}, p = {}, {} images x {} passes",
         cfg.weight_bits,
         cfg.lfsr.width,
-        cfg.blank_out_p(),
+        cfg.transmit_p(),
         images,
         cfg.mc_samples
     );
@@ -268,7 +268,7 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         mc_samples: a.mc.unwrap_or(base.mc_samples),
         rows: base.rows,
         cols: base.cols,
-        p: base.blank_out_p(),
+        p: base.transmit_p(),
         float_test_error_pct: float.test_error_pct,
     };
     let md = sweep_markdown(&setting, &weight_bits, &widths, &results);

@@ -19,15 +19,15 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let noise = match model {
         ModelKind::Gnsm => Noise::Gaussian { sigma: a.sigma },
         _ => Noise::BlankOut {
-            blank_out_p: a.blank_out_p,
+            transmit_p: a.transmit_p,
         },
     };
-    // Validate the p flag even for the StNN, which ignores it: a bad value is a typo.
+    // Validate --transmit-p even for the StNN, which ignores it: a bad value is a typo.
     Noise::BlankOut {
-        blank_out_p: a.blank_out_p,
+        transmit_p: a.transmit_p,
     }
     .validate()
-    .context("--p")?;
+    .context("--transmit-p")?;
     if let Some(&h) = a.hidden.iter().find(|&&h| h > MAX_LAYER_WIDTH) {
         bail!("--hidden {h}: a layer has at most {MAX_LAYER_WIDTH} neurons");
     }

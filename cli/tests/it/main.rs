@@ -247,7 +247,7 @@ fn bad_network_json_is_refused() {
 
     let mut j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&net).unwrap()).unwrap();
-    j["noise"]["blank_out_p"] = serde_json::json!(1.5);
+    j["noise"]["transmit_p"] = serde_json::json!(1.5);
     std::fs::write(&p, j.to_string()).unwrap();
     let e = fails(&["eval", "--net", p.to_str().unwrap()]);
     assert!(e.contains("between 0 and 1"), "{e}");
@@ -1084,7 +1084,7 @@ mod limits {
         let p = dir.join("huge.json");
         let text = format!(
             r#"{{"schema": "nsm-net/1", "model": "nsm",
-               "noise": {{"kind": "blank_out", "blank_out_p": 0.5}},
+               "noise": {{"kind": "blank_out", "transmit_p": 0.5}},
                "hidden": [{{"n_in": {n_in}, "n_out": 2, "w": [1, 2, 3, 4],
                             "beta": [1, 1], "b": [0, 0]}}],
                "output": {{"n_in": 2, "n_out": 2, "w": [1, 0, 0, 1], "b": [0, 0]}}}}"#

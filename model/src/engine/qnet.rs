@@ -75,7 +75,8 @@ pub struct QNet {
     pub a_bits: u32,
     pub a_frac_bits: u32,
     pub bias_bits: u32,
-    /// The blank-out probability `a_i` was computed for, as `threshold / 2^threshold_bits`.
+    /// The transmit probability `p` the `a_i` were computed for, as
+    /// `threshold / 2^threshold_bits`.
     pub threshold_bits: u32,
     pub threshold: u32,
     pub hidden: Vec<QLayer>,
@@ -159,8 +160,8 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
         (ModelKind::Nsm | ModelKind::Gnsm, Some(n)) => n,
         (m, _) => return Err(QuantError::Model(m)),
     };
-    let p = cfg.blank_out_p();
-    let engine_noise = Noise::BlankOut { blank_out_p: p };
+    let p = cfg.transmit_p();
+    let engine_noise = Noise::BlankOut { transmit_p: p };
     // p = 0 or 1 (threshold 0, or never blanking) has no variance; the drive is then a
     // comparison of means and the bias is carried over unscaled.
     let bias_factor = if p > 0.0 && p < 1.0 {

@@ -80,7 +80,7 @@ fn random_net(fan_in: usize, width: usize, seed: u64) -> Network {
     Network {
         schema: NET_SCHEMA.into(),
         model: ModelKind::Nsm,
-        noise: Some(Noise::BlankOut { blank_out_p: 0.5 }),
+        noise: Some(Noise::BlankOut { transmit_p: 0.5 }),
         hidden: vec![HiddenLayer {
             n_in: fan_in,
             n_out: width,
@@ -108,7 +108,7 @@ fn quantized_drive(
     z: &[f32],
 ) -> f64 {
     let l = &q.hidden[0];
-    let p = cfg.blank_out_p();
+    let p = cfg.transmit_p();
     let s: f64 = l
         .row(i)
         .iter()
