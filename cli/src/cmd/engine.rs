@@ -32,6 +32,9 @@ pub fn quantize(a: QuantizeArgs) -> Result<()> {
     let net = Network::load(&a.net)?;
     check_output_path(&a.out)?;
     let q = qnet::quantize(&net, &cfg)?;
+    if let Some(w) = qnet::noise_mismatch(&net, &cfg) {
+        eprintln!("warning: {w}");
+    }
     let mem = memory_images(&q, &cfg);
     let stem = a.out.with_extension("");
     let side = |suffix: &str| PathBuf::from(format!("{}.{suffix}", stem.display()));
@@ -231,6 +234,9 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
             seed: 0,
         },
     )?;
+    if let Some(w) = qnet::noise_mismatch(&net, &base) {
+        eprintln!("warning: {w}");
+    }
     let widths = [8u32, 16, 32];
     let weight_bits: Vec<u32> = (2..=8).collect();
     let mut results = Vec::new();

@@ -231,6 +231,53 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
     Ok(q)
 }
 
+/// How the engine's synapses differ from the ones `net` was trained with, as a sentence for a
+/// warning; `None` when the engine runs blank-out synapses at the training's `p`.
+///
+/// [`quantize`] carries a network over to the engine's noise (the bias rescaled, `a_i` from
+/// `beta_i`), which keeps every neuron's drive `x_i` and so its firing probability in the
+/// large-fan-in limit, but not the noise the network learned with: a user who meant to run the
+/// network as trained should hear that the engine's `p` is another one.
+pub fn noise_mismatch(net: &Network, cfg: &EngineConfig) -> Option<String> {
+    let (t, k) = (cfg.blank_out.threshold, cfg.blank_out.threshold_bits);
+    let engine_p = cfg.transmit_p();
+    let engine = format!(
+        "the engine's synapses transmit with p = blank_out.threshold / 2^threshold_bits = \
+         {t}/2^{k} = {engine_p}"
+    );
+    let carried = "the quantizer carries the network over to the engine's p, which keeps each \
+                   neuron's drive but not the noise it was trained with";
+    match net.noise? {
+        Noise::BlankOut { transmit_p } if transmit_p == engine_p => None,
+        Noise::BlankOut { transmit_p } => {
+            let hint = dyadic(transmit_p, cfg.lfsr.width.min(16))
+                .map(|(t, k)| {
+                    format!(
+                        "; blank_out {{\"threshold_bits\": {k}, \"threshold\": {t}}} runs it \
+                         at its own p"
+                    )
+                })
+                .unwrap_or_default();
+            Some(format!(
+                "the network was trained with transmit probability p = {transmit_p} \
+                 (noise.transmit_p), {engine}; {carried}{hint}"
+            ))
+        }
+        Noise::Gaussian { sigma } => Some(format!(
+            "the network was trained with Gaussian synapses (sigma = {sigma}), {engine}; \
+             {carried}"
+        )),
+    }
+}
+
+/// `p = t / 2^k` with the smallest `k <= max_k`, if `p` is such a fraction.
+fn dyadic(p: f64, max_k: u32) -> Option<(u64, u32)> {
+    (1..=max_k).find_map(|k| {
+        let t = p * (1u64 << k) as f64;
+        (t.fract() == 0.0 && t >= 1.0).then_some((t as u64, k))
+    })
+}
+
 fn in_range(v: i32, bits: u32) -> bool {
     let v = i64::from(v);
     v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))
