@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod json_errors;
+mod transmit_p;
 
 fn nsm(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nsm"))

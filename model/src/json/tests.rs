@@ -484,6 +484,27 @@ fn network_fields_are_named_and_unknown_keys_refused_at_every_depth() {
 }
 
 #[test]
+fn the_old_key_blank_out_p_reads_as_transmit_p() {
+    let net = small_net(Some(Noise::BlankOut { transmit_p: 0.25 }));
+    let text = serde_json::to_string_pretty(&net).unwrap();
+    let old = edit(&text, "\"transmit_p\": 0.25", "\"blank_out_p\": 0.25");
+    let p = std::path::Path::new("n.json");
+    assert_eq!(Network::from_json(&old, p).unwrap(), net);
+    // written back under the new name only
+    assert!(net.to_json().contains("\"transmit_p\":0.25"));
+    assert!(!net.to_json().contains("blank_out_p"));
+    // both names at once is one field given twice
+    let both = edit(
+        &text,
+        "\"transmit_p\": 0.25",
+        "\"transmit_p\": 0.25, \"blank_out_p\": 0.25",
+    );
+    let e = net_err(&both);
+    assert_eq!(e.path, "noise", "{e}");
+    assert!(e.message.contains("duplicate field `transmit_p`"), "{e}");
+}
+
+#[test]
 fn duplicate_network_keys_are_refused_inside_the_training_record() {
     let text = serde_json::to_string_pretty(&nsm_net()).unwrap();
     let text = edit(&text, "\"epochs\": 3,", "\"epochs\": 3,\n\"epochs\": 4,");
