@@ -286,6 +286,16 @@ fn eval_refuses_zero_samples_and_bad_scale() {
     assert!(fails(&["eval", "--net", n, "--mc", "0"]).contains("--mc"));
     assert!(fails(&["eval", "--net", n, "--scale", "-1"]).contains("--scale"));
     assert!(fails(&["eval", "--net", n, "--scale", "0"]).contains("--scale"));
+    // a factor that overflows or flushes the f32 weights is the flag's fault, not the file's
+    let e = fails(&["eval", "--net", n, "--scale", "1e39"]);
+    assert!(
+        e.contains("--scale 1e39 makes ") && e.contains(" infinite in f32"),
+        "{e}"
+    );
+    assert!(!e.contains("invalid network"), "{e}");
+    let e = fails(&["eval", "--net", n, "--scale", "1e-50"]);
+    assert!(e.contains("--scale 1e-50 rounds weight w["), "{e}");
+    assert!(!e.contains("invalid network"), "{e}");
 }
 
 fn config_path() -> PathBuf {
