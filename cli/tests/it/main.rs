@@ -932,6 +932,60 @@ fn board_stream_and_decode_round_trip_against_the_model() {
     let o = decode(&cut);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("end after"), "{}", stderr(&o));
+
+    // Error replies are their own commands': one to a configuration write (reply 5), and one
+    // to the last image (its 'K', 10 logit sums and class: 83 bytes before the final ping's
+    // 'K'), which the board then dropped. The other images keep their own replies.
+    let clean = std::fs::read(&expect).unwrap();
+    let n = clean.len();
+    let with_errors = [
+        &clean[..5],
+        b"E\x05",
+        &clean[6..n - 84],
+        b"E\x06",
+        &clean[n - 1..],
+    ]
+    .concat();
+    let errors = dir.path().join("errors.bin");
+    std::fs::write(&errors, &with_errors).unwrap();
+    let o = decode(&errors);
+    assert_eq!(o.status.code(), Some(1), "an error reply fails the run");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mismatches_vs_golden"], 0, "{v}");
+    assert_eq!(v["error_replies"], 2, "{v}");
+    let classes = v["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 4);
+    assert!(
+        classes[..3].iter().all(|c| c.is_u64()) && classes[3].is_null(),
+        "{v}"
+    );
+    let o = nsm(&[
+        "board-decode",
+        "--qnet",
+        q_s,
+        "--config",
+        c_s,
+        "--images",
+        "4",
+        "--logits",
+        "--replies",
+        errors.to_str().unwrap(),
+    ]);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    for part in [
+        "command 5 (configuration write): error 5 (wrong check byte)",
+        "image 3: error 6 (timeout); the board dropped the image",
+        "0 of 4 results differ from the bit-exact model (2 error replies)",
+    ] {
+        assert!(err.contains(part), "{part:?} missing: {err}");
+    }
+    assert!(out.contains(" - (- for an error reply)"), "{out}");
+    for debug in ["Some(", "None", "Result {", "Error("] {
+        assert!(
+            !out.contains(debug) && !err.contains(debug),
+            "{debug}: {out}{err}"
+        );
+    }
     // bad arguments write nothing
     let none = dir.path().join("none.bin");
     let e = fails(&[
