@@ -57,8 +57,13 @@ impl DataArgs {
         };
         let images = self.image_file.clone().unwrap_or(images);
         let labels = self.label_file.clone().unwrap_or(labels);
-        let data = Dataset::load(&images, &labels)
-            .with_context(|| format!("loading the {split:?} split"))?;
+        let data = Dataset::load(&images, &labels).with_context(|| {
+            let name = match split {
+                Split::Train => "training",
+                Split::Test => "test",
+            };
+            format!("loading the {name} split")
+        })?;
         Ok(match self.limit {
             Some(0) => bail!("--limit must be at least 1"),
             Some(n) => data.take(n),

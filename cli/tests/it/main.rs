@@ -272,6 +272,41 @@ fn zero_size_layers_and_bad_p_are_refused() {
     assert!(!out.exists(), "nothing may be written on refusal");
 }
 
+/// Messages are plain text: no Rust debug text (`Some(3)`, `None`, `BlankOut { .. }`,
+/// `Inference { class: .. }`) in what the user reads.
+#[test]
+fn refusals_read_as_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = tiny_net(dir.path());
+    let n = net.to_str().unwrap();
+    let mut j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&net).unwrap()).unwrap();
+    j["model"] = serde_json::json!("gnsm");
+    let gnsm = dir.path().join("gnsm.json");
+    std::fs::write(&gnsm, j.to_string()).unwrap();
+    let q = dir.path().join("q.json");
+    let messages = [
+        fails(&["eval", "--net", gnsm.to_str().unwrap()]),
+        fails(&["eval", "--net", n, "--scale", "1e39"]),
+        fails(&["eval", "--net", n, "--image-file", "/nonexistent/x.idx"]),
+        fails(&["train", "--transmit-p", "1.5", "--out", q.to_str().unwrap()]),
+        fails(&["train", "--p", "0", "--out", q.to_str().unwrap()]),
+    ];
+    let expected = [
+        "model gnsm does not go with noise blank_out",
+        "--scale 1e39 makes ",
+        "loading the test split",
+        "--transmit-p: transmit probability p (xi = 1) must lie strictly between 0 and 1, got 1.5",
+        "got 0",
+    ];
+    for (m, want) in messages.iter().zip(expected) {
+        assert!(m.contains(want), "{want:?} missing: {m}");
+        for debug in ["Some(", "None", "{ ", " }", "BlankOut", "Gaussian {"] {
+            assert!(!m.contains(debug), "debug text {debug:?} in: {m}");
+        }
+    }
+}
+
 #[test]
 fn missing_output_folder_is_refused_before_training() {
     let e = fails(&["train", "--out", "/nonexistent-folder/net.json"]);
