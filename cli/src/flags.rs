@@ -349,9 +349,17 @@ pub struct TrainArgs {
     pub seed: u64,
     #[arg(long, value_enum, default_value_t = ModelArg::Nsm)]
     pub model: ModelArg,
-    /// Blank-out probability p of the nsm model, in (0, 1).
-    #[arg(long = "p", default_value_t = 0.5, allow_negative_numbers = true)]
-    pub blank_out_p: f64,
+    /// Transmit probability p of the nsm model's synapses, in (0, 1): each synapse passes its
+    /// input (xi = 1) with probability p and blanks out with probability 1 - p. An engine runs
+    /// the network as trained when its blank_out.threshold / 2^threshold_bits equals p.
+    #[arg(
+        long = "transmit-p",
+        visible_alias = "p",
+        value_name = "P",
+        default_value_t = 0.5,
+        allow_negative_numbers = true
+    )]
+    pub transmit_p: f64,
     /// Standard deviation of the gnsm model's noise xi ~ N(1, sigma^2).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub sigma: f64,

@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let noise = match model {
         ModelKind::Gnsm => Noise::Gaussian { sigma: 0.5 },
-        _ => Noise::BlankOut { blank_out_p: 0.5 },
+        _ => Noise::BlankOut { transmit_p: 0.5 },
     };
     let paths = MnistPaths::in_dir(&MnistPaths::default_dir());
     let train = BinarizedSet::from_dataset(&paths.load(Split::Train)?);

@@ -24,8 +24,9 @@ pub struct BlankOutSampler {
 }
 
 impl BlankOutSampler {
-    /// Sampler for blank-out probability `p` in (0, 1) (checked by the caller's validation;
-    /// values are clamped to the representable range here).
+    /// Sampler for the transmit probability `p` in (0, 1): a bit is 1 (the synapse transmits,
+    /// `xi = 1`) with probability `p`. The range is checked by the caller's validation; values
+    /// are clamped to the representable range here.
     pub fn new(p: f64) -> Self {
         let scaled = (p * (1u64 << P_BITS) as f64).round();
         let threshold = scaled.clamp(1.0, ((1u64 << P_BITS) - 1) as f64) as u64;

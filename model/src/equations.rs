@@ -25,7 +25,7 @@
 //!   [`fixed_fires`]; its mean over the blank-out gates, `(A + p 2^F) S + 2^F B`:
 //!   [`fixed_mean_preactivation`].
 //! * `A = round(a 2^F)` and back: [`fixed_point_scale`], [`a_from_fixed`]; `p 2^F`:
-//!   [`blank_out_p_fixed`]; the squared drive scale `2 p (1 - p)` in units of `2^-2k`:
+//!   [`transmit_p_fixed`]; the squared drive scale `2 p (1 - p)` in units of `2^-2k`:
 //!   [`drive_scale_squared_fixed`].
 //! * The drive from the mean pre-activation, `x = E u / (sqrt(2 Var xi) ||w||)`:
 //!   [`mean_preactivation`], [`drive_from_mean`] (the same `x` as [`normalized_drive`]).
@@ -39,14 +39,15 @@ pub const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 
 /// The multiplicative synaptic noise `xi_ij` of eq. 5.
 ///
-/// Written `{"kind": "blank_out", "blank_out_p": p}` or `{"kind": "gaussian", "sigma": s}`;
+/// Written `{"kind": "blank_out", "transmit_p": p}` or `{"kind": "gaussian", "sigma": s}`;
 /// read through `RawNoise` so that an unknown key, or the other kind's parameter, is refused
-/// by name.
+/// by name. Files written before the rename call `transmit_p` `blank_out_p`; they still load.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", try_from = "RawNoise")]
 pub enum Noise {
-    /// Blank-out synapses: `xi ~ Bernoulli(blank_out_p)` (the synapse transmits with probability p).
-    BlankOut { blank_out_p: f64 },
+    /// Blank-out synapses: `xi ~ Bernoulli(p)`, `p = transmit_p`: a synapse transmits
+    /// (`xi = 1`) with probability `p` and blanks out with probability `1 - p`.
+    BlankOut { transmit_p: f64 },
     /// gNSM: `xi ~ N(1, sigma^2)`.
     Gaussian { sigma: f64 },
 }
@@ -56,8 +57,9 @@ pub enum Noise {
 #[serde(deny_unknown_fields)]
 struct RawNoise {
     kind: NoiseKind,
-    #[serde(default)]
-    blank_out_p: Option<f64>,
+    /// The old name `blank_out_p` meant the same `p` (the probability of transmitting).
+    #[serde(default, alias = "blank_out_p")]
+    transmit_p: Option<f64>,
     #[serde(default)]
     sigma: Option<f64>,
 }
@@ -72,17 +74,17 @@ enum NoiseKind {
 impl TryFrom<RawNoise> for Noise {
     type Error = String;
     fn try_from(raw: RawNoise) -> std::result::Result<Self, String> {
-        match (raw.kind, raw.blank_out_p, raw.sigma) {
-            (NoiseKind::BlankOut, Some(blank_out_p), None) => Ok(Noise::BlankOut { blank_out_p }),
+        match (raw.kind, raw.transmit_p, raw.sigma) {
+            (NoiseKind::BlankOut, Some(transmit_p), None) => Ok(Noise::BlankOut { transmit_p }),
             (NoiseKind::Gaussian, None, Some(sigma)) => Ok(Noise::Gaussian { sigma }),
             (NoiseKind::BlankOut, _, Some(s)) => Err(format!(
-                "kind \"blank_out\" takes blank_out_p, not sigma (found sigma = {s})"
+                "kind \"blank_out\" takes transmit_p, not sigma (found sigma = {s})"
             )),
             (NoiseKind::Gaussian, Some(p), _) => Err(format!(
-                "kind \"gaussian\" takes sigma, not blank_out_p (found blank_out_p = {p})"
+                "kind \"gaussian\" takes sigma, not transmit_p (found transmit_p = {p})"
             )),
             (NoiseKind::BlankOut, None, None) => {
-                Err("kind \"blank_out\" needs blank_out_p".to_string())
+                Err("kind \"blank_out\" needs transmit_p".to_string())
             }
             (NoiseKind::Gaussian, None, None) => Err("kind \"gaussian\" needs sigma".to_string()),
         }
@@ -101,11 +103,11 @@ impl Noise {
     /// Checks the parameter range: `0 < p < 1`, `sigma > 0`.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Noise::BlankOut { blank_out_p: p } => {
+            Noise::BlankOut { transmit_p: p } => {
                 if p.is_finite() && p > 0.0 && p < 1.0 {
                     Ok(())
                 } else {
-                    Err(ModelError::BlankOutP(p))
+                    Err(ModelError::TransmitP(p))
                 }
             }
             Noise::Gaussian { sigma } => {
@@ -121,7 +123,7 @@ impl Noise {
     /// `E xi`.
     pub fn mean(&self) -> f64 {
         match *self {
-            Noise::BlankOut { blank_out_p } => blank_out_p,
+            Noise::BlankOut { transmit_p } => transmit_p,
             Noise::Gaussian { .. } => 1.0,
         }
     }
@@ -129,7 +131,7 @@ impl Noise {
     /// `Var xi`.
     pub fn variance(&self) -> f64 {
         match *self {
-            Noise::BlankOut { blank_out_p: p } => p * (1.0 - p),
+            Noise::BlankOut { transmit_p: p } => p * (1.0 - p),
             Noise::Gaussian { sigma } => sigma * sigma,
         }
     }
@@ -246,7 +248,7 @@ pub fn fixed_fires(u_fixed: i64) -> bool {
 }
 
 /// The mean of `u'` over the blank-out gates (`E T = p S`): `(A + p 2^F) S + 2^F B`, with
-/// `p_fixed = p 2^F` ([`blank_out_p_fixed`]); the numerator of the drive the update unit
+/// `p_fixed = p 2^F` ([`transmit_p_fixed`]); the numerator of the drive the update unit
 /// looks up `P` at.
 #[inline]
 pub fn fixed_mean_preactivation(a: i64, p_fixed: i64, s: i64, b: i64, frac_bits: u32) -> i64 {
@@ -255,7 +257,7 @@ pub fn fixed_mean_preactivation(a: i64, p_fixed: i64, s: i64, b: i64, frac_bits:
 
 /// `p 2^F` for the engine's `p = t / 2^k`: `t 2^(F - k)`, an integer when `F >= k`.
 #[inline]
-pub fn blank_out_p_fixed(threshold: u32, threshold_bits: u32, frac_bits: u32) -> i64 {
+pub fn transmit_p_fixed(threshold: u32, threshold_bits: u32, frac_bits: u32) -> i64 {
     i64::from(threshold) << (frac_bits - threshold_bits)
 }
 
@@ -273,8 +275,8 @@ mod tests {
     #[test]
     fn a_and_beta_are_inverse() {
         for noise in [
-            Noise::BlankOut { blank_out_p: 0.5 },
-            Noise::BlankOut { blank_out_p: 0.1 },
+            Noise::BlankOut { transmit_p: 0.5 },
+            Noise::BlankOut { transmit_p: 0.1 },
             Noise::Gaussian { sigma: 0.7 },
         ] {
             for beta in [-2.0, 0.0, 0.3, 1.0, 5.0] {
@@ -283,7 +285,7 @@ mod tests {
             }
         }
         // beta = 1 at p = 1/2: a = sqrt(1/2) - 1/2.
-        let n = Noise::BlankOut { blank_out_p: 0.5 };
+        let n = Noise::BlankOut { transmit_p: 0.5 };
         assert!((n.a_from_beta(1.0) - (0.5f64.sqrt() - 0.5)).abs() < 1e-12);
     }
 
@@ -291,8 +293,8 @@ mod tests {
     fn invalid_noise_is_refused() {
         for p in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
             assert!(matches!(
-                Noise::BlankOut { blank_out_p: p }.validate(),
-                Err(ModelError::BlankOutP(_))
+                Noise::BlankOut { transmit_p: p }.validate(),
+                Err(ModelError::TransmitP(_))
             ));
         }
         assert!(matches!(
@@ -322,7 +324,7 @@ mod tests {
             let real = t as f64 + a as f64 / scale * s as f64 + b as f64;
             assert!((u as f64 / scale - real).abs() <= 1e-6 * real.abs().max(1.0));
             // with every gate open (p = 1, T = S) the mean is u' itself
-            let one = blank_out_p_fixed(1, 0, frac);
+            let one = transmit_p_fixed(1, 0, frac);
             assert_eq!(one, 1 << frac);
             assert_eq!(
                 fixed_mean_preactivation(a, one, s, b, frac),
@@ -331,10 +333,10 @@ mod tests {
         }
         assert_eq!(a_from_fixed(-3, 2), -0.75);
         // p = 3/8 with F = 5: p 2^F = 12; 2 p (1 - p) 2^6 = 2 * 3 * 5 = 30
-        assert_eq!(blank_out_p_fixed(3, 3, 5), 12);
+        assert_eq!(transmit_p_fixed(3, 3, 5), 12);
         assert_eq!(drive_scale_squared_fixed(3, 3), 30);
         let p = 3.0 / 8.0;
-        let n = Noise::BlankOut { blank_out_p: p };
+        let n = Noise::BlankOut { transmit_p: p };
         assert_eq!(n.drive_scale().powi(2) * 64.0, 30.0);
         // the old inline drive scale is the same float
         assert_eq!(n.drive_scale(), (2.0 * p * (1.0 - p)).sqrt());

@@ -54,8 +54,8 @@ pub enum ModelError {
     InvalidNetwork(String),
     #[error("layer sizes must be at least 1: {what} is 0")]
     ZeroSizeLayer { what: String },
-    #[error("blank-out probability p must lie strictly between 0 and 1, got {0}")]
-    BlankOutP(f64),
+    #[error("transmit probability p (xi = 1) must lie strictly between 0 and 1, got {0}")]
+    TransmitP(f64),
     #[error("Gaussian noise standard deviation sigma must be finite and > 0, got {0}")]
     GaussianSigma(f64),
     #[error("invalid training option: {0}")]

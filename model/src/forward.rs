@@ -242,7 +242,7 @@ impl<'a> Prepared<'a> {
     /// Precomputes padded weights, row norms and `a_i`. The network must be valid.
     pub fn new(net: &'a Network) -> Self {
         let sampler = match net.noise {
-            Some(Noise::BlankOut { blank_out_p }) => Some(BlankOutSampler::new(blank_out_p)),
+            Some(Noise::BlankOut { transmit_p }) => Some(BlankOutSampler::new(transmit_p)),
             _ => None,
         };
         let hidden = net

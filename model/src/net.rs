@@ -4,7 +4,8 @@
 //! * `schema`: the string `"nsm-net/1"`;
 //! * `model`: `"nsm"` (blank-out synapses), `"gnsm"` (Gaussian synapses) or `"stnn"`
 //!   (stochastic sigmoid baseline);
-//! * `noise`: `{"kind": "blank_out", "blank_out_p": p}` for `nsm`,
+//! * `noise`: `{"kind": "blank_out", "transmit_p": p}` for `nsm` (`p` the probability that a
+//!   synapse transmits; the older key `blank_out_p` is read as the same `p`),
 //!   `{"kind": "gaussian", "sigma": s}` for `gnsm`, absent or `null` for `stnn`;
 //! * `hidden`: the stochastic layers in order, each `{n_in, n_out, w, beta, b}` with `w` the
 //!   row-major `n_out x n_in` weights (one row per neuron), `beta` the per-neuron magnitudes and
@@ -289,6 +290,58 @@ impl Network {
         }
         n
     }
+
+    /// [`Network::scaled`] by a factor from the command line: each value is scaled in `f64`
+    /// and stored as `f32`, and the factor is refused when the `f32` network would not be the
+    /// scaled one: a weight or bias beyond the `f32` range, a non-zero one that rounds to 0, or
+    /// a row whose pre-activation could overflow `f32` for some input (`(1 + |a_i|) sum_j
+    /// |w_ij| + |b_i|` beyond the `f32` range). The refusal names the first value at fault and
+    /// reads after the factor: `"makes weight w[3] = 0.07 of hidden layer 0 infinite ..."`.
+    pub fn scaled_checked(&self, factor: f64) -> std::result::Result<Network, String> {
+        let max = f64::from(f32::MAX);
+        let mut n = self.clone();
+        for (k, l) in n.hidden.iter_mut().enumerate() {
+            let scale = |what: &str, values: &mut [f32]| -> std::result::Result<(), String> {
+                for (j, v) in values.iter_mut().enumerate() {
+                    let x = f64::from(*v) * factor;
+                    if x.abs() > max {
+                        return Err(format!(
+                            "makes {what}[{j}] = {v} of hidden layer {k} infinite in f32 \
+                             ({v} x {factor:e} = {x:.2e}, beyond the largest f32, about 3.4e38)"
+                        ));
+                    }
+                    if *v != 0.0 && x as f32 == 0.0 {
+                        return Err(format!(
+                            "rounds {what}[{j}] = {v} of hidden layer {k} to 0 in f32 \
+                             ({v} x {factor:e} = {x:.2e}, below the smallest f32, about 1.4e-45)"
+                        ));
+                    }
+                    *v = x as f32;
+                }
+                Ok(())
+            };
+            scale("weight w", &mut l.w)?;
+            scale("bias b", &mut l.b)?;
+        }
+        for (k, l) in n.hidden.iter().enumerate() {
+            for i in 0..l.n_out {
+                let sum: f64 = l.row(i).iter().map(|&w| f64::from(w.abs())).sum();
+                let a = match (self.noise, l.beta.get(i)) {
+                    (Some(noise), Some(&beta)) => noise.a_from_beta(f64::from(beta)).abs(),
+                    _ => 0.0,
+                };
+                let bound = (1.0 + a) * sum + l.b.get(i).map_or(0.0, |&b| f64::from(b.abs()));
+                if bound > max {
+                    return Err(format!(
+                        "lets the pre-activation of neuron {i} of hidden layer {k} overflow f32 \
+                         for some inputs ((1 + |a|) sum |w| + |b| = {bound:.2e}, beyond the \
+                         largest f32, about 3.4e38)"
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -338,6 +391,37 @@ mod tests {
         n.output.n_out = usize::MAX;
         let e = n.validate().unwrap_err().to_string();
         assert!(e.contains("output layer") && e.contains("overflows"), "{e}");
+    }
+
+    #[test]
+    fn a_scale_that_breaks_the_f32_network_is_refused_with_the_value_at_fault() {
+        let mut n = tiny();
+        n.model = ModelKind::Nsm;
+        n.noise = Some(Noise::BlankOut { transmit_p: 0.5 });
+        n.hidden[0].w = vec![0.5, -2.0];
+        n.hidden[0].beta = vec![1.0];
+        n.hidden[0].b = vec![0.25];
+        let s = n.scaled_checked(0.1).unwrap();
+        assert_eq!(s.hidden[0].w, vec![0.05, -0.2]);
+        assert_eq!(s.hidden[0].b, vec![0.025]);
+        assert_eq!(s.output, n.output, "the output layer is not scaled");
+        let e = n.scaled_checked(1e39).unwrap_err();
+        assert!(
+            e.starts_with("makes weight w[0] = 0.5 of hidden layer 0 infinite in f32 (0.5 x 1e39"),
+            "{e}"
+        );
+        let e = n.scaled_checked(1e-46).unwrap_err();
+        assert!(
+            e.starts_with("rounds weight w[0] = 0.5 of hidden layer 0 to 0"),
+            "{e}"
+        );
+        // |u| <= (1 + |a|) (0.5 + 2) s + 0.25 s with a = sqrt(1/2) - 1/2
+        let e = n.scaled_checked(1.3e38).unwrap_err();
+        assert!(
+            e.contains("pre-activation of neuron 0 of hidden layer 0 overflow"),
+            "{e}"
+        );
+        n.scaled_checked(1e37).unwrap();
     }
 
     #[test]

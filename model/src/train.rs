@@ -93,7 +93,7 @@ impl Default for TrainOptions {
     fn default() -> Self {
         Self {
             model: ModelKind::Nsm,
-            noise: Noise::BlankOut { blank_out_p: 0.5 },
+            noise: Noise::BlankOut { transmit_p: 0.5 },
             hidden: vec![300, 300, 300],
             epochs: 50,
             batch_size: 100,

@@ -11,7 +11,7 @@ use nsm_model::engine::host_interface::{
     OP_INFER_LOGITS, OP_PING, OP_WRITE, REPLY_ACK, REPLY_ERROR,
 };
 use nsm_model::engine::qnet::QNet;
-use nsm_model::engine::Inference;
+use nsm_model::engine::{BitExact, BitExactError, Inference};
 
 use crate::{config_writes, input_words, ConfigWrite, CycleModel};
 
@@ -97,6 +97,28 @@ impl Reply {
         match self {
             Reply::Error(c) => ErrorCode::from_byte(*c),
             _ => None,
+        }
+    }
+}
+
+/// A reply as a message shows it: `class 3`, `class 3, logit sums -5 700 12`,
+/// `error 5 (wrong check byte)`.
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Ack => f.write_str("acknowledged"),
+            Reply::Result { class, logits } => {
+                write!(f, "class {class}")?;
+                if let Some(l) = logits {
+                    let sums: Vec<String> = l.iter().map(i64::to_string).collect();
+                    write!(f, ", logit sums {}", sums.join(" "))?;
+                }
+                Ok(())
+            }
+            Reply::Error(c) => match ErrorCode::from_byte(*c) {
+                Some(code) => write!(f, "error {c} ({code})"),
+                None => write!(f, "error {c} (not a known code)"),
+            },
         }
     }
 }
@@ -248,6 +270,89 @@ pub fn decode_replies(bytes: &[u8], expect: &[Expect]) -> Result<Vec<Reply>, Hos
     Ok(out)
 }
 
+/// One classify command's reply beside the bit-exact model's reply for the same input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputReply {
+    /// What the board answered: a result, or an error (the board then dropped the input).
+    pub reply: Reply,
+    /// What the model answers for the input as the board saw it; `None` after an error reply,
+    /// when the board did not classify the input.
+    pub model: Option<Reply>,
+}
+
+impl InputReply {
+    /// Whether the board classified the input differently from the model.
+    pub fn mismatch(&self) -> bool {
+        self.model.as_ref().is_some_and(|m| *m != self.reply)
+    }
+}
+
+/// A session's replies matched to its commands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionReplies {
+    /// One per classify command, in order: input `n`'s reply is the `n`-th classify reply,
+    /// whatever the pings and writes around it answered.
+    pub inputs: Vec<InputReply>,
+    /// Error replies to the other commands (pings and writes): the command's position in the
+    /// stream, counted from 0, and its reply.
+    pub command_errors: Vec<(usize, Reply)>,
+}
+
+impl SessionReplies {
+    /// Inputs the board classified differently from the model.
+    pub fn mismatches(&self) -> usize {
+        self.inputs.iter().filter(|i| i.mismatch()).count()
+    }
+
+    /// Error replies to any command.
+    pub fn errors(&self) -> usize {
+        let inputs = self.inputs.iter().filter(|i| i.model.is_none()).count();
+        inputs + self.command_errors.len()
+    }
+}
+
+/// Matches `replies` ([`decode_replies`] of the bytes for `expect`) to their commands and
+/// predicts each classify reply with `model`, running `inputs` (one per classify command, in
+/// order) as the board does: an error reply to any command resets the engine, so the random
+/// streams restart from their seeds, and an input answered with an error was dropped, not
+/// classified. So a reply is compared with its own input's result, and an error does not shift
+/// the images after it.
+pub fn match_replies(
+    replies: &[Reply],
+    expect: &[Expect],
+    inputs: &[Vec<i8>],
+    model: &BitExact,
+) -> Result<SessionReplies, BitExactError> {
+    let mut out = SessionReplies::default();
+    let mut states = model.seeds().to_vec();
+    let mut next_input = inputs.iter();
+    for (k, (reply, e)) in replies.iter().zip(expect).enumerate() {
+        let is_error = matches!(reply, Reply::Error(_));
+        match *e {
+            Expect::Result { logits, .. } => {
+                let x = next_input
+                    .next()
+                    .expect("one input per classify command of the stream");
+                let predicted = if is_error {
+                    None
+                } else {
+                    Some(Reply::from_inference(&model.infer(x, &mut states)?, logits))
+                };
+                out.inputs.push(InputReply {
+                    reply: reply.clone(),
+                    model: predicted,
+                });
+            }
+            Expect::Ack if is_error => out.command_errors.push((k, reply.clone())),
+            Expect::Ack => {}
+        }
+        if is_error {
+            states.copy_from_slice(model.seeds());
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +425,14 @@ mod tests {
             decode_replies(&bytes[..5], &expect),
             Err(HostError::Truncated { .. })
         ));
+        // replies read as plain text in messages
+        assert_eq!(
+            replies[1].to_string(),
+            "class 1, logit sums -5 700 -9223372036854775808"
+        );
+        assert_eq!(replies[2].to_string(), "class 0");
+        assert_eq!(Reply::Error(5).to_string(), "error 5 (wrong check byte)");
+        assert_eq!(Reply::Error(99).to_string(), "error 99 (not a known code)");
         let errs = decode_replies(&[b'E', 5, b'K', b'E', 1, b'K'], &[Expect::Ack; 4]).unwrap();
         assert_eq!(errs[0].error(), Some(ErrorCode::BadCheck));
         assert_eq!(errs[2], Reply::Error(1));

@@ -134,7 +134,7 @@ fn mnist_network_four_way_on_demand() {
     let test = BinarizedSet::from_dataset(&paths.load(Split::Test).unwrap().take(3));
     let opts = TrainOptions {
         model: ModelKind::Nsm,
-        noise: Noise::BlankOut { blank_out_p: 0.5 },
+        noise: Noise::BlankOut { transmit_p: 0.5 },
         hidden: vec![16],
         epochs: 1,
         seed: 3,

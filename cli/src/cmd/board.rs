@@ -76,12 +76,12 @@ fn board_images(data: &DataArgs, images: usize) -> Result<(Vec<Vec<i8>>, Vec<u8>
 }
 
 /// A board session: its test images (`+1`/`-1`) and labels, its byte stream, and the
-/// model's results for the images.
+/// bit-exact model that predicts the board's replies.
 struct BoardSession {
     inputs: Vec<Vec<i8>>,
     labels: Vec<u8>,
     stream: nsm_sim::host::HostStream,
-    results: Vec<nsm_model::engine::Inference>,
+    model: BitExact,
 }
 
 /// The session `a` describes, with `fillers` filler bytes after each input when given.
@@ -91,23 +91,20 @@ fn board_session(a: &BoardSessionArgs, fillers: Option<u32>) -> Result<BoardSess
     let q = QNet::load(&a.qnet, &cfg)?;
     let (inputs, labels) = board_images(&a.data, a.images)?;
     let model = BitExact::new(&cfg, &q)?;
-    let mut states = model.seeds().to_vec();
     let classes = *q.widths().last().expect("a network has an output layer");
     let per_input = fillers.map_or(0, |cpb| filler_bytes(&cfg, &q, a.logits, cpb));
     let mut stream = HostStream::new();
     stream.ping();
     stream.load(&q, cfg.cols);
-    let mut results = Vec::new();
     for x in &inputs {
         stream.classify(x, cfg.cols, classes, a.logits, per_input);
-        results.push(model.infer(x, &mut states)?);
     }
     stream.ping();
     Ok(BoardSession {
         inputs,
         labels,
         stream,
-        results,
+        model,
     })
 }
 
@@ -124,9 +121,15 @@ pub fn board_stream(a: BoardStreamArgs) -> Result<()> {
     let BoardSession {
         inputs,
         stream,
-        results,
+        model,
         ..
     } = board_session(&a.session, fillers)?;
+    // every command succeeds: the random streams run on from input to input
+    let mut states = model.seeds().to_vec();
+    let results = inputs
+        .iter()
+        .map(|x| model.infer(x, &mut states))
+        .collect::<Result<Vec<_>, _>>()?;
     out.write(&a.out, &stream.bytes)?;
     if let Some(e) = &a.expect {
         out.write(e, &stream.expected_replies(&results))?;
@@ -144,35 +147,43 @@ pub fn board_stream(a: BoardStreamArgs) -> Result<()> {
 }
 
 pub fn board_decode(a: BoardDecodeArgs) -> Result<()> {
-    use nsm_sim::host::{decode_replies, Reply};
+    use nsm_sim::host::{decode_replies, match_replies, Reply};
     let BoardSession {
+        inputs,
         labels,
         stream,
-        results,
-        ..
+        model,
     } = board_session(&a.session, None)?;
     let bytes =
         std::fs::read(&a.replies).with_context(|| format!("reading {}", a.replies.display()))?;
     let replies = decode_replies(&bytes, &stream.expect)
         .with_context(|| format!("decoding {}", a.replies.display()))?;
-    let errors = replies
-        .iter()
-        .filter(|r| matches!(r, Reply::Error(_)))
-        .count();
+    let matched = match_replies(&replies, &stream.expect, &inputs, &model)?;
+    let (errors, mismatches) = (matched.errors(), matched.mismatches());
+    if !a.json {
+        for (k, reply) in &matched.command_errors {
+            let what = if *k == 0 || *k + 1 == stream.expect.len() {
+                "ping"
+            } else {
+                "configuration write"
+            };
+            eprintln!("command {k} ({what}): {reply}");
+        }
+    }
     let mut classes = Vec::new();
-    let (mut mismatches, mut wrong) = (0usize, 0usize);
-    let mut result_replies = replies.iter().filter(|r| !matches!(r, Reply::Ack));
-    for (n, (inf, &label)) in results.iter().zip(&labels).enumerate() {
-        let got = result_replies.next();
-        let want = Reply::from_inference(inf, a.session.logits);
-        let class = match got {
-            Some(Reply::Result { class, .. }) => Some(*class),
+    let mut wrong = 0usize;
+    for (n, (m, &label)) in matched.inputs.iter().zip(&labels).enumerate() {
+        let class = match m.reply {
+            Reply::Result { class, .. } => Some(class),
             _ => None,
         };
-        if got != Some(&want) {
-            mismatches += 1;
-            if !a.json {
-                eprintln!("image {n}: board {got:?}, bit-exact model {want:?}");
+        if !a.json {
+            match &m.model {
+                None => eprintln!("image {n}: {}; the board dropped the image", m.reply),
+                Some(want) if m.mismatch() => {
+                    eprintln!("image {n}: board {}, bit-exact model {want}", m.reply)
+                }
+                Some(_) => {}
             }
         }
         if class != Some(u16::from(label)) {
@@ -180,32 +191,34 @@ pub fn board_decode(a: BoardDecodeArgs) -> Result<()> {
         }
         classes.push(class);
     }
+    let images = matched.inputs.len();
     if a.json {
         println!(
             "{}",
             json!({
-                "images": results.len(),
+                "images": images,
                 "classes": classes,
                 "labels": labels,
                 "error_replies": errors,
                 "mismatches_vs_golden": mismatches,
-                "test_error_pct": 100.0 * wrong as f64 / results.len() as f64,
+                "test_error_pct": 100.0 * wrong as f64 / images as f64,
             })
         );
     } else {
+        let shown: Vec<String> = classes
+            .iter()
+            .map(|c| c.map_or("-".to_string(), |c| c.to_string()))
+            .collect();
         println!(
-            "{} images: classes {:?}; {} error replies, {} mismatches vs the bit-exact model, {:.1}% test error",
-            results.len(),
-            classes,
-            errors,
-            mismatches,
-            100.0 * wrong as f64 / results.len() as f64
+            "{images} images: classes {} (- for an error reply); {errors} error replies, \
+             {mismatches} mismatches vs the bit-exact model, {:.1}% test error",
+            shown.join(" "),
+            100.0 * wrong as f64 / images as f64
         );
     }
     if mismatches > 0 || errors > 0 {
         bail!(
-            "{mismatches} of {} results differ from the bit-exact model ({errors} error replies)",
-            results.len()
+            "{mismatches} of {images} results differ from the bit-exact model ({errors} error replies)"
         );
     }
     Ok(())

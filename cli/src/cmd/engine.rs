@@ -36,6 +36,9 @@ pub fn quantize(a: QuantizeArgs) -> Result<()> {
     let cfg = configs::load_required(&a.config)?;
     let net = Network::load(&a.net)?;
     let q = qnet::quantize(&net, &cfg)?;
+    if let Some(w) = qnet::noise_mismatch(&net, &cfg) {
+        eprintln!("warning: {w}");
+    }
     let mem = memory_images(&q, &cfg);
     let memmap = MemMap::new(&cfg, &mem);
     // one set: the quantized network goes into place last, so a complete QNET.json always
@@ -135,7 +138,7 @@ pub fn gates(a: GatesArgs) -> Result<()> {
             json!({
                 "rows": cfg.rows, "cols": cfg.cols, "lfsr_width": spec.width(),
                 "taps": spec.taps(), "threshold_bits": cfg.blank_out.threshold_bits,
-                "threshold": cfg.blank_out.threshold, "p": cfg.blank_out_p(),
+                "threshold": cfg.blank_out.threshold, "p": cfg.transmit_p(),
                 "gates_per_pe": a.gates, "seed_spacing_steps": spacing,
                 "open_frequency": freq,
                 "max_abs_correlation": worst(&table),
@@ -152,9 +155,9 @@ pub fn gates(a: GatesArgs) -> Result<()> {
     println!(
         "{}x{} PEs, LFSR width {} taps {:?}, p = {}/2^{} = {}, seeds {} steps apart, {} gates per PE",
         cfg.rows, cfg.cols, spec.width(), spec.taps(), cfg.blank_out.threshold,
-        cfg.blank_out.threshold_bits, cfg.blank_out_p(), spacing, a.gates
+        cfg.blank_out.threshold_bits, cfg.transmit_p(), spacing, a.gates
     );
-    println!("open frequency {freq:.5} (p = {:.5})", cfg.blank_out_p());
+    println!("open frequency {freq:.5} (p = {:.5})", cfg.transmit_p());
     println!();
     print!("{}", gates_table(&table, naive.as_deref()));
     println!();
@@ -188,7 +191,7 @@ pub fn plot_firing(a: PlotFiringArgs) -> Result<()> {
         "First-layer firing, {}-bit weights, LFSR {}, p = {}, {} images x {} passes",
         cfg.weight_bits,
         cfg.lfsr.width,
-        cfg.blank_out_p(),
+        cfg.transmit_p(),
         images,
         cfg.mc_samples
     );
@@ -243,6 +246,9 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
             seed: 0,
         },
     )?;
+    if let Some(w) = qnet::noise_mismatch(&net, &base) {
+        eprintln!("warning: {w}");
+    }
     let widths = [8u32, 16, 32];
     let weight_bits: Vec<u32> = (2..=8).collect();
     let mut results = Vec::new();
@@ -280,7 +286,7 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         mc_samples: a.mc.unwrap_or(base.mc_samples),
         rows: base.rows,
         cols: base.cols,
-        p: base.blank_out_p(),
+        p: base.transmit_p(),
         float_test_error_pct: float.test_error_pct,
     };
     let md = sweep_markdown(&setting, &weight_bits, &widths, &results);

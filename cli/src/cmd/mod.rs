@@ -73,8 +73,13 @@ impl DataArgs {
 
     pub fn load(&self, split: Split) -> Result<Dataset> {
         let [images, labels] = self.files(split);
-        let data = Dataset::load(&images, &labels)
-            .with_context(|| format!("loading the {split:?} split"))?;
+        let data = Dataset::load(&images, &labels).with_context(|| {
+            let name = match split {
+                Split::Train => "training",
+                Split::Test => "test",
+            };
+            format!("loading the {name} split")
+        })?;
         Ok(match self.limit {
             Some(0) => bail!("--limit must be at least 1"),
             Some(n) => data.take(n),

@@ -310,7 +310,10 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
                 "train_images": train_set.len(),
                 "test_images": test.len(),
                 "mc_samples": cfg.mc_samples,
-                "init_output": format!("{:?}", a.init_output).to_lowercase(),
+                "init_output": match a.init_output {
+                    InitOutputArg::Keep => "keep",
+                    InitOutputArg::Random => "random",
+                },
                 "seconds": seconds,
                 "learn": spec.learn,
                 "curves": curves,

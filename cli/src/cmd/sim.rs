@@ -86,9 +86,11 @@ pub fn sim(a: SimArgs) -> Result<()> {
         cycles += c;
         if got != expect {
             mismatches += 1;
+            let shown = |inf| nsm_sim::host::Reply::from_inference(inf, true).to_string();
             eprintln!(
-                "image {n}: engine {:?} != bit-exact model {:?}",
-                got, expect
+                "image {n}: engine {}, bit-exact model {}",
+                shown(&got),
+                shown(&expect)
             );
         }
         if got.class != data.labels[n] as usize {

@@ -1,7 +1,7 @@
 //! `nsm train` and `nsm eval`: the float golden model (`eval --qnet` hands over to the
 //! bit-exact engine model in [`super::engine`]).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use nsm_model::data::Split;
 use nsm_model::equations::Noise;
@@ -19,15 +19,15 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let noise = match model {
         ModelKind::Gnsm => Noise::Gaussian { sigma: a.sigma },
         _ => Noise::BlankOut {
-            blank_out_p: a.blank_out_p,
+            transmit_p: a.transmit_p,
         },
     };
-    // Validate the p flag even for the StNN, which ignores it: a bad value is a typo.
+    // Validate --transmit-p even for the StNN, which ignores it: a bad value is a typo.
     Noise::BlankOut {
-        blank_out_p: a.blank_out_p,
+        transmit_p: a.transmit_p,
     }
     .validate()
-    .context("--p")?;
+    .context("--transmit-p")?;
     if let Some(&h) = a.hidden.iter().find(|&&h| h > MAX_LAYER_WIDTH) {
         bail!("--hidden {h}: a layer has at most {MAX_LAYER_WIDTH} neurons");
     }
@@ -121,7 +121,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         if !(s.is_finite() && s > 0.0) {
             bail!("--scale must be a positive number, got {s}");
         }
-        net = net.scaled(s as f32);
+        net = net
+            .scaled_checked(s)
+            .map_err(|why| anyhow!("--scale {} {why}", short_number(s)))?;
     }
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
     let report = evaluate_mc(
@@ -155,9 +157,19 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             report.images,
             report.mc_samples,
             a.scale
-                .map(|s| format!(", rows scaled by {s}"))
+                .map(|s| format!(", rows scaled by {}", short_number(s)))
                 .unwrap_or_default()
         );
     }
     Ok(())
+}
+
+/// A flag's number as a user would write it: `0.1`, `1e39` (Rust's `{}` writes every digit
+/// of `1e39`).
+fn short_number(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }

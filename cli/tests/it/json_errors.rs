@@ -11,7 +11,7 @@ const NET: &str = r#"{
   "model": "nsm",
   "noise": {
     "kind": "blank_out",
-    "blank_out_p": 0.5
+    "transmit_p": 0.5
   },
   "hidden": [
     {
@@ -188,14 +188,14 @@ fn eval_names_a_wrong_typed_or_unknown_network_field() {
         dir.path(),
         "bad.json",
         NET,
-        "\"blank_out_p\": 0.5",
-        "\"blank_out_p\": \"0.5\"",
+        "\"transmit_p\": 0.5",
+        "\"transmit_p\": \"0.5\"",
     );
     refused(
         &["eval", "--net", net.to_str().unwrap()],
         &net,
-        "noise.blank_out_p",
-        "\"blank_out_p\"",
+        "noise.transmit_p",
+        "\"transmit_p\"",
         &["invalid type: string \"0.5\", expected f64"],
     );
     let net = edited(

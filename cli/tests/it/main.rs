@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 
 mod json_errors;
 mod outputs;
+mod transmit_p;
 
 fn nsm(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nsm"))
@@ -248,7 +249,7 @@ fn bad_network_json_is_refused() {
 
     let mut j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&net).unwrap()).unwrap();
-    j["noise"]["blank_out_p"] = serde_json::json!(1.5);
+    j["noise"]["transmit_p"] = serde_json::json!(1.5);
     std::fs::write(&p, j.to_string()).unwrap();
     let e = fails(&["eval", "--net", p.to_str().unwrap()]);
     assert!(e.contains("between 0 and 1"), "{e}");
@@ -272,6 +273,41 @@ fn zero_size_layers_and_bad_p_are_refused() {
     assert!(!out.exists(), "nothing may be written on refusal");
 }
 
+/// Messages are plain text: no Rust debug text (`Some(3)`, `None`, `BlankOut { .. }`,
+/// `Inference { class: .. }`) in what the user reads.
+#[test]
+fn refusals_read_as_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = tiny_net(dir.path());
+    let n = net.to_str().unwrap();
+    let mut j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&net).unwrap()).unwrap();
+    j["model"] = serde_json::json!("gnsm");
+    let gnsm = dir.path().join("gnsm.json");
+    std::fs::write(&gnsm, j.to_string()).unwrap();
+    let q = dir.path().join("q.json");
+    let messages = [
+        fails(&["eval", "--net", gnsm.to_str().unwrap()]),
+        fails(&["eval", "--net", n, "--scale", "1e39"]),
+        fails(&["eval", "--net", n, "--image-file", "/nonexistent/x.idx"]),
+        fails(&["train", "--transmit-p", "1.5", "--out", q.to_str().unwrap()]),
+        fails(&["train", "--p", "0", "--out", q.to_str().unwrap()]),
+    ];
+    let expected = [
+        "model gnsm does not go with noise blank_out",
+        "--scale 1e39 makes ",
+        "loading the test split",
+        "--transmit-p: transmit probability p (xi = 1) must lie strictly between 0 and 1, got 1.5",
+        "got 0",
+    ];
+    for (m, want) in messages.iter().zip(expected) {
+        assert!(m.contains(want), "{want:?} missing: {m}");
+        for debug in ["Some(", "None", "{ ", " }", "BlankOut", "Gaussian {"] {
+            assert!(!m.contains(debug), "debug text {debug:?} in: {m}");
+        }
+    }
+}
+
 #[test]
 fn missing_output_folder_is_refused_before_training() {
     let e = fails(&["train", "--out", "/nonexistent-folder/net.json"]);
@@ -286,6 +322,16 @@ fn eval_refuses_zero_samples_and_bad_scale() {
     assert!(fails(&["eval", "--net", n, "--mc", "0"]).contains("--mc"));
     assert!(fails(&["eval", "--net", n, "--scale", "-1"]).contains("--scale"));
     assert!(fails(&["eval", "--net", n, "--scale", "0"]).contains("--scale"));
+    // a factor that overflows or flushes the f32 weights is the flag's fault, not the file's
+    let e = fails(&["eval", "--net", n, "--scale", "1e39"]);
+    assert!(
+        e.contains("--scale 1e39 makes ") && e.contains(" infinite in f32"),
+        "{e}"
+    );
+    assert!(!e.contains("invalid network"), "{e}");
+    let e = fails(&["eval", "--net", n, "--scale", "1e-50"]);
+    assert!(e.contains("--scale 1e-50 rounds weight w["), "{e}");
+    assert!(!e.contains("invalid network"), "{e}");
 }
 
 fn config_path() -> PathBuf {
@@ -922,6 +968,60 @@ fn board_stream_and_decode_round_trip_against_the_model() {
     let o = decode(&cut);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("end after"), "{}", stderr(&o));
+
+    // Error replies are their own commands': one to a configuration write (reply 5), and one
+    // to the last image (its 'K', 10 logit sums and class: 83 bytes before the final ping's
+    // 'K'), which the board then dropped. The other images keep their own replies.
+    let clean = std::fs::read(&expect).unwrap();
+    let n = clean.len();
+    let with_errors = [
+        &clean[..5],
+        b"E\x05",
+        &clean[6..n - 84],
+        b"E\x06",
+        &clean[n - 1..],
+    ]
+    .concat();
+    let errors = dir.path().join("errors.bin");
+    std::fs::write(&errors, &with_errors).unwrap();
+    let o = decode(&errors);
+    assert_eq!(o.status.code(), Some(1), "an error reply fails the run");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mismatches_vs_golden"], 0, "{v}");
+    assert_eq!(v["error_replies"], 2, "{v}");
+    let classes = v["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 4);
+    assert!(
+        classes[..3].iter().all(|c| c.is_u64()) && classes[3].is_null(),
+        "{v}"
+    );
+    let o = nsm(&[
+        "board-decode",
+        "--qnet",
+        q_s,
+        "--config",
+        c_s,
+        "--images",
+        "4",
+        "--logits",
+        "--replies",
+        errors.to_str().unwrap(),
+    ]);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    for part in [
+        "command 5 (configuration write): error 5 (wrong check byte)",
+        "image 3: error 6 (timeout); the board dropped the image",
+        "0 of 4 results differ from the bit-exact model (2 error replies)",
+    ] {
+        assert!(err.contains(part), "{part:?} missing: {err}");
+    }
+    assert!(out.contains(" - (- for an error reply)"), "{out}");
+    for debug in ["Some(", "None", "Result {", "Error("] {
+        assert!(
+            !out.contains(debug) && !err.contains(debug),
+            "{debug}: {out}{err}"
+        );
+    }
     // bad arguments write nothing
     let none = dir.path().join("none.bin");
     let e = fails(&[
@@ -1085,7 +1185,7 @@ mod limits {
         let p = dir.join("huge.json");
         let text = format!(
             r#"{{"schema": "nsm-net/1", "model": "nsm",
-               "noise": {{"kind": "blank_out", "blank_out_p": 0.5}},
+               "noise": {{"kind": "blank_out", "transmit_p": 0.5}},
                "hidden": [{{"n_in": {n_in}, "n_out": 2, "w": [1, 2, 3, 4],
                             "beta": [1, 1], "b": [0, 0]}}],
                "output": {{"n_in": 2, "n_out": 2, "w": [1, 0, 0, 1], "b": [0, 0]}}}}"#

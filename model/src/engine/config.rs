@@ -88,7 +88,8 @@ pub struct LfsrConfig {
     pub taps: Option<Vec<u32>>,
 }
 
-/// The blank-out probability as a k-bit threshold: `p = threshold / 2^threshold_bits`.
+/// The blank-out gates: the transmit probability as a k-bit threshold,
+/// `p = threshold / 2^threshold_bits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlankOutConfig {
@@ -299,8 +300,9 @@ impl EngineConfig {
         })
     }
 
-    /// The blank-out probability the hardware realizes, `threshold / 2^k`.
-    pub fn blank_out_p(&self) -> f64 {
+    /// The transmit probability `p` the hardware realizes (a gate is open, `xi = 1`, with
+    /// probability `p`): `threshold / 2^k`.
+    pub fn transmit_p(&self) -> f64 {
         f64::from(self.blank_out.threshold) / (1u64 << self.blank_out.threshold_bits) as f64
     }
 

@@ -42,8 +42,8 @@ pub fn firing_vs_drive(
         ))
     })?;
     let cfg = &engine.cfg;
-    let p = cfg.blank_out_p();
-    let c = Noise::BlankOut { blank_out_p: p }.drive_scale();
+    let p = cfg.transmit_p();
+    let c = Noise::BlankOut { transmit_p: p }.drive_scale();
     let norms: Vec<f64> = (0..layer.n_out).map(|i| row_norm(layer.row(i))).collect();
     let mut sum_f = vec![0f64; bins];
     let mut sum_p = vec![0f64; bins];

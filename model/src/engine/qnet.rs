@@ -75,7 +75,8 @@ pub struct QNet {
     pub a_bits: u32,
     pub a_frac_bits: u32,
     pub bias_bits: u32,
-    /// The blank-out probability `a_i` was computed for, as `threshold / 2^threshold_bits`.
+    /// The transmit probability `p` the `a_i` were computed for, as
+    /// `threshold / 2^threshold_bits`.
     pub threshold_bits: u32,
     pub threshold: u32,
     pub hidden: Vec<QLayer>,
@@ -159,8 +160,8 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
         (ModelKind::Nsm | ModelKind::Gnsm, Some(n)) => n,
         (m, _) => return Err(QuantError::Model(m)),
     };
-    let p = cfg.blank_out_p();
-    let engine_noise = Noise::BlankOut { blank_out_p: p };
+    let p = cfg.transmit_p();
+    let engine_noise = Noise::BlankOut { transmit_p: p };
     // p = 0 or 1 (threshold 0, or never blanking) has no variance; the drive is then a
     // comparison of means and the bias is carried over unscaled.
     let bias_factor = if p > 0.0 && p < 1.0 {
@@ -228,6 +229,53 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
     };
     q.check_against(cfg)?;
     Ok(q)
+}
+
+/// How the engine's synapses differ from the ones `net` was trained with, as a sentence for a
+/// warning; `None` when the engine runs blank-out synapses at the training's `p`.
+///
+/// [`quantize`] carries a network over to the engine's noise (the bias rescaled, `a_i` from
+/// `beta_i`), which keeps every neuron's drive `x_i` and so its firing probability in the
+/// large-fan-in limit, but not the noise the network learned with: a user who meant to run the
+/// network as trained should hear that the engine's `p` is another one.
+pub fn noise_mismatch(net: &Network, cfg: &EngineConfig) -> Option<String> {
+    let (t, k) = (cfg.blank_out.threshold, cfg.blank_out.threshold_bits);
+    let engine_p = cfg.transmit_p();
+    let engine = format!(
+        "the engine's synapses transmit with p = blank_out.threshold / 2^threshold_bits = \
+         {t}/2^{k} = {engine_p}"
+    );
+    let carried = "the quantizer carries the network over to the engine's p, which keeps each \
+                   neuron's drive but not the noise it was trained with";
+    match net.noise? {
+        Noise::BlankOut { transmit_p } if transmit_p == engine_p => None,
+        Noise::BlankOut { transmit_p } => {
+            let hint = dyadic(transmit_p, cfg.lfsr.width.min(16))
+                .map(|(t, k)| {
+                    format!(
+                        "; blank_out {{\"threshold_bits\": {k}, \"threshold\": {t}}} runs it \
+                         at its own p"
+                    )
+                })
+                .unwrap_or_default();
+            Some(format!(
+                "the network was trained with transmit probability p = {transmit_p} \
+                 (noise.transmit_p), {engine}; {carried}{hint}"
+            ))
+        }
+        Noise::Gaussian { sigma } => Some(format!(
+            "the network was trained with Gaussian synapses (sigma = {sigma}), {engine}; \
+             {carried}"
+        )),
+    }
+}
+
+/// `p = t / 2^k` with the smallest `k <= max_k`, if `p` is such a fraction.
+fn dyadic(p: f64, max_k: u32) -> Option<(u64, u32)> {
+    (1..=max_k).find_map(|k| {
+        let t = p * (1u64 << k) as f64;
+        (t.fract() == 0.0 && t >= 1.0).then_some((t as u64, k))
+    })
 }
 
 fn in_range(v: i32, bits: u32) -> bool {

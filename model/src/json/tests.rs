@@ -403,7 +403,7 @@ fn small_net(noise: Option<Noise>) -> Network {
 }
 
 fn nsm_net() -> Network {
-    small_net(Some(Noise::BlankOut { blank_out_p: 0.5 }))
+    small_net(Some(Noise::BlankOut { transmit_p: 0.5 }))
 }
 
 fn net_err(text: &str) -> JsonError {
@@ -416,7 +416,7 @@ fn net_err(text: &str) -> JsonError {
 #[test]
 fn networks_round_trip_for_every_model() {
     for noise in [
-        Some(Noise::BlankOut { blank_out_p: 0.25 }),
+        Some(Noise::BlankOut { transmit_p: 0.25 }),
         Some(Noise::Gaussian { sigma: 0.7 }),
         None,
     ] {
@@ -447,8 +447,8 @@ fn network_fields_are_named_and_unknown_keys_refused_at_every_depth() {
             "hidden[0].bias",
         ),
         (
-            "\"blank_out_p\": 0.5",
-            "\"blank_out_p\": 0.5, \"seed\": 1",
+            "\"transmit_p\": 0.5",
+            "\"transmit_p\": 0.5, \"seed\": 1",
             "noise.seed",
         ),
         (
@@ -474,13 +474,34 @@ fn network_fields_are_named_and_unknown_keys_refused_at_every_depth() {
         );
     }
     // a noise kind with the other kind's parameter
-    let e = net_err(&edit(&text, "\"blank_out_p\": 0.5", "\"sigma\": 0.5"));
+    let e = net_err(&edit(&text, "\"transmit_p\": 0.5", "\"sigma\": 0.5"));
     assert_eq!(e.path, "noise", "{e}");
     assert!(
         e.message
-            .contains("takes blank_out_p, not sigma (found sigma = 0.5)"),
+            .contains("takes transmit_p, not sigma (found sigma = 0.5)"),
         "{e}"
     );
+}
+
+#[test]
+fn the_old_key_blank_out_p_reads_as_transmit_p() {
+    let net = small_net(Some(Noise::BlankOut { transmit_p: 0.25 }));
+    let text = serde_json::to_string_pretty(&net).unwrap();
+    let old = edit(&text, "\"transmit_p\": 0.25", "\"blank_out_p\": 0.25");
+    let p = std::path::Path::new("n.json");
+    assert_eq!(Network::from_json(&old, p).unwrap(), net);
+    // written back under the new name only
+    assert!(net.to_json().contains("\"transmit_p\":0.25"));
+    assert!(!net.to_json().contains("blank_out_p"));
+    // both names at once is one field given twice
+    let both = edit(
+        &text,
+        "\"transmit_p\": 0.25",
+        "\"transmit_p\": 0.25, \"blank_out_p\": 0.25",
+    );
+    let e = net_err(&both);
+    assert_eq!(e.path, "noise", "{e}");
+    assert!(e.message.contains("duplicate field `transmit_p`"), "{e}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::erf_lut::ErfLuts;
 use super::row_norm::SeedLut;
 use crate::engine::config::{EngineConfig, EngineError};
-use crate::equations::{blank_out_p_fixed, drive_scale_squared_fixed};
+use crate::equations::{drive_scale_squared_fixed, transmit_p_fixed};
 use crate::json::{read_document, Format, JsonError};
 
 /// Schema tag of learning configurations.
@@ -108,7 +108,8 @@ pub enum LearnError {
     )]
     PNotRepresentable { a_frac: u32, k: u32 },
     #[error(
-        "learning needs a blank-out probability strictly between 0 and 1 (threshold {t} of 2^{k})"
+        "learning needs a transmit probability p = t / 2^k strictly between 0 and 1 \
+         (blank_out.threshold {t} of 2^{k})"
     )]
     NoNoise { t: u32, k: u32 },
     #[error("{what} needs {bits} bits; the update unit computes within {limit}")]
@@ -360,7 +361,7 @@ impl UpdateSpec {
             a_bits: cfg.a_bits,
             bias_bits: cfg.bias_bits,
             k,
-            p0: blank_out_p_fixed(t, k, cfg.a_frac_bits),
+            p0: transmit_p_fixed(t, k, cfg.a_frac_bits),
             m,
             wmax,
             m_lo: -(wmax << g),

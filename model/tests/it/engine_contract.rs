@@ -4,7 +4,7 @@
 use nsm_model::engine::config::{BlankOutConfig, EngineConfig, LfsrConfig};
 use nsm_model::engine::firing::firing_vs_drive;
 use nsm_model::engine::gates::{exact_period_frequency, gate_frequency, neighbour_correlations};
-use nsm_model::engine::qnet::{quantize, QuantError};
+use nsm_model::engine::qnet::{noise_mismatch, quantize, QuantError};
 use nsm_model::engine::BitExact;
 use nsm_model::equations::{normalized_drive, row_norm, Noise};
 use nsm_model::forward::BinarizedSet;
@@ -80,7 +80,7 @@ fn random_net(fan_in: usize, width: usize, seed: u64) -> Network {
     Network {
         schema: NET_SCHEMA.into(),
         model: ModelKind::Nsm,
-        noise: Some(Noise::BlankOut { blank_out_p: 0.5 }),
+        noise: Some(Noise::BlankOut { transmit_p: 0.5 }),
         hidden: vec![HiddenLayer {
             n_in: fan_in,
             n_out: width,
@@ -108,7 +108,7 @@ fn quantized_drive(
     z: &[f32],
 ) -> f64 {
     let l = &q.hidden[0];
-    let p = cfg.blank_out_p();
+    let p = cfg.transmit_p();
     let s: f64 = l
         .row(i)
         .iter()
@@ -205,6 +205,33 @@ fn quantizer_refuses_what_the_engine_cannot_run() {
         q.check_against(&small),
         Err(QuantError::TooManyLayers { .. })
     ));
+}
+
+#[test]
+fn quantizing_for_another_noise_is_named_with_both_values() {
+    let mut net = random_net(20, 5, 3);
+    net.noise = Some(Noise::BlankOut { transmit_p: 0.25 });
+    assert_eq!(noise_mismatch(&net, &cfg_with(16, 2, 1)), None);
+    let w = noise_mismatch(&net, &cfg_with(16, 1, 1)).expect("p = 1/4 against 1/2");
+    for part in [
+        "transmit probability p = 0.25 (noise.transmit_p)",
+        "p = blank_out.threshold / 2^threshold_bits = 1/2^1 = 0.5",
+        "blank_out {\"threshold_bits\": 2, \"threshold\": 1} runs it at its own p",
+    ] {
+        assert!(w.contains(part), "{part:?} missing: {w}");
+    }
+    // a p no threshold of at most 16 bits realizes gets no suggestion
+    net.noise = Some(Noise::BlankOut { transmit_p: 0.3 });
+    let w = noise_mismatch(&net, &cfg_with(16, 8, 77)).unwrap();
+    assert!(
+        w.contains("p = 0.3 ") && w.contains("77/2^8 = 0.30078125"),
+        "{w}"
+    );
+    assert!(!w.contains("runs it at its own p"), "{w}");
+    net.model = ModelKind::Gnsm;
+    net.noise = Some(Noise::Gaussian { sigma: 0.7 });
+    let w = noise_mismatch(&net, &cfg_with(16, 1, 1)).unwrap();
+    assert!(w.contains("Gaussian synapses (sigma = 0.7)"), "{w}");
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub fn options(model: ModelKind, hidden: Vec<usize>) -> TrainOptions {
         model,
         noise: match model {
             ModelKind::Gnsm => Noise::Gaussian { sigma: 0.6 },
-            _ => Noise::BlankOut { blank_out_p: 0.5 },
+            _ => Noise::BlankOut { transmit_p: 0.5 },
         },
         hidden,
         epochs: 1,

@@ -134,13 +134,13 @@ fn check(model: ModelKind, noise: Noise) {
 
 #[test]
 fn blank_out_firing_frequency_follows_erf() {
-    check(ModelKind::Nsm, Noise::BlankOut { blank_out_p: 0.5 });
+    check(ModelKind::Nsm, Noise::BlankOut { transmit_p: 0.5 });
 }
 
 #[test]
 fn blank_out_firing_frequency_follows_erf_for_other_p() {
-    check(ModelKind::Nsm, Noise::BlankOut { blank_out_p: 0.3 });
-    check(ModelKind::Nsm, Noise::BlankOut { blank_out_p: 0.8 });
+    check(ModelKind::Nsm, Noise::BlankOut { transmit_p: 0.3 });
+    check(ModelKind::Nsm, Noise::BlankOut { transmit_p: 0.8 });
 }
 
 #[test]

@@ -11,7 +11,7 @@ use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_model::engine::{BitExact, Inference};
 use nsm_sim::board_sim::BoardSim;
-use nsm_sim::host::{self, decode_replies, filler_bytes, Expect, HostStream, Reply};
+use nsm_sim::host::{self, decode_replies, filler_bytes, match_replies, Expect, HostStream, Reply};
 use nsm_sim::ConfigWrite;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -191,4 +191,85 @@ fn board_link_reports_errors_resets_the_engine_and_recovers() {
         sim.run_until_replies(1 + 3 * (n + 1), 1_000_000).unwrap();
     }
     assert_eq!(sim.replies, want);
+}
+
+/// The replies of a session in which one configuration write and one image were answered with
+/// errors (the board resets its engine at each, so the images after an error start from the
+/// seeds again), crafted byte by byte: every reply is matched to its own image, the error
+/// reply is the dropped image's, and the images after it agree with the model.
+#[test]
+fn decoded_replies_stay_with_their_images_after_an_error_reply() {
+    // a case whose image 2 gets other logit sums from the seeds than after images 0 and 1, so
+    // that the reset matters
+    let logits = |model: &BitExact, x: &[i8], states: &mut [u32]| {
+        Reply::from_inference(&model.infer(x, states).unwrap(), true)
+    };
+    let (cfg, q, model, inputs) = (0..100)
+        .find_map(|seed| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+            let (cfg, q) = tiny_case(&mut rng, 2, 2);
+            let model = BitExact::new(&cfg, &q).unwrap();
+            let inputs: Vec<Vec<i8>> = (0..4)
+                .map(|_| samples::random_input(&mut rng, q.n_inputs()))
+                .collect();
+            let mut states = model.seeds().to_vec();
+            let run_on: Vec<Reply> = inputs
+                .iter()
+                .map(|x| logits(&model, x, &mut states))
+                .collect();
+            let from_seeds = logits(&model, &inputs[2], &mut model.seeds().to_vec());
+            (run_on[2] != from_seeds).then_some((cfg, q, model, inputs))
+        })
+        .expect("a tiny case whose random streams change a result");
+    let classes = *q.widths().last().unwrap();
+    let mut stream = HostStream::new();
+    stream.ping();
+    stream.load(&q, cfg.cols);
+    for x in &inputs {
+        stream.classify(x, cfg.cols, classes, true, 0);
+    }
+    stream.ping();
+    let first_input = stream.expect.len() - 5;
+    assert!(first_input >= 3, "the stream has writes to break");
+
+    let bad_check = Reply::Error(ErrorCode::BadCheck as u8);
+    let mut states = model.seeds().to_vec();
+    let mut bytes = Vec::new();
+    let mut board = Vec::new();
+    for (k, e) in stream.expect.iter().enumerate() {
+        let reply = match e {
+            // the third command, a write, is refused: the engine restarts from its seeds
+            Expect::Ack if k == 2 => bad_check.clone(),
+            Expect::Ack => Reply::Ack,
+            // image 1 is refused and dropped: images 2 and 3 start from the seeds again
+            Expect::Result { .. } if k == first_input + 1 => bad_check.clone(),
+            Expect::Result { .. } => logits(&model, &inputs[k - first_input], &mut states),
+        };
+        if matches!(reply, Reply::Error(_)) {
+            states.copy_from_slice(model.seeds());
+        }
+        bytes.extend(reply.encode());
+        board.push(reply);
+    }
+    let replies = decode_replies(&bytes, &stream.expect).unwrap();
+    assert_eq!(replies, board);
+    let m = match_replies(&replies, &stream.expect, &inputs, &model).unwrap();
+    assert_eq!(m.command_errors, vec![(2, bad_check.clone())]);
+    assert_eq!(m.inputs.len(), 4);
+    assert_eq!(m.inputs[1].reply, bad_check);
+    assert_eq!(m.inputs[1].model, None, "a refused image is not classified");
+    for n in [0, 2, 3] {
+        assert_eq!(
+            Some(&m.inputs[n].reply),
+            m.inputs[n].model.as_ref(),
+            "image {n}"
+        );
+    }
+    assert_eq!((m.mismatches(), m.errors()), (0, 2));
+
+    // and an image's reply compared with another image's result is a mismatch
+    let mut shifted = replies.clone();
+    shifted.swap(first_input + 2, first_input + 3);
+    let m = match_replies(&shifted, &stream.expect, &inputs, &model).unwrap();
+    assert_eq!(m.mismatches(), 2);
 }

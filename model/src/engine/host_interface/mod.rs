@@ -574,6 +574,20 @@ impl ErrorCode {
     }
 }
 
+/// What the code means, for messages: `wrong check byte`.
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ErrorCode::UnknownOpcode => "unknown opcode",
+            ErrorCode::Overrun => "a byte was lost",
+            ErrorCode::Framing => "framing error",
+            ErrorCode::BadLength => "classify command with no words",
+            ErrorCode::BadCheck => "wrong check byte",
+            ErrorCode::Timeout => "timeout",
+        })
+    }
+}
+
 /// The check byte of a command: the XOR of all its earlier bytes, opcode included.
 pub fn check_byte(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0, |x, b| x ^ b)
