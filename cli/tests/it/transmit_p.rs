@@ -122,12 +122,7 @@ fn float_firing_and_quantized_drive(
     // every image repeated `passes` times, sampled once each
     let passes = 64;
     let batch: Vec<f32> = (0..images)
-        .flat_map(|n| {
-            std::iter::repeat(data.row(n))
-                .take(passes)
-                .flatten()
-                .copied()
-        })
+        .flat_map(|n| std::iter::repeat_n(data.row(n), passes).flatten().copied())
         .collect();
     let key = NoiseKey {
         seed: 7,
