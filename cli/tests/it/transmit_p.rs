@@ -304,7 +304,7 @@ fn quantizing_for_another_p_warns_with_both_values_and_the_field() {
     ] {
         assert!(said.contains(part), "missing {part:?} in: {said}");
     }
-    let (_, said) = quantize(d, &net, &quarter_engine(d), "quarter");
+    let (_, said) = quantize(d, &net, &quarter_engine(d), "quarter-q");
     assert!(!said.contains("warning"), "{said}");
 
     // A network file written before the rename (`blank_out_p`) loads with the same p.
