@@ -3,7 +3,7 @@
 //!
 //! Wherever a command takes `--config`, the value is a file path or, when no file of that
 //! name exists, the name of a shipped configuration (`default`, `up5k`, `hx8k`, `ecp5-25f`,
-//! `icebreaker`, `ulx3s`); an optional `--config` that is left out means the command's
+//! `icebreaker`, `ulx3s`, `formal`); an optional `--config` that is left out means the command's
 //! shipped default.
 
 use std::path::Path;
@@ -19,6 +19,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("ecp5-25f", include_str!("../../configs/ecp5-25f.json")),
     ("icebreaker", include_str!("../../configs/icebreaker.json")),
     ("ulx3s", include_str!("../../configs/ulx3s.json")),
+    ("formal", include_str!("../../configs/formal.json")),
 ];
 
 /// A configuration and how reports name it.

@@ -59,6 +59,9 @@ pub enum Command {
     /// Train a quantized network with the on-chip learning rule (fixed-point mirror of the
     /// update unit); prints the test error before and after.
     TrainOnchip(TrainOnchipArgs),
+    /// Prove the engine's stream protocol and accumulator widths with yosys-smtbmc and z3:
+    /// bounded proofs over --depth cycles after a network with the largest weights is loaded.
+    Prove(ProveArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -535,6 +538,56 @@ pub struct TrainOnchipArgs {
     pub work_dir: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A property `nsm prove` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PropertyArg {
+    /// The cycle after a reset the engine is idle, from any state.
+    ResetToIdle,
+    /// in_ready exactly when idle; result beats in order, none lost, repeated or withdrawn.
+    Stream,
+    /// Step sums, accumulators and logit sums within their derived widths.
+    AccumulatorWidth,
+}
+
+impl PropertyArg {
+    pub fn property(self) -> nsm_flow::formal::Property {
+        use nsm_flow::formal::Property;
+        match self {
+            PropertyArg::ResetToIdle => Property::ResetToIdle,
+            PropertyArg::Stream => Property::Stream,
+            PropertyArg::AccumulatorWidth => Property::AccumulatorWidth,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// Engine configuration [configs/formal.json: 2x2, 3-bit weights, two passes]. Proof
+    /// time grows fast with the array and the widths: start small.
+    #[arg(long, value_name = "ENGINE.json")]
+    pub config: Option<PathBuf>,
+    /// Layer widths of the loaded network, inputs first, classes last.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "N,N,...",
+        default_value = "4,2"
+    )]
+    pub widths: Vec<usize>,
+    /// Cycles checked after the load (an inference must fit in them for the stream proof to
+    /// reach its beats: the report gives the cycle of the first last beat).
+    #[arg(long, default_value_t = 32)]
+    pub depth: usize,
+    /// Properties to prove, comma-separated [all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub property: Option<Vec<PropertyArg>>,
+    /// Folder for the proof runs (kept); default: a temporary folder, removed afterwards.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }

@@ -13,23 +13,11 @@ use nsm_flow::formal::{self, ProofOptions, ProofReport, Property};
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::qnet::QNet;
 
-/// Two rows, two columns, 3-bit weights, two passes: one group of passes per input.
+/// The shipped proof configuration: two rows, two columns, 3-bit weights, two passes (one
+/// group of passes per input).
 fn small() -> EngineConfig {
-    EngineConfig {
-        rows: 2,
-        cols: 2,
-        weight_bits: 3,
-        a_bits: 6,
-        a_frac_bits: 3,
-        bias_bits: 5,
-        max_fan_in: 4,
-        max_neurons: 4,
-        max_layers: 2,
-        weight_memory_words: 16,
-        neuron_memory_words: 16,
-        mc_samples: 2,
-        ..EngineConfig::default_config()
-    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/formal.json");
+    EngineConfig::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Cycles checked: an inference of the one-layer network takes 29 (its last beat can be taken

@@ -4,6 +4,7 @@
 mod board;
 mod engine;
 mod onchip;
+mod prove;
 mod sim;
 mod synth;
 mod train;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::BoardStream(a) => board::board_stream(a),
         Command::BoardDecode(a) => board::board_decode(a),
         Command::TrainOnchip(a) => onchip::train_onchip(a),
+        Command::Prove(a) => prove::prove(a),
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 
 mod json_errors;
 mod outputs;
+mod prove;
 mod transmit_p;
 
 fn nsm(args: &[&str]) -> Output {

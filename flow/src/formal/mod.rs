@@ -76,7 +76,8 @@ pub struct ProofReport {
     pub dir: PathBuf,
 }
 
-/// A failed assertion: its label in the harness (e.g. `beats_in_order`) and the step.
+/// A failed assertion: its label in the harness (e.g. `beats_in_order`) and the step; the
+/// counterexample is `trace.vcd` in the proof's folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub assertion: String,
@@ -196,7 +197,9 @@ pub fn prove(
         _ => opts.depth,
     };
     // smtbmc starts the solver by name, so the folder of the z3 found goes first on its PATH
-    let mut bmc: Vec<String> = vec!["-s".into(), "z3".into(), "--unroll".into()];
+    let mut bmc: Vec<String> = ["-s", "z3", "--unroll", "--dump-vcd", "trace.vcd"]
+        .map(String::from)
+        .to_vec();
     let steps = match property {
         Property::ResetToIdle => {
             bmc.push("--noinit".into());
