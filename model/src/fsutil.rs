@@ -25,6 +25,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{ModelError, Result};
 
+/// The largest text file (JSON) the tools read: 1 GiB. A float network of the paper's size
+/// is about 40 MB; a larger file, or an endless one such as `/dev/zero`, is refused before it
+/// fills the memory.
+pub const MAX_TEXT_BYTES: u64 = 1 << 30;
+
+/// Reads at most `limit` bytes of `path`; a longer file is an error of kind `InvalidData`
+/// that names the limit (the caller names the file).
+pub fn read_bytes(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a folder",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("longer than {limit} bytes, the most this tool reads"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads a UTF-8 text file of at most [`MAX_TEXT_BYTES`].
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_bytes(path, MAX_TEXT_BYTES)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 /// Writes `bytes` to `path` atomically: the data goes to a temporary file in the same folder,
 /// is flushed to disk, and is renamed over `path` only when complete. On any error the
 /// temporary file is removed and `path` is untouched.

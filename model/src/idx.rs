@@ -30,7 +30,6 @@
 //! dimensions, no dimension may be zero, and the data must have exactly the promised length,
 //! neither shorter nor longer.
 
-use std::fs;
 use std::io::Read;
 use std::path::Path;
 
@@ -78,10 +77,12 @@ pub struct IdxU8 {
 ///
 /// [`ModelError::Io`] if the file cannot be read, and every error of [`parse_idx_u8`].
 pub fn read_idx_u8(path: &Path, ndim: usize) -> Result<IdxU8> {
-    let bytes = fs::read(path).map_err(|source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    // gzip grows incompressible data by well under 1/64, so no valid file is longer
+    let bytes = crate::fsutil::read_bytes(path, (MAX_IDX_BYTES + MAX_IDX_BYTES / 64) as u64)
+        .map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     parse_idx_u8(&bytes, ndim, path)
 }
 

@@ -259,7 +259,7 @@ impl Network {
 
     /// Reads and validates a network file.
     pub fn load(path: &Path) -> Result<Network> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        let text = crate::fsutil::read_text(path).map_err(|source| ModelError::Io {
             path: path.to_path_buf(),
             source,
         })?;

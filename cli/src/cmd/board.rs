@@ -154,8 +154,8 @@ pub fn board_decode(a: BoardDecodeArgs) -> Result<()> {
         stream,
         model,
     } = board_session(&a.session, None)?;
-    let bytes =
-        std::fs::read(&a.replies).with_context(|| format!("reading {}", a.replies.display()))?;
+    let bytes = nsm_model::fsutil::read_bytes(&a.replies, nsm_model::fsutil::MAX_TEXT_BYTES)
+        .with_context(|| format!("reading {}", a.replies.display()))?;
     let replies = decode_replies(&bytes, &stream.expect)
         .with_context(|| format!("decoding {}", a.replies.display()))?;
     let matched = match_replies(&replies, &stream.expect, &inputs, &model)?;

@@ -270,7 +270,7 @@ impl EngineConfig {
 
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Self, EngineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| EngineError::Read {
+        let text = crate::fsutil::read_text(path).map_err(|e| EngineError::Read {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;

@@ -208,7 +208,7 @@ impl MemMap {
     /// Reads a memory map file and checks it.
     pub fn load(path: &Path) -> Result<MemMap, MemMapError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| MemMapError::Read {
+        let text = crate::fsutil::read_text(path).map_err(|e| MemMapError::Read {
             path: origin.clone(),
             message: e.to_string(),
         })?;

@@ -487,7 +487,7 @@ impl QNet {
     /// Reads a quantized network file and checks it against `cfg`.
     pub fn load(path: &Path, cfg: &EngineConfig) -> Result<QNet, QuantError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| QuantError::Read {
+        let text = crate::fsutil::read_text(path).map_err(|e| QuantError::Read {
             path: origin.clone(),
             message: e.to_string(),
         })?;

@@ -321,3 +321,18 @@ fn an_unwritable_folder_is_refused_before_any_work() {
     let (_, _, reason) = refusal(set.primary("--out", &ro.join("x.json")).unwrap_err());
     assert!(reason.contains("no file can be created"), "{reason}");
 }
+
+#[test]
+fn reads_are_bounded_so_an_endless_file_is_refused() {
+    let e = read_bytes(Path::new("/dev/zero"), 1000).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    assert!(e.to_string().contains("longer than 1000 bytes"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.json");
+    std::fs::write(&p, b"12345").unwrap();
+    assert_eq!(read_bytes(&p, 5).unwrap(), b"12345");
+    assert!(read_bytes(&p, 4).is_err());
+    std::fs::write(&p, [0xff, 0xfe]).unwrap();
+    assert!(read_text(&p).unwrap_err().to_string().contains("not UTF-8"));
+    assert!(read_bytes(dir.path(), 5).is_err());
+}

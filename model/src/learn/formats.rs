@@ -138,7 +138,7 @@ impl LearnConfig {
     /// Reads a configuration file.
     pub fn load(path: &std::path::Path) -> Result<Self, LearnError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| LearnError::Read {
+        let text = crate::fsutil::read_text(path).map_err(|e| LearnError::Read {
             path: origin.clone(),
             message: e.to_string(),
         })?;
