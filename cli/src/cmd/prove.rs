@@ -23,6 +23,26 @@ pub fn prove(a: ProveArgs) -> Result<()> {
         bail!("--depth {}: give 1 to 10000 cycles", a.depth);
     }
     nsm_hdl::check_supported(&cfg).with_context(|| loaded.label.clone())?;
+    // sizes within the configuration's limits before the network is built
+    let widest = cfg.max_fan_in.max(cfg.max_neurons);
+    if let Some(w) = a.widths.iter().find(|&&w| w > widest) {
+        bail!(
+            "--widths {}: a layer of {w} exceeds {} (max_fan_in {}, max_neurons {})",
+            join(&a.widths),
+            loaded.label,
+            cfg.max_fan_in,
+            cfg.max_neurons
+        );
+    }
+    if a.widths.len() - 1 > cfg.max_layers {
+        bail!(
+            "--widths {}: {} layers exceed max_layers {} of {}",
+            join(&a.widths),
+            a.widths.len() - 1,
+            cfg.max_layers,
+            loaded.label
+        );
+    }
     let qnet = formal::sample_network(&cfg, &a.widths);
     BitExact::new(&cfg, &qnet)
         .with_context(|| format!("--widths {} on {}", join(&a.widths), loaded.label))?;

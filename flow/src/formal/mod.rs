@@ -90,7 +90,8 @@ pub const Z3: Tool = Tool::new("z3", "NSM_Z3");
 
 /// A network of the shape `widths` (inputs, hidden layers, classes) for `cfg` with every
 /// weight at `+-Wmax` (signs alternating), `a = 0` and zero biases: the largest sums the
-/// configuration allows.
+/// configuration allows. The widths must be within the configuration's limits (checked by
+/// the caller: `BitExact::new` names what does not fit).
 pub fn sample_network(cfg: &EngineConfig, widths: &[usize]) -> QNet {
     let wmax = cfg.widths().weight_max as i32;
     let weights = |n_in: usize, n_out: usize| -> Vec<i32> {
