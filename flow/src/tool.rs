@@ -156,8 +156,18 @@ pub fn write_replay(dir: &Path, stem: &str, cmds: &[Cmd]) -> Result<(), FlowErro
 
 /// Runs `cmd` in `dir` and returns what it printed (not writing any file).
 pub fn exec(dir: &Path, cmd: &Cmd) -> Result<Output, FlowError> {
+    exec_with_env(dir, cmd, &[])
+}
+
+/// [`exec`] with environment variables set for the command (`env`: name, value).
+pub fn exec_with_env(
+    dir: &Path,
+    cmd: &Cmd,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<Output, FlowError> {
     let out = std::process::Command::new(&cmd.program)
         .args(&cmd.args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .output()
         .map_err(|cause| FlowError::Run {
@@ -175,8 +185,18 @@ pub fn exec(dir: &Path, cmd: &Cmd) -> Result<Output, FlowError> {
 /// Runs one tool command in `dir`: its replay script is `<stem>.sh`, its log `<stem>.log`
 /// (both written whether it succeeds or not).
 pub fn run(dir: &Path, stem: &str, cmd: &Cmd) -> Result<Output, FlowError> {
+    run_with_env(dir, stem, cmd, &[])
+}
+
+/// [`run`] with environment variables set for the command (`env`: name, value).
+pub fn run_with_env(
+    dir: &Path,
+    stem: &str,
+    cmd: &Cmd,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<Output, FlowError> {
     write_replay(dir, stem, std::slice::from_ref(cmd))?;
-    let out = exec(dir, cmd)?;
+    let out = exec_with_env(dir, cmd, env)?;
     let path = dir.join(format!("{stem}.log"));
     std::fs::write(&path, &out.log).map_err(write_err(&path))?;
     Ok(out)

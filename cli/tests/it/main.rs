@@ -365,7 +365,13 @@ fn tiny_synth_config(dir: &Path) -> PathBuf {
 
 /// `nsm quantize` of `net` for the engine configuration `cfg`, into `dir/q.json`.
 fn quantize(dir: &Path, net: &Path, cfg: &Path) -> PathBuf {
-    let out = dir.join("q.json");
+    quantize_as(dir, net, cfg, "q").0
+}
+
+/// `nsm quantize` of `net` for `cfg` into `dir/<name>.json`: the file and what was printed on
+/// stderr.
+fn quantize_as(dir: &Path, net: &Path, cfg: &Path, name: &str) -> (PathBuf, String) {
+    let out = dir.join(format!("{name}.json"));
     let o = nsm(&[
         "quantize",
         "--net",
@@ -376,7 +382,7 @@ fn quantize(dir: &Path, net: &Path, cfg: &Path) -> PathBuf {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "quantize failed: {}", stderr(&o));
-    out
+    (out, stderr(&o))
 }
 
 /// Quantizes the tiny network for the default engine into `dir`.

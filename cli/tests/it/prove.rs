@@ -21,7 +21,10 @@ fn bad_widths_and_depths_are_refused_by_flag() {
         "{e}"
     );
     let e = fails(&["prove", "--widths", "9,2"]);
-    assert!(e.contains("--widths 9,2: a layer of 9 exceeds configs/formal.json"), "{e}");
+    assert!(
+        e.contains("--widths 9,2: a layer of 9 exceeds configs/formal.json"),
+        "{e}"
+    );
     let e = fails(&["prove", "--widths", "4,18446744073709551615"]);
     assert!(e.contains("a layer of 18446744073709551615 exceeds"), "{e}");
     let e = fails(&["prove", "--widths", "2,2,2,2"]);

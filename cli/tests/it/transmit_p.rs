@@ -16,7 +16,7 @@ use nsm_model::equations::{
 use nsm_model::forward::{BinarizedSet, NoiseKey, Pass, Prepared};
 use nsm_model::net::Network;
 
-use super::{config_path, data_dir, edited_config, nsm, stderr};
+use super::{config_path, data_dir, edited_config, nsm, quantize_as, stderr};
 
 /// Runs `nsm args`, expects success, and returns the process output.
 fn ok(args: &[&str]) -> Output {
@@ -74,21 +74,6 @@ fn quarter_engine(dir: &Path) -> PathBuf {
         "quarter",
         serde_json::json!({"blank_out": {"threshold_bits": 2, "threshold": 1}, "mc_samples": 32}),
     )
-}
-
-/// `nsm quantize` into `dir/<name>.json`; returns the file and what was printed on stderr.
-fn quantize(dir: &Path, net: &Path, cfg: &Path, name: &str) -> (PathBuf, String) {
-    let out = dir.join(format!("{name}.json"));
-    let o = ok(&[
-        "quantize",
-        "--net",
-        net.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    (out, stderr(&o))
 }
 
 /// Binomial tolerance of a mean firing frequency over `count` pairs x `passes` passes, plus
@@ -191,7 +176,7 @@ fn a_network_trained_at_p_one_quarter_keeps_its_error_and_firing_on_a_one_quarte
     let d = dir.path();
     let net = train_at_one_quarter(d, "net", "64", "4000", "3", false);
     let cfg = quarter_engine(d);
-    let (q, said) = quantize(d, &net, &cfg, "q");
+    let (q, said) = quantize_as(d, &net, &cfg, "q");
     assert!(!said.contains("warning"), "same p on both sides: {said}");
 
     // The engine's gates open with 1/4: 64 PEs x 20,000 gates, standard deviation 0.0004.
@@ -295,7 +280,7 @@ fn quantizing_for_another_p_warns_with_both_values_and_the_field() {
     let d = dir.path();
     // `--p` is the old name of `--transmit-p` and means the same p
     let net = train_at_one_quarter(d, "net", "8", "300", "1", true);
-    let (_, said) = quantize(d, &net, &config_path(), "half");
+    let (_, said) = quantize_as(d, &net, &config_path(), "half");
     for part in [
         "warning: ",
         "trained with transmit probability p = 0.25 (noise.transmit_p)",
@@ -304,7 +289,7 @@ fn quantizing_for_another_p_warns_with_both_values_and_the_field() {
     ] {
         assert!(said.contains(part), "missing {part:?} in: {said}");
     }
-    let (_, said) = quantize(d, &net, &quarter_engine(d), "quarter-q");
+    let (_, said) = quantize_as(d, &net, &quarter_engine(d), "quarter-q");
     assert!(!said.contains("warning"), "{said}");
 
     // A network file written before the rename (`blank_out_p`) loads with the same p.
@@ -318,8 +303,8 @@ fn quantizing_for_another_p_warns_with_both_values_and_the_field() {
     j["noise"]["blank_out_p"] = p;
     let old = d.join("old.json");
     std::fs::write(&old, j.to_string()).unwrap();
-    let (_, said) = quantize(d, &old, &quarter_engine(d), "old-quarter");
+    let (_, said) = quantize_as(d, &old, &quarter_engine(d), "old-quarter");
     assert!(!said.contains("warning"), "{said}");
-    let (_, said) = quantize(d, &old, &config_path(), "old-half");
+    let (_, said) = quantize_as(d, &old, &config_path(), "old-half");
     assert!(said.contains("p = 0.25 (noise.transmit_p)"), "{said}");
 }

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use nsm_model::engine::config::EngineConfig;
 use nsm_model::engine::host_interface::load_writes;
-use nsm_model::engine::qnet::{QLayer, QNet, QOutput, QuantReport, QNET_SCHEMA};
+use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
 
 use crate::tool::{self, Cmd, Tool};
 use crate::{write_files, FlowError};
@@ -111,23 +111,16 @@ pub fn sample_network(cfg: &EngineConfig, widths: &[usize]) -> QNet {
         })
         .collect();
     let (n_in, n_out) = (widths[last - 1], widths[last]);
-    QNet {
-        schema: QNET_SCHEMA.to_string(),
-        weight_bits: cfg.weight_bits,
-        a_bits: cfg.a_bits,
-        a_frac_bits: cfg.a_frac_bits,
-        bias_bits: cfg.bias_bits,
-        threshold_bits: cfg.blank_out.threshold_bits,
-        threshold: cfg.blank_out.threshold,
+    QNet::with_formats(
+        cfg,
         hidden,
-        output: QOutput {
+        QOutput {
             n_in,
             n_out,
             w: weights(n_in, n_out),
             b: vec![0; n_out],
         },
-        report: QuantReport::default(),
-    }
+    )
 }
 
 /// The engine's Verilog for `cfg`, as `gen-verilog` writes it.
@@ -254,7 +247,8 @@ fn solver_path(z3: &Path) -> std::ffi::OsString {
     std::env::join_paths(dirs).unwrap_or_default()
 }
 
-/// Runs yosys-smtbmc in `dir`, its log in `<stem>.log` and its command line in `<stem>.sh`.
+/// Runs yosys-smtbmc in `dir` with `path_env` as its `PATH`, its log in `<stem>.log` and its
+/// command line in `<stem>.sh`.
 fn run_smtbmc(
     dir: &Path,
     stem: &str,
@@ -263,24 +257,7 @@ fn run_smtbmc(
     path_env: &std::ffi::OsString,
 ) -> Result<tool::Output, FlowError> {
     let cmd = Cmd::new(smtbmc, args.iter().cloned());
-    tool::write_replay(dir, stem, std::slice::from_ref(&cmd))?;
-    let out = std::process::Command::new(&cmd.program)
-        .args(&cmd.args)
-        .current_dir(dir)
-        .env("PATH", path_env)
-        .output()
-        .map_err(|cause| FlowError::Run {
-            path: cmd.program.clone(),
-            cause,
-        })?;
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let path = dir.join(format!("{stem}.log"));
-    std::fs::write(&path, &log).map_err(crate::write_err(&path))?;
-    Ok(tool::Output {
-        ok: out.status.success(),
-        log,
-    })
+    tool::run_with_env(dir, stem, &cmd, &[("PATH", path_env.as_os_str())])
 }
 
 /// The Yosys script: read, flatten, map the memories to registers; for a loaded harness,
