@@ -119,6 +119,15 @@ pub fn load_learn(path: &Option<PathBuf>) -> Result<LearnConfig> {
     })
 }
 
+/// How a refusal of the learning formats names them: the `--learn` file, or the built-in
+/// defaults.
+pub fn learn_origin(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(p) => format!("--learn {}", p.display()),
+        None => "the built-in learning formats".to_string(),
+    }
+}
+
 pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
     if a.steps == 0 {
         bail!("--steps must be at least 1");
@@ -164,7 +173,14 @@ pub fn train_onchip(a: TrainOnchipArgs) -> Result<()> {
     if let Some(s) = a.logit_shift {
         learn.logit_shift = s;
     }
-    let spec = UpdateSpec::new(&cfg, &learn).context("learning configuration")?;
+    let spec = UpdateSpec::new(&cfg, &learn).with_context(|| {
+        let flags = if a.lr_shift.is_some() || a.logit_shift.is_some() {
+            " with --lr-shift/--logit-shift"
+        } else {
+            ""
+        };
+        format!("{}{flags}", learn_origin(&a.learn))
+    })?;
     let train_set = binarized(&a.data, Split::Train, a.train_limit)?;
     let test = binarized(&a.data, Split::Test, a.test_limit)?;
     let eval_every = a.eval_every.unwrap_or((a.steps / 8).max(1)).max(1);

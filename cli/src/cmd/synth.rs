@@ -135,7 +135,8 @@ fn synth_update_unit(
     work: &WorkDir,
 ) -> Result<()> {
     let learn = super::onchip::load_learn(&a.learn)?;
-    let spec = nsm_model::learn::UpdateSpec::new(cfg, &learn).context("learning configuration")?;
+    let spec = nsm_model::learn::UpdateSpec::new(cfg, &learn)
+        .with_context(|| super::onchip::learn_origin(&a.learn))?;
     let pnr = if a.no_pnr {
         Pnr::Skip
     } else {

@@ -287,3 +287,27 @@ fn quantized_networks_and_learning_configurations_are_read_the_same_way() {
         &["invalid type: string \"8\", expected u32"],
     );
 }
+
+#[test]
+fn a_learning_configuration_out_of_range_is_named_by_its_flag_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let learn = written(
+        dir.path(),
+        "learn.json",
+        r#"{"schema": "nsm-learn/1", "lut_index_bits": 40}"#,
+    );
+    let l = learn.to_str().unwrap();
+    let o = nsm(&[
+        "synth",
+        "--target",
+        "generic",
+        "--update-unit",
+        "--learn",
+        l,
+        "--no-pnr",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains(&format!("--learn {l}")), "{e}");
+    assert!(e.contains("lut_index_bits = 40"), "{e}");
+}
