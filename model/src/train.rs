@@ -7,6 +7,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::BINARIZE_THRESHOLD;
+use crate::engine::qnet::round_to_levels;
 use crate::equations::Noise;
 use crate::error::{ModelError, Result};
 use crate::forward::{
@@ -87,6 +88,12 @@ pub struct TrainOptions {
     #[serde(default)]
     pub input_noise: f64,
     pub seed: u64,
+    /// Quantization-aware training for an engine of this weight width (2 to 16): every
+    /// minibatch runs forward and backward with the weights on the quantizer's levels
+    /// ([`crate::engine::qnet::round_to_levels`]) and the step goes to the float weights
+    /// (straight-through estimator); [`Trainer::network`] returns the weights on the levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_bits: Option<u32>,
 }
 
 impl Default for TrainOptions {
@@ -101,6 +108,7 @@ impl Default for TrainOptions {
             lr_decay: 0.95,
             input_noise: 0.2,
             seed: 1,
+            weight_bits: None,
         }
     }
 }
@@ -111,6 +119,13 @@ impl TrainOptions {
     /// sizes. (The input layer's weights are checked by [`init_network`], which knows the
     /// input size.)
     pub fn validate(&self) -> Result<()> {
+        if let Some(b) = self.weight_bits {
+            if !(2..=16).contains(&b) {
+                return Err(ModelError::TrainOption(format!(
+                    "weight bits {b}: quantization-aware training takes 2 to 16 bits (the engine's weight_bits range)"
+                )));
+            }
+        }
         if let Some(k) = self.hidden.iter().position(|&h| h == 0) {
             return Err(ModelError::ZeroSizeLayer {
                 what: format!("hidden layer {k}"),
@@ -505,6 +520,15 @@ impl Trainer {
         Ok(Self { net, opts, adam })
     }
 
+    /// The trained network as it is used: with [`TrainOptions::weight_bits`], its weights on
+    /// the levels (which the quantizer maps to the integers training used), else as trained.
+    pub fn network(&self) -> Network {
+        match self.opts.weight_bits {
+            Some(bits) => round_to_levels(&self.net, bits),
+            None => self.net.clone(),
+        }
+    }
+
     /// Step size of epoch `epoch` (0-based).
     pub fn learning_rate(&self, epoch: usize) -> f64 {
         self.opts.learning_rate * self.opts.lr_decay.powi(epoch as i32)
@@ -575,7 +599,13 @@ impl Trainer {
                 a: epoch as u64,
                 b: bi as u64,
             };
-            let mut r = gradients(&self.net, &x, &y, Pass::Sample, key);
+            let mut r = match self.opts.weight_bits {
+                Some(bits) => {
+                    let on_levels = round_to_levels(&self.net, bits);
+                    gradients(&on_levels, &x, &y, Pass::Sample, key)
+                }
+                None => gradients(&self.net, &x, &y, Pass::Sample, key),
+            };
             loss_sum += r.loss * idx.len() as f64;
             errors += r.errors;
             self.adam.step(&mut self.net, &mut r.grads, lr);
@@ -604,6 +634,55 @@ mod tests {
             dim,
             gray: Vec::new(),
         }
+    }
+
+    #[test]
+    fn quantization_aware_training_writes_weights_the_quantizer_does_not_round_further() {
+        use crate::engine::config::EngineConfig;
+        use crate::engine::qnet::{quantize, weight_levels};
+        let data = set(40, 12);
+        for bits in [2u32, 3, 4] {
+            let opts = TrainOptions {
+                weight_bits: Some(bits),
+                epochs: 1,
+                batch_size: 10,
+                ..with_hidden(vec![6])
+            };
+            let net = init_network(&opts, &data).unwrap();
+            let mut t = Trainer::new(net, opts).unwrap();
+            t.train_epoch(&data, 0, &mut |_, _| {}).unwrap();
+            let trained = t.network();
+            // the latent float weights moved off the levels; the written ones are on them
+            assert_ne!(trained.hidden[0].w, t.net.hidden[0].w);
+            let cfg = EngineConfig {
+                weight_bits: bits,
+                ..EngineConfig::default_config()
+            };
+            let q = quantize(&trained, &cfg).unwrap();
+            let row = trained.hidden[0].row(2);
+            let (scale, levels) = weight_levels(row, bits);
+            assert_eq!(levels, q.hidden[0].row(2));
+            for (&w, &l) in row.iter().zip(&levels) {
+                // on a level: w * scale is the integer itself, no rounding left to do
+                assert!(
+                    (f64::from(w) * scale - f64::from(l)).abs() < 1e-4,
+                    "{w} {l}"
+                );
+            }
+            let wmax = (1i32 << (bits - 1)) - 1;
+            assert!(q.hidden[0].w.iter().all(|w| w.abs() <= wmax));
+            // the trainer's own forward pass used exactly these weights
+            assert_eq!(round_to_levels(&trained, bits), trained);
+        }
+        let bad = TrainOptions {
+            weight_bits: Some(1),
+            ..with_hidden(vec![6])
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("2 to 16 bits"));
     }
 
     fn with_hidden(hidden: Vec<usize>) -> TrainOptions {

@@ -41,6 +41,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         lr_decay: a.lr_decay,
         input_noise: a.input_noise,
         seed: a.seed,
+        weight_bits: a.weight_bits,
     };
     opts.validate()?;
     let mut out = outputs(a.data.files(Split::Train))?;
@@ -89,7 +90,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         }
         history.push(report);
     }
-    let mut net = trainer.net;
+    let mut net = trainer.network();
     net.training = Some(json!({
         "tool": concat!("nsm ", env!("CARGO_PKG_VERSION")),
         "options": opts,

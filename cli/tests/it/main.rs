@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 mod json_errors;
 mod outputs;
 mod prove;
+mod qat;
 mod transmit_p;
 
 fn nsm(args: &[&str]) -> Output {

@@ -146,6 +146,43 @@ fn round_sat(x: f64, bits: u32, saturated: &mut usize) -> i32 {
     }
 }
 
+/// The engine's weight levels of one group of weights (a stochastic row, or the whole output
+/// layer): `scale = (2^(wb-1) - 1) / max |w|` and `W = round(w scale)`, half away from zero.
+/// An all-zero group has scale 1. This is the one rounding rule of the quantizer and of
+/// quantization-aware training ([`round_to_levels`]).
+pub fn weight_levels(w: &[f32], weight_bits: u32) -> (f64, Vec<i32>) {
+    let wmax = ((1i64 << (weight_bits - 1)) - 1) as f64;
+    let m = w.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
+    let scale = if m > 0.0 { wmax / m } else { 1.0 };
+    (
+        scale,
+        w.iter()
+            .map(|&v| (f64::from(v) * scale).round() as i32)
+            .collect(),
+    )
+}
+
+/// `net` with every weight moved onto the levels the quantizer gives it for `weight_bits`
+/// (`W / scale`, [`weight_levels`]): the forward pass of quantization-aware training, and the
+/// weights such a network is saved with, which the quantizer maps to the same integers.
+pub fn round_to_levels(net: &Network, weight_bits: u32) -> Network {
+    let snap = |w: &mut [f32]| {
+        let (scale, levels) = weight_levels(w, weight_bits);
+        for (v, q) in w.iter_mut().zip(levels) {
+            *v = (f64::from(q) / scale) as f32;
+        }
+    };
+    let mut out = net.clone();
+    for l in &mut out.hidden {
+        let n = l.n_in;
+        for row in l.w.chunks_mut(n) {
+            snap(row);
+        }
+    }
+    snap(&mut out.output.w);
+    out
+}
+
 /// Quantizes `net` for `cfg` (which must be valid).
 ///
 /// For stochastic row `i`: `scale_i = (2^(wb-1) - 1) / max_j |w_ij|`, `W_ij = round(w_ij
@@ -169,7 +206,6 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
     } else {
         1.0
     };
-    let wmax = ((1i64 << (cfg.weight_bits - 1)) - 1) as f64;
     let frac = fixed_point_scale(cfg.a_frac_bits);
     let mut report = QuantReport::default();
     let mut hidden = Vec::with_capacity(net.hidden.len());
@@ -178,10 +214,8 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
         let mut a = Vec::with_capacity(l.n_out);
         let mut b = Vec::with_capacity(l.n_out);
         for i in 0..l.n_out {
-            let row = l.row(i);
-            let m = row.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
-            let scale = wmax / m;
-            w.extend(row.iter().map(|&v| (f64::from(v) * scale).round() as i32));
+            let (scale, levels) = weight_levels(l.row(i), cfg.weight_bits);
+            w.extend(levels);
             let a_real = engine_noise.a_from_beta(f64::from(l.beta[i]));
             a.push(round_sat(
                 a_real * frac,
@@ -203,15 +237,11 @@ pub fn quantize(net: &Network, cfg: &EngineConfig) -> Result<QNet, QuantError> {
         });
     }
     let o = &net.output;
-    let m = o.w.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
-    let scale = if m > 0.0 { wmax / m } else { 1.0 };
+    let (scale, levels) = weight_levels(&o.w, cfg.weight_bits);
     let output = QOutput {
         n_in: o.n_in,
         n_out: o.n_out,
-        w: o.w
-            .iter()
-            .map(|&v| (f64::from(v) * scale).round() as i32)
-            .collect(),
+        w: levels,
         b: o.b
             .iter()
             .map(|&v| {
