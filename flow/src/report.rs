@@ -161,6 +161,8 @@ mod tests {
             luts_per_pe: 100.0 / n as f64,
             lut4s_total: 100 * n as u64,
             lut4s_total_per_pe: 100.0 / n as f64,
+            synapses_per_cycle: (n * n) as u64,
+            synapses_per_lut4_cycle: n as f64 / 100.0,
             cells: "portable",
             fmax_mhz: fmax,
             target_mhz: 40.0,

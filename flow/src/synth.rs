@@ -92,6 +92,12 @@ pub struct SynthReport {
     /// beside its `SB_CARRY`) and likewise for generic.
     pub lut4s_total: u64,
     pub lut4s_total_per_pe: f64,
+    /// Synapse-samples the array computes per cycle: rows x cols x lanes (one lane per PE
+    /// today).
+    pub synapses_per_cycle: u64,
+    /// `synapses_per_cycle / lut4s_total`: the area efficiency binarized-network accelerators
+    /// are compared by (every LUT4 counted).
+    pub synapses_per_lut4_cycle: f64,
     /// How the PEs' sums were written ([`Target::cells`]): `portable` or `ecp5`.
     pub cells: &'static str,
     /// Achieved clock after place-and-route (`None` for generic, or when P&R failed).
@@ -407,6 +413,8 @@ pub fn synthesize(
         luts_per_pe: r.luts as f64 / cfg.pes() as f64,
         lut4s_total: r.lut4s_total,
         lut4s_total_per_pe: r.lut4s_total as f64 / cfg.pes() as f64,
+        synapses_per_cycle: cfg.pes() as u64,
+        synapses_per_lut4_cycle: cfg.pes() as f64 / r.lut4s_total.max(1) as f64,
         cells: nsm_verilog::cells::name(cells),
         fmax_mhz: r.fmax_mhz,
         target_mhz: target.target_mhz(),

@@ -665,6 +665,12 @@ fn synth_reports_resources_for_generic_and_up5k() {
         assert!(v["luts"].as_u64().unwrap() > 100, "{target}: {v}");
         // iCE40 and generic: a carry's LUT is a LUT of its own, already counted
         assert_eq!(v["lut4s_total"], v["luts"], "{target}: {v}");
+        // one synapse per PE per cycle; its area efficiency over every LUT4
+        let pes = v["rows"].as_u64().unwrap() * v["cols"].as_u64().unwrap();
+        assert_eq!(v["synapses_per_cycle"].as_u64(), Some(pes), "{v}");
+        let eff = v["synapses_per_lut4_cycle"].as_f64().unwrap();
+        let expect = pes as f64 / v["lut4s_total"].as_f64().unwrap();
+        assert!((eff - expect).abs() < 1e-12, "{v}");
         assert_eq!(v["cells"], "portable", "{target}: {v}");
         if target == "up5k" {
             assert_eq!(v["fits"], true, "a 1x2 engine fits the UP5K: {v}");
