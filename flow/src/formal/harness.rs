@@ -26,21 +26,10 @@ pub struct HarnessSpec<'a> {
     pub property: Property,
 }
 
-/// Signed literal of `v` in a 64-bit Verilog comparison.
-fn lit64(v: i128) -> String {
-    if v < 0 {
-        format!("-64'sd{}", -v)
-    } else {
-        format!("64'sd{v}")
-    }
-}
-
-fn lit32(v: i64) -> String {
-    if v < 0 {
-        format!("-32'sd{}", -v)
-    } else {
-        format!("32'sd{v}")
-    }
+/// `v` as a signed Verilog literal of `bits` bits (`-32'sd16`).
+fn lit(v: i128, bits: u32) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    format!("{sign}{bits}'sd{}", v.unsigned_abs())
 }
 
 /// `(lo, hi)` of a signed register of `bits` bits.
@@ -124,8 +113,8 @@ fn loaded_harness(spec: &HarnessSpec) -> String {
     always @(*) if (checking && out_valid)
         logit_sum_width: assert(out_logit >= {} && out_logit <= {});
 ",
-                lit64(lo),
-                lit64(hi)
+                lit(lo, 64),
+                lit(hi, 64)
             )
         }
     };
@@ -220,20 +209,20 @@ pub fn with_accumulator_checks(verilog: &str, cfg: &EngineConfig) -> Result<Stri
         for x in ["s", "t"] {
             body.push_str(&format!(
                 "        accumulator_width_step_{x}: assert(step_{x} >= {} && step_{x} <= {});\n",
-                lit32(step_lo as i64),
-                lit32(step_hi as i64)
+                lit(step_lo, 32),
+                lit(step_hi, 32)
             ));
             if exact {
                 body.push_str(&format!(
                     "        accumulator_width_{x}: assert(raw_{x} >= {} && raw_{x} <= {} && acc_{x}$d == raw_{x});\n",
-                    lit32(acc_lo as i64),
-                    lit32(acc_hi as i64)
+                    lit(acc_lo, 32),
+                    lit(acc_hi, 32)
                 ));
             } else {
                 body.push_str(&format!(
                     "        accumulator_width_{x}: assert(acc_{x}$d >= {} && acc_{x}$d <= {});\n",
-                    lit32(acc_lo as i64),
-                    lit32(acc_hi as i64)
+                    lit(acc_lo, 32),
+                    lit(acc_hi, 32)
                 ));
             }
         }

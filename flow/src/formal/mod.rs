@@ -191,19 +191,29 @@ pub fn prove(
         _ => opts.depth,
     };
     // smtbmc starts the solver by name, so the folder of the z3 found goes first on its PATH
-    let mut bmc: Vec<String> = ["-s", "z3", "--unroll", "--dump-vcd", "trace.vcd"]
-        .map(String::from)
-        .to_vec();
-    let steps = match property {
-        Property::ResetToIdle => {
-            bmc.push("--noinit".into());
-            "1:2".to_string()
-        }
-        _ => (depth + 1).to_string(),
-    };
-    bmc.extend(["-t".into(), steps, "design.smt2".into()]);
     let path_env = solver_path(z3);
-    let check = run_smtbmc(dir, "smtbmc", smtbmc, &bmc, &path_env)?;
+    let smtbmc_run = |stem: &str, mode: &[&str], steps: String| {
+        let args = ["-s", "z3", "--unroll"]
+            .iter()
+            .chain(mode)
+            .map(|a| a.to_string())
+            .chain(["-t".to_string(), steps, "design.smt2".to_string()]);
+        let cmd = Cmd::new(smtbmc, args);
+        tool::run_with_env(dir, stem, &cmd, &[("PATH", path_env.as_os_str())])
+    };
+    let check = match property {
+        // from any state: no initial values, the assertion checked at step 1 only
+        Property::ResetToIdle => smtbmc_run(
+            "smtbmc",
+            &["--dump-vcd", "trace.vcd", "--noinit"],
+            "1:2".into(),
+        )?,
+        _ => smtbmc_run(
+            "smtbmc",
+            &["--dump-vcd", "trace.vcd"],
+            (depth + 1).to_string(),
+        )?,
+    };
     let failure = parse_failure(&check.log);
     if failure.is_none() && !check.log.contains("Status: PASSED") {
         return Err(FlowError::ToolFailed {
@@ -212,22 +222,11 @@ pub fn prove(
             log: check.log,
         });
     }
-    let mut answered_at = None;
-    if opts.cover && property != Property::ResetToIdle && failure.is_none() {
-        let args: Vec<String> = [
-            "-s",
-            "z3",
-            "--unroll",
-            "-c",
-            "-t",
-            &(depth + 1).to_string(),
-            "design.smt2",
-        ]
-        .map(String::from)
-        .to_vec();
-        let cover = run_smtbmc(dir, "cover", smtbmc, &args, &path_env)?;
-        answered_at = parse_cover(&cover.log);
-    }
+    let answered_at = if opts.cover && property != Property::ResetToIdle && failure.is_none() {
+        parse_cover(&smtbmc_run("cover", &["-c"], (depth + 1).to_string())?.log)
+    } else {
+        None
+    };
     Ok(ProofReport {
         property,
         depth,
@@ -238,26 +237,14 @@ pub fn prove(
     })
 }
 
-/// The `PATH` with the folder of the solver `z3` first (smtbmc starts it by name).
+/// The `PATH` with the folder of the solver `z3` first: smtbmc starts it by the name `z3`, so
+/// an `NSM_Z3` override names a program called `z3` in the folder to use.
 fn solver_path(z3: &Path) -> std::ffi::OsString {
     let mut dirs: Vec<PathBuf> = z3.parent().map(Path::to_path_buf).into_iter().collect();
     dirs.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
     std::env::join_paths(dirs).unwrap_or_default()
-}
-
-/// Runs yosys-smtbmc in `dir` with `path_env` as its `PATH`, its log in `<stem>.log` and its
-/// command line in `<stem>.sh`.
-fn run_smtbmc(
-    dir: &Path,
-    stem: &str,
-    smtbmc: &Path,
-    args: &[String],
-    path_env: &std::ffi::OsString,
-) -> Result<tool::Output, FlowError> {
-    let cmd = Cmd::new(smtbmc, args.iter().cloned());
-    tool::run_with_env(dir, stem, &cmd, &[("PATH", path_env.as_os_str())])
 }
 
 /// The Yosys script: read, flatten, map the memories to registers; for a loaded harness,
