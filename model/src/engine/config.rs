@@ -15,6 +15,22 @@ pub const ENGINE_SCHEMA: &str = "nsm-engine/1";
 
 /// Largest array dimension (a row's gate field must fit a u64 in the models).
 pub const MAX_COLS: usize = 64;
+/// Most inputs one array step consumes, `cols * lanes` (a row's slots of a step must fit a
+/// u64 in the models).
+pub const MAX_STEP_INPUTS: usize = 64;
+/// Most synapses a PE handles per array step.
+pub const MAX_LANES: usize = 64;
+
+/// The largest weight magnitude of `weight_bits`-bit weights: `2^(wb-1) - 1`, and 1 for
+/// `weight_bits = 1`, whose two levels are `-1` and `+1` (no zero; `docs/engine-spec.md`,
+/// section 1). The one definition: the widths, the quantizer and the memory images use it.
+pub fn weight_max(weight_bits: u32) -> i64 {
+    if weight_bits <= 1 {
+        1
+    } else {
+        (1i64 << (weight_bits.min(32) - 1)) - 1
+    }
+}
 /// Largest number of array rows.
 pub const MAX_ROWS: usize = 256;
 /// Widest integer the bit-exact models carry in `u` (signed).
@@ -106,9 +122,14 @@ pub struct EngineConfig {
     pub schema: String,
     /// PE rows: Monte Carlo passes computed side by side.
     pub rows: usize,
-    /// PE columns: inputs consumed per array step.
+    /// PE columns.
     pub cols: usize,
-    /// Signed weight width; weights lie in `+-(2^(weight_bits-1) - 1)`.
+    /// Synapses per PE per array step: a step consumes `cols * lanes` inputs, and every PE
+    /// draws `lanes` gates from its LFSR. Omitted: 1.
+    #[serde(default = "one_lane", skip_serializing_if = "is_one_lane")]
+    pub lanes: usize,
+    /// Signed weight width; weights lie in `+-(2^(weight_bits-1) - 1)`, or are `+-1` (no
+    /// zero) for `weight_bits = 1`.
     pub weight_bits: u32,
     /// Signed width of the fixed-point `a_i`.
     pub a_bits: u32,
@@ -122,8 +143,8 @@ pub struct EngineConfig {
     pub max_neurons: usize,
     /// Largest number of layers (stochastic layers plus the output layer).
     pub max_layers: usize,
-    /// Depth of the weight memory, in words of `cols` weights (one word per neuron and array
-    /// step): a network needs `sum over layers of n_out * ceil(n_in / cols)`.
+    /// Depth of the weight memory, in words of `cols * lanes` weights (one word per neuron and
+    /// array step): a network needs `sum over layers of n_out * ceil(n_in / (cols * lanes))`.
     pub weight_memory_words: usize,
     /// Depth of the neuron memory (one `A_i`, `B_i` pair per neuron of every layer).
     pub neuron_memory_words: usize,
@@ -156,16 +177,24 @@ pub enum EngineError {
         value: u64,
         max: u64,
     },
-    #[error("weight_bits = {0} is outside the supported range 2 to 16")]
+    #[error("weight_bits = {0} is outside the supported range 1 to 16")]
     WeightBits(u32),
     #[error("weight_bits = {weight_bits} exceeds the accumulator width {acc_bits}")]
     WeightBitsExceedAccumulator { weight_bits: u32, acc_bits: u32 },
-    #[error("saturating accumulator of {bits} bits cannot hold one array step's sum (needs {needed} bits for {cols} columns of {weight_bits}-bit weights)")]
+    #[error("saturating accumulator of {bits} bits cannot hold one array step's sum (needs {needed} bits for {inputs} inputs per step of {weight_bits}-bit weights)")]
     AccumulatorTooNarrow {
         bits: u32,
         needed: u32,
-        cols: usize,
+        inputs: usize,
         weight_bits: u32,
+    },
+    #[error("cols x lanes = {cols} x {lanes} = {} inputs per array step is above the supported maximum {MAX_STEP_INPUTS}", cols * lanes)]
+    StepInputs { cols: usize, lanes: usize },
+    #[error("lanes x blank_out.threshold_bits = {lanes} x {bits} = {} LFSR bits per PE and step is above the LFSR width {lfsr_width} (a PE's gates of one step come from one leap)", lanes * *bits as usize)]
+    LaneBits {
+        lanes: usize,
+        bits: u32,
+        lfsr_width: u32,
     },
     #[error("a_frac_bits = {frac} must be smaller than a_bits = {bits} (a_i needs a sign and integer bits)")]
     AFormat { bits: u32, frac: u32 },
@@ -212,9 +241,9 @@ pub enum EngineError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DerivedWidths {
-    /// Largest weight magnitude, `2^(weight_bits-1) - 1`.
+    /// Largest weight magnitude, `2^(weight_bits-1) - 1` (1 for `weight_bits = 1`).
     pub weight_max: i64,
-    /// Width of one array step's row sum (`cols` products).
+    /// Width of one array step's row sum (`cols * lanes` products).
     pub step_sum_bits: u32,
     /// Width of the row accumulators `S` and `T`.
     pub acc_bits: u32,
@@ -234,6 +263,14 @@ pub fn signed_bits_for(m: u128) -> u32 {
     (128 - m.leading_zeros()) + 1
 }
 
+fn one_lane() -> usize {
+    1
+}
+
+fn is_one_lane(lanes: &usize) -> bool {
+    *lanes == 1
+}
+
 fn signed_max(bits: u32) -> u128 {
     (1u128 << (bits - 1)) - 1
 }
@@ -245,6 +282,7 @@ impl EngineConfig {
             schema: ENGINE_SCHEMA.to_string(),
             rows: 8,
             cols: 8,
+            lanes: 1,
             weight_bits: 8,
             a_bits: 16,
             a_frac_bits: 11,
@@ -311,6 +349,22 @@ impl EngineConfig {
         self.rows * self.cols
     }
 
+    /// Inputs one array step consumes: `cols * lanes` (the width of an activation word, of
+    /// an input word and of a weight-memory word in weights).
+    pub fn step_inputs(&self) -> usize {
+        self.cols * self.lanes
+    }
+
+    /// LFSR steps one PE takes per array step: `lanes * threshold_bits`.
+    pub fn lfsr_steps_per_step(&self) -> u32 {
+        self.lanes as u32 * self.blank_out.threshold_bits
+    }
+
+    /// Synapse slots the array computes per array step: `rows * cols * lanes`.
+    pub fn synapses_per_step(&self) -> usize {
+        self.rows * self.step_inputs()
+    }
+
     /// Checks every field; the first problem found is returned by name.
     pub fn validate(&self) -> Result<(), EngineError> {
         if self.schema != ENGINE_SCHEMA {
@@ -321,6 +375,7 @@ impl EngineConfig {
         for (field, v) in [
             ("rows", self.rows),
             ("cols", self.cols),
+            ("lanes", self.lanes),
             ("max_fan_in", self.max_fan_in),
             ("max_neurons", self.max_neurons),
             ("max_layers", self.max_layers),
@@ -335,6 +390,7 @@ impl EngineConfig {
         for (field, v, max) in [
             ("rows", self.rows, MAX_ROWS),
             ("cols", self.cols, MAX_COLS),
+            ("lanes", self.lanes, MAX_LANES),
             ("max_fan_in", self.max_fan_in, 1 << 20),
             ("max_neurons", self.max_neurons, 1 << 20),
             ("max_layers", self.max_layers, 64),
@@ -350,7 +406,13 @@ impl EngineConfig {
                 });
             }
         }
-        if !(2..=16).contains(&self.weight_bits) {
+        if self.step_inputs() > MAX_STEP_INPUTS {
+            return Err(EngineError::StepInputs {
+                cols: self.cols,
+                lanes: self.lanes,
+            });
+        }
+        if !(1..=16).contains(&self.weight_bits) {
             return Err(EngineError::WeightBits(self.weight_bits));
         }
         for (field, v) in [("a_bits", self.a_bits), ("bias_bits", self.bias_bits)] {
@@ -382,6 +444,13 @@ impl EngineConfig {
                 lfsr_width: spec.width(),
             });
         }
+        if self.lfsr_steps_per_step() > spec.width() {
+            return Err(EngineError::LaneBits {
+                lanes: self.lanes,
+                bits: k,
+                lfsr_width: spec.width(),
+            });
+        }
         if u64::from(self.blank_out.threshold) >= 1u64 << k {
             return Err(EngineError::ThresholdTooLarge {
                 threshold: self.blank_out.threshold,
@@ -401,7 +470,7 @@ impl EngineConfig {
                 return Err(EngineError::AccumulatorTooNarrow {
                     bits,
                     needed: w.step_sum_bits,
-                    cols: self.cols,
+                    inputs: self.step_inputs(),
                     weight_bits: self.weight_bits,
                 });
             }
@@ -426,8 +495,8 @@ impl EngineConfig {
     }
 
     fn widths_unchecked(&self) -> DerivedWidths {
-        let wmax = (1u128 << (self.weight_bits.clamp(2, 16) - 1)) - 1;
-        let step_sum_bits = signed_bits_for(self.cols as u128 * wmax);
+        let wmax = weight_max(self.weight_bits.clamp(1, 16)) as u128;
+        let step_sum_bits = signed_bits_for(self.step_inputs() as u128 * wmax);
         let exact_acc_bits = signed_bits_for(self.max_fan_in as u128 * wmax);
         let acc_bits = match self.accumulator {
             Accumulator::Exact => exact_acc_bits,
@@ -521,10 +590,29 @@ mod tests {
             ),
             (
                 EngineConfig {
-                    weight_bits: 1,
+                    weight_bits: 0,
                     ..ok()
                 },
-                "weight_bits = 1",
+                "weight_bits = 0 is outside the supported range 1 to 16",
+            ),
+            (
+                EngineConfig { lanes: 0, ..ok() },
+                "lanes must be at least 1",
+            ),
+            (
+                EngineConfig { lanes: 9, ..ok() },
+                "cols x lanes = 8 x 9 = 72 inputs per array step",
+            ),
+            (
+                EngineConfig {
+                    lanes: 4,
+                    blank_out: BlankOutConfig {
+                        threshold_bits: 5,
+                        threshold: 3,
+                    },
+                    ..ok()
+                },
+                "lanes x blank_out.threshold_bits = 4 x 5 = 20 LFSR bits",
             ),
             (
                 EngineConfig {
@@ -656,6 +744,32 @@ mod tests {
             let err = cfg.validate().expect_err(needle).to_string();
             assert!(err.contains(needle), "expected {needle:?} in {err:?}");
         }
+    }
+
+    #[test]
+    fn one_bit_weights_and_lanes_set_the_step_width() {
+        let cfg = EngineConfig {
+            weight_bits: 1,
+            lanes: 4,
+            ..ok()
+        };
+        cfg.validate().unwrap();
+        assert_eq!(weight_max(1), 1);
+        assert_eq!(weight_max(2), 1);
+        assert_eq!(weight_max(8), 127);
+        assert_eq!(cfg.step_inputs(), 32);
+        assert_eq!(cfg.lfsr_steps_per_step(), 4);
+        let w = cfg.widths();
+        // 32 terms of +-1 and 1024 of them
+        assert_eq!(
+            (w.weight_max, w.step_sum_bits, w.exact_acc_bits),
+            (1, 7, 12)
+        );
+        // one lane is the field's default and is not written
+        assert!(!ok().to_json().contains("lanes"));
+        assert!(cfg.to_json().contains("\"lanes\": 4"));
+        let back = EngineConfig::from_json(&cfg.to_json(), "c.json").unwrap();
+        assert_eq!(back, cfg);
     }
 
     #[test]

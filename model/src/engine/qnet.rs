@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::EngineConfig;
+use super::config::{weight_max, EngineConfig};
 use crate::equations::{fixed_point_scale, Noise};
 use crate::json::{read_document, Format, JsonError};
 use crate::net::{ModelKind, Network};
@@ -151,7 +151,10 @@ fn round_sat(x: f64, bits: u32, saturated: &mut usize) -> i32 {
 /// An all-zero group has scale 1. This is the one rounding rule of the quantizer and of
 /// quantization-aware training ([`round_to_levels`]).
 pub fn weight_levels(w: &[f32], weight_bits: u32) -> (f64, Vec<i32>) {
-    let wmax = ((1i64 << (weight_bits - 1)) - 1) as f64;
+    if weight_bits == 1 {
+        return binary_levels(w);
+    }
+    let wmax = weight_max(weight_bits) as f64;
     let m = w.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
     let scale = if m > 0.0 { wmax / m } else { 1.0 };
     (
@@ -159,6 +162,20 @@ pub fn weight_levels(w: &[f32], weight_bits: u32) -> (f64, Vec<i32>) {
         w.iter()
             .map(|&v| (f64::from(v) * scale).round() as i32)
             .collect(),
+    )
+}
+
+/// The levels of 1-bit weights: `W = +1` for `w >= 0`, else `-1` (there is no zero level),
+/// with `scale = 1 / mean |w|`: `W / scale` is the nearest group of the form `+-alpha` to `w` in
+/// the least-squares sense (Rastegari et al., "XNOR-Net", ECCV 2016, eq. 2-4). A network
+/// trained on these levels has `|w| = alpha` everywhere, so quantizing it again rounds nothing.
+/// An all-zero group has scale 1.
+fn binary_levels(w: &[f32]) -> (f64, Vec<i32>) {
+    let mean = w.iter().map(|&v| f64::from(v).abs()).sum::<f64>() / w.len().max(1) as f64;
+    let scale = if mean > 0.0 { 1.0 / mean } else { 1.0 };
+    (
+        scale,
+        w.iter().map(|&v| if v >= 0.0 { 1 } else { -1 }).collect(),
     )
 }
 
@@ -442,7 +459,7 @@ impl QNet {
                 limit: cfg.neuron_memory_words,
             });
         }
-        let wmax = (1i32 << (cfg.weight_bits - 1)) - 1;
+        let wmax = weight_max(cfg.weight_bits) as i32;
         let mut prev = None;
         for (
             k,
@@ -496,6 +513,11 @@ impl QNet {
                 return Err(QuantError::Invalid(format!(
                     "layer {k}: weight {v} outside +-{wmax} ({}-bit weights)",
                     cfg.weight_bits
+                )));
+            }
+            if cfg.weight_bits == 1 && w.contains(&0) {
+                return Err(QuantError::Invalid(format!(
+                    "layer {k}: weight 0 on an engine with 1-bit weights (their levels are -1 and +1)"
                 )));
             }
             if let Some(v) = b.iter().find(|&&v| !in_range(v, cfg.bias_bits)) {
