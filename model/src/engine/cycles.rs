@@ -37,7 +37,7 @@ pub fn beat_cycles(hard_block_registers: bool) -> usize {
 /// Clock cycles of one input, predicted from the fold and the sequencer's fixed costs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CycleModel {
-    /// Streaming the input words: `ceil(n_in / cols)`.
+    /// Streaming the input words: `ceil(n_in / (cols * lanes))`.
     pub input_cycles: u64,
     /// All groups and layers: start, issue and drain cycles.
     pub compute_cycles: u64,
@@ -49,7 +49,8 @@ pub struct CycleModel {
 
 impl CycleModel {
     pub fn new(cfg: &EngineConfig, qnet: &QNet) -> Self {
-        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
+        // a step consumes `cols * lanes` inputs; the pipeline is `cols` PEs long
+        let (rows, n_step) = (cfg.rows as u64, cfg.step_inputs() as u64);
         let hbr = cfg.hard_block_registers;
         let widths = qnet.widths();
         let layers = widths.len() - 1;
@@ -60,7 +61,7 @@ impl CycleModel {
             .windows(2)
             .enumerate()
             .map(|(l, w)| {
-                let steps = (w[0] as u64).div_ceil(cols);
+                let steps = (w[0] as u64).div_ceil(n_step);
                 let eff = if l + 1 == layers {
                     steps.max(rows)
                 } else {
@@ -71,11 +72,11 @@ impl CycleModel {
             .sum();
         let synapses: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
         Self {
-            input_cycles: (widths[0] as u64).div_ceil(cols),
+            input_cycles: (widths[0] as u64).div_ceil(n_step),
             compute_cycles: groups * per_group,
             output_cycles: beat_cycles(hbr) as u64
                 * *widths.last().expect("a network has an output layer") as u64,
-            ideal_cycles: (cfg.mc_samples as u64 * synapses) as f64 / (rows * cols) as f64,
+            ideal_cycles: (cfg.mc_samples as u64 * synapses) as f64 / (rows * n_step) as f64,
         }
     }
 
@@ -108,19 +109,20 @@ mod tests {
 
     #[test]
     fn the_documented_formula() {
-        // docs/hardware.md, "Timing": ceil(n_in/cols) + ceil(K/rows) * sum_l (2 + h +
-        // n_out(l) steps_eff(l) + cols + rows + 9 + 8h) + (5 + h) classes
+        // docs/hardware.md, "Timing": ceil(n_in/N) + ceil(K/rows) * sum_l (2 + h +
+        // n_out(l) steps_eff(l) + cols + rows + 9 + 8h) + (5 + h) classes, N = cols * lanes
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(13);
         for _ in 0..40 {
             let cfg = samples::random_config(&mut rng, &Limits::SMALL);
             let q = samples::random_qnet(&mut rng, &cfg, &Limits::SMALL, Weights::Random);
             let h = u64::from(cfg.hard_block_registers);
             let (rows, cols, k) = (cfg.rows as u64, cfg.cols as u64, cfg.mc_samples as u64);
+            let n = cfg.step_inputs() as u64;
             let widths = q.widths();
             let n_layers = widths.len() - 1;
             let per_group: u64 = (0..n_layers)
                 .map(|l| {
-                    let steps = (widths[l] as u64).div_ceil(cols);
+                    let steps = (widths[l] as u64).div_ceil(n);
                     let eff = if l + 1 == n_layers {
                         steps.max(rows)
                     } else {
@@ -129,7 +131,7 @@ mod tests {
                     2 + h + widths[l + 1] as u64 * eff + cols + rows + 9 + 8 * h
                 })
                 .sum();
-            let want = (widths[0] as u64).div_ceil(cols)
+            let want = (widths[0] as u64).div_ceil(n)
                 + k.div_ceil(rows) * per_group
                 + (5 + h) * *widths.last().unwrap() as u64;
             let m = CycleModel::new(&cfg, &q);

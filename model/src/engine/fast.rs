@@ -58,6 +58,24 @@ fn deposit(words: &mut [u64], offset: usize, bits: usize, v: u64) {
     }
 }
 
+/// The gates of row `r`'s `cols * lanes` slots of one step, slot `c * lanes + l` in bit
+/// `c * lanes + l`, from the lanes' gate words (`gate_words[l]`, bit `q` PE `q`'s).
+#[inline]
+fn step_gates(gate_words: &[Vec<u64>], r: usize, cols: usize) -> u64 {
+    let lanes = gate_words.len();
+    if lanes == 1 {
+        return extract(&gate_words[0], r * cols, cols);
+    }
+    let mut slots = 0u64;
+    for (l, words) in gate_words.iter().enumerate() {
+        let pes = extract(words, r * cols, cols);
+        for c in 0..cols {
+            slots |= ((pes >> c) & 1) << (c * lanes + l);
+        }
+    }
+    slots
+}
+
 /// `S = sum_j W_j z_j` and `T = sum_j g_j W_j z_j` over one padded row, with `z_j = +1` where
 /// bit j of `z` is set, else -1, and `g_j` bit j of `g`.
 #[inline]
@@ -97,7 +115,7 @@ impl FastModel {
         } in qnet.layers()
         {
             let steps = sched.steps_per_neuron(n_in);
-            let stride = (steps * cfg.cols).div_ceil(64) * 64 + 64;
+            let stride = (steps * cfg.step_inputs()).div_ceil(64) * 64 + 64;
             let mut wp = vec![0i32; n_out * stride];
             for i in 0..n_out {
                 wp[i * stride..i * stride + n_in].copy_from_slice(&w[i * n_in..(i + 1) * n_in]);
@@ -158,7 +176,8 @@ impl FastModel {
         mut trace: Option<&mut Vec<Vec<i8>>>,
     ) -> Inference {
         let cfg = &self.cfg;
-        let (rows, cols, k_mc) = (cfg.rows, cfg.cols, cfg.mc_samples);
+        let (rows, cols, lanes, k_mc) = (cfg.rows, cfg.cols, cfg.lanes, cfg.mc_samples);
+        let n_step = cols * lanes;
         let k = cfg.blank_out.threshold_bits;
         let threshold = cfg.blank_out.threshold;
         let frac = cfg.a_frac_bits;
@@ -167,7 +186,8 @@ impl FastModel {
             .chunks(64)
             .map(|chunk| LfsrBank::new(&self.spec, chunk))
             .collect();
-        let mut gate_words = vec![0u64; banks.len() + 1];
+        // lane l's gate of every PE in this step: bit q of gate_words[l] is PE q's
+        let mut gate_words = vec![vec![0u64; banks.len() + 1]; lanes];
         let saturating = matches!(cfg.accumulator, Accumulator::Saturate { .. });
         let max_stride = self.layers.iter().map(|l| l.stride).max().unwrap_or(64);
         let max_width = self.layers.iter().map(|l| l.n_out).max().unwrap_or(1);
@@ -196,15 +216,17 @@ impl FastModel {
                     t_acc.fill(0);
                     for s in 0..layer.steps {
                         for (b, bank) in banks.iter_mut().enumerate() {
-                            gate_words[b] = bank.gates(k, threshold);
+                            for lane_words in gate_words.iter_mut() {
+                                lane_words[b] = bank.gates(k, threshold);
+                            }
                         }
                         if saturating {
                             // Saturation depends on the order of the step sums: add step by step.
                             for r in 0..live_rows {
-                                let gates = extract(&gate_words, r * cols, cols);
+                                let gates = step_gates(&gate_words, r, cols);
                                 let (mut ds, mut dt) = (0i64, 0i64);
-                                for c in 0..cols {
-                                    let j = s * cols + c;
+                                for c in 0..n_step {
+                                    let j = s * n_step + c;
                                     if j >= layer.n_in {
                                         break;
                                     }
@@ -223,7 +245,7 @@ impl FastModel {
                             }
                         } else {
                             for (r, m) in gmask.iter_mut().enumerate().take(live_rows) {
-                                deposit(m, s * cols, cols, extract(&gate_words, r * cols, cols));
+                                deposit(m, s * n_step, n_step, step_gates(&gate_words, r, cols));
                             }
                         }
                     }

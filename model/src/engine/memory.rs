@@ -70,7 +70,7 @@ pub fn memory_layout(cfg: &EngineConfig, layers: &[(usize, usize)]) -> MemoryLay
     let (mut wbase, mut nbase) = (0, 0);
     let mut maps = Vec::with_capacity(layers.len());
     for &(n_in, n_out) in layers {
-        let steps = n_in.div_ceil(cfg.cols);
+        let steps = n_in.div_ceil(cfg.step_inputs());
         maps.push(LayerMap {
             n_in,
             n_out,
@@ -82,11 +82,39 @@ pub fn memory_layout(cfg: &EngineConfig, layers: &[(usize, usize)]) -> MemoryLay
         nbase += n_out;
     }
     MemoryLayout {
-        weight_word_bits: cfg.cols as u32 * cfg.weight_bits,
+        weight_word_bits: cfg.step_inputs() as u32 * cfg.weight_bits,
         neuron_word_bits: cfg.a_bits + cfg.bias_bits,
         weight_words: wbase,
         neuron_words: nbase,
         layers: maps,
+    }
+}
+
+/// How a weight is stored in `weight_bits` bits (the memory images, the weight memory): its
+/// two's complement, and for 1-bit weights the bit `1` for `+1` and `0` for `-1`, the
+/// activations' code, so that a product is an XNOR. The 1-bit code of a weight is the
+/// complement of its sign bit (`w >= 0`), which is also what the configuration port stores
+/// from a weight's 16-bit two's complement; padding slots (weight 0) hold `1` there and are
+/// masked (`docs/engine-spec.md`, section 6).
+pub fn weight_code(w: i32, weight_bits: u32) -> u64 {
+    if weight_bits == 1 {
+        u64::from(w >= 0)
+    } else {
+        twos(i64::from(w), weight_bits) as u64
+    }
+}
+
+/// The weight a stored code stands for (the inverse of [`weight_code`] on the levels).
+pub fn weight_from_code(code: u64, weight_bits: u32) -> i64 {
+    if weight_bits == 1 {
+        if code & 1 == 1 {
+            1
+        } else {
+            -1
+        }
+    } else {
+        let shift = 64 - weight_bits;
+        ((code << shift) as i64) >> shift
     }
 }
 
@@ -112,7 +140,7 @@ pub fn memory_images(qnet: &QNet, cfg: &EngineConfig) -> MemoryImages {
     let sizes: Vec<(usize, usize)> = views.iter().map(|l| (l.n_in, l.n_out)).collect();
     let layout = memory_layout(cfg, &sizes);
     let wb = cfg.weight_bits;
-    let cols = cfg.cols;
+    let n_step = cfg.step_inputs();
     let mut weights_hex = String::new();
     let mut neurons_hex = String::new();
     let mut word = vec![0u64; (layout.weight_word_bits as usize).div_ceil(64) + 1];
@@ -124,19 +152,19 @@ pub fn memory_images(qnet: &QNet, cfg: &EngineConfig) -> MemoryImages {
         a,
     } in views
     {
-        let steps = n_in.div_ceil(cols);
+        let steps = n_in.div_ceil(n_step);
         for i in 0..n_out {
             for s in 0..steps {
                 word.fill(0);
-                for c in 0..cols {
-                    let j = s * cols + c;
-                    if j < n_in {
-                        let v = twos(i64::from(w[i * n_in + j]), wb);
-                        let bit = c * wb as usize;
-                        word[bit / 64] |= (v as u64) << (bit % 64);
-                        if bit % 64 + wb as usize > 64 {
-                            word[bit / 64 + 1] |= (v >> (64 - bit % 64)) as u64;
-                        }
+                // slot q = c * lanes + l holds input s * n_step + q; padding slots hold the
+                // code of 0
+                for q in 0..n_step {
+                    let j = s * n_step + q;
+                    let v = weight_code(if j < n_in { w[i * n_in + j] } else { 0 }, wb);
+                    let bit = q * wb as usize;
+                    word[bit / 64] |= v << (bit % 64);
+                    if bit % 64 + wb as usize > 64 {
+                        word[bit / 64 + 1] |= v >> (64 - bit % 64);
                     }
                 }
                 hex_line(&mut weights_hex, &word, layout.weight_word_bits);

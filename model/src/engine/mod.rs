@@ -117,7 +117,7 @@ impl BitExact {
         states_at_input(
             &self.spec,
             &self.seeds,
-            self.cfg.blank_out.threshold_bits,
+            self.cfg.lfsr_steps_per_step(),
             self.schedule.steps_per_input(),
             n,
         )

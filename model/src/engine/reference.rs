@@ -25,7 +25,7 @@ pub fn infer(
     states: &mut [u32],
 ) -> Inference {
     let sched = Schedule::new(cfg, qnet);
-    let (rows, cols, k_mc) = (cfg.rows, cfg.cols, cfg.mc_samples);
+    let (rows, cols, lanes, k_mc) = (cfg.rows, cfg.cols, cfg.lanes, cfg.mc_samples);
     let k = cfg.blank_out.threshold_bits;
     let threshold = cfg.blank_out.threshold;
     let acc_bits = cfg.widths().acc_bits;
@@ -54,14 +54,17 @@ pub fn infer(
                     for r in 0..rows {
                         let (mut ds, mut dt) = (0i64, 0i64);
                         for c in 0..cols {
-                            let gate = spec.gate(&mut states[r * cols + c], k, threshold);
-                            let m = g * rows + r;
-                            let j = s * cols + c;
-                            if m < k_mc && j < n_in {
-                                let wz = i64::from(w[i * n_in + j]) * i64::from(act[r][j]);
-                                ds += wz;
-                                if gate {
-                                    dt += wz;
+                            // the PE's lanes draw their gates in lane order
+                            for lane in 0..lanes {
+                                let gate = spec.gate(&mut states[r * cols + c], k, threshold);
+                                let m = g * rows + r;
+                                let j = (s * cols + c) * lanes + lane;
+                                if m < k_mc && j < n_in {
+                                    let wz = i64::from(w[i * n_in + j]) * i64::from(act[r][j]);
+                                    ds += wz;
+                                    if gate {
+                                        dt += wz;
+                                    }
                                 }
                             }
                         }

@@ -6,7 +6,9 @@
 
 use rand::Rng;
 
-use super::config::{signed_bits_for, Accumulator, BlankOutConfig, EngineConfig, LfsrConfig};
+use super::config::{
+    signed_bits_for, weight_max, Accumulator, BlankOutConfig, EngineConfig, LfsrConfig,
+};
 use super::qnet::{QLayer, QNet, QOutput};
 
 /// The environment variable that sets how many random cases the randomized suites run (the
@@ -32,6 +34,8 @@ pub fn soak_cases(default: usize) -> usize {
 pub struct Limits {
     pub max_rows: usize,
     pub max_cols: usize,
+    /// Most lanes per PE (about half the cases draw 1 lane).
+    pub max_lanes: usize,
     /// Largest threshold width `k` (also at most the LFSR width).
     pub max_k: u32,
     pub max_weight_bits: u32,
@@ -51,6 +55,7 @@ impl Limits {
     pub const SMALL: Limits = Limits {
         max_rows: 4,
         max_cols: 6,
+        max_lanes: 4,
         max_k: 10,
         max_weight_bits: 10,
         max_mc_samples: 6,
@@ -63,6 +68,7 @@ impl Limits {
     pub const TINY: Limits = Limits {
         max_rows: 3,
         max_cols: 4,
+        max_lanes: 3,
         max_k: 8,
         max_weight_bits: 8,
         max_mc_samples: 4,
@@ -77,18 +83,19 @@ impl Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Weights {
     Random,
-    /// Every weight at `+(2^(wb-1) - 1)`.
+    /// Every weight at `+Wmax` (`+(2^(wb-1) - 1)`, `+1` for 1-bit weights).
     AllMax,
-    /// Every weight at `-(2^(wb-1) - 1)`.
+    /// Every weight at `-Wmax`.
     AllMin,
     /// Stochastic layers with weights, `a` and biases all zero, so `u' = 0` for every neuron
     /// (eq. 1: `u = 0` fires); the output layer stays random so the states are observable.
+    /// With 1-bit weights (no zero level) the weights are random and `a`, the biases zero.
     Zero,
 }
 
 /// A random valid configuration within `limits`: LFSR width, threshold (0 and `2^k - 1`
-/// included), weight, `a` and bias formats, exact or saturating accumulators, memories sized
-/// for `limits`.
+/// included), lanes (1 in about half the cases), weight (1-bit in about a fifth), `a` and
+/// bias formats, exact or saturating accumulators, memories sized for `limits`.
 pub fn random_config<R: Rng>(rng: &mut R, limits: &Limits) -> EngineConfig {
     loop {
         let width = [8u32, 11, 16, 20, 24, 32][rng.gen_range(0..6)];
@@ -98,11 +105,20 @@ pub fn random_config<R: Rng>(rng: &mut R, limits: &Limits) -> EngineConfig {
             1 => (1u32 << k) - 1,
             _ => rng.gen_range(0..(1u32 << k)),
         };
-        let weight_bits = rng.gen_range(2..=limits.max_weight_bits);
+        let weight_bits = if rng.gen_bool(0.2) {
+            1
+        } else {
+            rng.gen_range(2..=limits.max_weight_bits)
+        };
         let cols = rng.gen_range(1..=limits.max_cols);
+        let lanes = if limits.max_lanes > 1 && rng.gen_bool(0.5) {
+            rng.gen_range(2..=limits.max_lanes)
+        } else {
+            1
+        };
         let a_bits = rng.gen_range(4..=20);
         let accumulator = if rng.gen_bool(0.25) {
-            let step = signed_bits_for(cols as u128 * ((1u128 << (weight_bits - 1)) - 1));
+            let step = signed_bits_for((cols * lanes) as u128 * weight_max(weight_bits) as u128);
             Accumulator::Saturate {
                 bits: step.max(weight_bits) + rng.gen_range(0..3),
             }
@@ -116,6 +132,7 @@ pub fn random_config<R: Rng>(rng: &mut R, limits: &Limits) -> EngineConfig {
         let cfg = EngineConfig {
             rows: rng.gen_range(1..=limits.max_rows),
             cols,
+            lanes,
             weight_bits,
             a_bits,
             a_frac_bits: rng.gen_range(0..a_bits - 1),
@@ -174,15 +191,29 @@ pub fn random_qnet<R: Rng>(
         widths.push(rng.gen_range(1..=limits.max_hidden));
     }
     let classes = rng.gen_range(2..=limits.max_classes);
-    let wmax = (1i32 << (cfg.weight_bits - 1)) - 1;
+    let wmax = weight_max(cfg.weight_bits) as i32;
+    let binary = cfg.weight_bits == 1;
     // a and biases over their whole range, both ends included
     let range = |bits: u32| (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+    // a random weight on the engine's levels (1-bit weights have no zero)
+    let random_weight = |rng: &mut R| -> i32 {
+        if binary {
+            if rng.gen() {
+                1
+            } else {
+                -1
+            }
+        } else {
+            rng.gen_range(-wmax..=wmax)
+        }
+    };
     let fill = |rng: &mut R, n: usize| -> Vec<i32> {
         (0..n)
             .map(|_| match weights {
-                Weights::Random => rng.gen_range(-wmax..=wmax),
+                Weights::Random => random_weight(rng),
                 Weights::AllMax => wmax,
                 Weights::AllMin => -wmax,
+                Weights::Zero if binary => random_weight(rng),
                 Weights::Zero => 0,
             })
             .collect()
@@ -221,9 +252,7 @@ pub fn random_qnet<R: Rng>(
         n_in: last,
         n_out: classes,
         w: if zero {
-            (0..last * classes)
-                .map(|_| rng.gen_range(-wmax..=wmax))
-                .collect()
+            (0..last * classes).map(|_| random_weight(rng)).collect()
         } else {
             fill(rng, last * classes)
         },

@@ -7,10 +7,10 @@
 //! for group g in 0 .. ceil(K / rows):            // rows run MC passes g*rows .. g*rows+rows-1
 //!   for layer l in stochastic layers, then the output layer:
 //!     for neuron i in 0 .. n_out(l):
-//!       for step s in 0 .. ceil(n_in(l) / cols):  // one array step
-//!         PE (r, c) serves pass m = g*rows + r and input j = s*cols + c;
-//!         every PE draws one gate (its LFSR leaps k steps), used or not;
-//!         the slot is real iff m < K and j < n_in(l), else it adds nothing.
+//!       for step s in 0 .. ceil(n_in(l) / N):     // one array step, N = cols * lanes
+//!         lane l of PE (r, c) serves pass m = g*rows + r and input j = s*N + c*lanes + l;
+//!         every PE draws `lanes` gates in lane order (its LFSR leaps k steps each), used or
+//!         not; the slot is real iff m < K and j < n_in(l), else it adds nothing.
 //! ```
 //!
 //! PE `(r, c)` has index `q = r * cols + c`. Its LFSR starts (after reset) at the state
@@ -28,6 +28,8 @@ use crate::lfsr::LfsrSpec;
 pub struct Schedule {
     pub rows: usize,
     pub cols: usize,
+    /// Synapses per PE per step.
+    pub lanes: usize,
     pub mc_samples: usize,
     /// `(n_in, n_out)` of every layer, the output layer last.
     pub layers: Vec<(usize, usize)>,
@@ -41,14 +43,20 @@ impl Schedule {
         Self {
             rows: cfg.rows,
             cols: cfg.cols,
+            lanes: cfg.lanes,
             mc_samples: cfg.mc_samples,
             layers,
         }
     }
 
+    /// Inputs of one array step, `cols * lanes`.
+    pub fn step_inputs(&self) -> usize {
+        self.cols * self.lanes
+    }
+
     /// Array steps per neuron of a layer with `n_in` inputs.
     pub fn steps_per_neuron(&self, n_in: usize) -> usize {
-        n_in.div_ceil(self.cols)
+        n_in.div_ceil(self.step_inputs())
     }
 
     /// Groups of `rows` Monte Carlo passes.
@@ -82,7 +90,7 @@ impl Schedule {
     /// Real slots over all slots: how well the fold uses the array (before pipeline effects).
     pub fn fold_efficiency(&self) -> f64 {
         self.synapse_ops_per_input() as f64
-            / (self.steps_per_input() as f64 * (self.rows * self.cols) as f64)
+            / (self.steps_per_input() as f64 * (self.rows * self.step_inputs()) as f64)
     }
 }
 
@@ -103,15 +111,17 @@ pub fn pe_seeds(spec: &LfsrSpec, pes: usize) -> Vec<u32> {
     seeds
 }
 
-/// LFSR states at the start of input number `n` (counted from reset).
+/// LFSR states at the start of input number `n` (counted from reset), each array step moving
+/// every LFSR `lfsr_steps_per_step` single steps (`lanes * k`).
 pub fn states_at_input(
     spec: &LfsrSpec,
     seeds: &[u32],
-    k: u32,
+    lfsr_steps_per_step: u32,
     steps_per_input: u64,
     n: u64,
 ) -> Vec<u32> {
-    let single_steps = u128::from(n) * u128::from(steps_per_input) * u128::from(k);
+    let single_steps =
+        u128::from(n) * u128::from(steps_per_input) * u128::from(lfsr_steps_per_step);
     let reduced = (single_steps % u128::from(spec.period())) as u64;
     seeds.iter().map(|&s| spec.jump(s, reduced)).collect()
 }

@@ -11,6 +11,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 const MODEL_LIMITS: Limits = Limits {
     max_rows: 6,
     max_cols: 64,
+    max_lanes: 8,
     max_k: 12,
     max_weight_bits: 10,
     max_mc_samples: 12,
@@ -23,11 +24,13 @@ const MODEL_LIMITS: Limits = Limits {
 #[test]
 fn fast_model_equals_reference_on_random_configurations() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2024);
+    let (mut multi_lane, mut binary) = (0, 0);
     for case in 0..60 {
         let mut cfg = samples::random_config(&mut rng, &MODEL_LIMITS);
         if case % 8 == 7 {
             // the widest array row: gate fields that fill a whole u64 word
             cfg.cols = 64;
+            cfg.lanes = 1;
             cfg.rows = cfg.rows.min(2);
             cfg.lfsr.width = 16;
             cfg.blank_out.threshold_bits = cfg.blank_out.threshold_bits.min(16);
@@ -37,6 +40,8 @@ fn fast_model_equals_reference_on_random_configurations() {
         }
         cfg.validate()
             .unwrap_or_else(|e| panic!("case {case}: {e}"));
+        multi_lane += usize::from(cfg.lanes > 1);
+        binary += usize::from(cfg.weight_bits == 1);
         let weights = match case % 6 {
             3 => Weights::Zero,
             4 => Weights::AllMax,
@@ -64,4 +69,6 @@ fn fast_model_equals_reference_on_random_configurations() {
             );
         }
     }
+    // the mix covers the lanes and the 1-bit weights
+    assert!(multi_lane >= 5 && binary >= 5, "{multi_lane} multi-lane, {binary} binary");
 }

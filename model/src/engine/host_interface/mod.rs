@@ -11,13 +11,20 @@
 //!
 //! | region | index | data |
 //! |---|---|---|
-//! | [`Region::Weights`] | weight-memory word `<< 6` \| column | the weight, 16-bit two's complement |
+//! | [`Region::Weights`] | weight-memory word `<< 6` \| slot `c * lanes + l` | the weight, 16-bit two's complement |
 //! | [`Region::Neurons`] | neuron `<< 1` \| 0 for `A`, 1 for `B` | the value, 32-bit two's complement |
 //! | [`Region::Layers`] | layer `<< 3` \| [`LayerField`] | the field, 20 bits |
 //! | [`Region::Control`] | 0 | the number of layers, 8 bits |
 //!
-//! **Input words.** Input `j` of an image is bit `j % cols` of word `j / cols`, 1 for `+1`;
-//! an image of `n_in` inputs is `ceil(n_in / cols)` words ([`pack_input_words`]).
+//! A weight slot is lane `l` of column `c`. The weight memory stores a column's `lanes`
+//! weights as one packed word when its last lane is written, so the lanes of a column word
+//! are written in lane order, one after the other ([`load_writes`] does); it keeps a weight's
+//! low `weight_bits` bits, or for 1-bit weights the complement of its sign bit
+//! (`super::memory::weight_code`).
+//!
+//! **Input words.** With `N = cols * lanes` inputs per array step, input `j` of an image is
+//! bit `j % N` of word `j / N`, 1 for `+1`; an image of `n_in` inputs is `ceil(n_in / N)`
+//! words ([`pack_input_words`]).
 //!
 //! **Result beats.** One beat per class, in class order: the Monte Carlo logit sum (64 bits,
 //! signed), the class index (20 bits), `last` on the final beat and the winning class
@@ -81,7 +88,7 @@ pub const REGION_CONTROL: u64 = Region::Control as u64;
 
 // ---- configuration port: fields inside the regions ----
 
-/// Weights: the column is `index[5:0]`.
+/// Weights: the slot (`column * lanes + lane`) is `index[5:0]`.
 pub const WEIGHT_COLUMN_BITS: u32 = 6;
 /// Weights: the word starts at `index[6]`.
 pub const WEIGHT_WORD_SHIFT: u32 = WEIGHT_COLUMN_BITS;
@@ -116,7 +123,7 @@ pub enum NeuronParam {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 pub enum LayerField {
-    /// Array steps per neuron, `ceil(n_in / cols)`.
+    /// Array steps per neuron, `ceil(n_in / (cols * lanes))`.
     Steps = 0,
     /// Neurons of the layer, `n_out`.
     NOut = 1,
@@ -124,14 +131,18 @@ pub enum LayerField {
     WeightBase = 2,
     /// The layer's first neuron-memory word.
     NeuronBase = 3,
+    /// Real inputs of the last step of a neuron, `n_in - (steps - 1) cols lanes` (1 to
+    /// `cols * lanes`): the 1-bit engines mask the padding slots with it.
+    LastStepInputs = 4,
 }
 
 impl LayerField {
-    pub const ALL: [LayerField; 4] = [
+    pub const ALL: [LayerField; 5] = [
         LayerField::Steps,
         LayerField::NOut,
         LayerField::WeightBase,
         LayerField::NeuronBase,
+        LayerField::LastStepInputs,
     ];
 
     pub fn from_code(code: u32) -> Option<LayerField> {
@@ -174,10 +185,11 @@ pub fn config_address(region: Region, index: u32) -> u32 {
     join_address(region.code(), index)
 }
 
-/// `cfg_address` of one weight: column `column` of weight-memory word `word`.
-pub fn weight_address(word: usize, column: usize) -> u32 {
+/// `cfg_address` of one weight: slot `slot` (`column * lanes + lane`) of weight-memory word
+/// `word`.
+pub fn weight_address(word: usize, slot: usize) -> u32 {
     let index = (checked(word, MEMORY_ADDRESS_BITS, "weight word") << WEIGHT_WORD_SHIFT)
-        | checked(column, WEIGHT_COLUMN_BITS, "column");
+        | checked(slot, WEIGHT_COLUMN_BITS, "weight slot");
     config_address(Region::Weights, index)
 }
 
@@ -222,7 +234,7 @@ pub fn neuron_from_data(data: u32) -> i64 {
 /// What a `cfg_address` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConfigTarget {
-    Weight { word: usize, column: usize },
+    Weight { word: usize, slot: usize },
     Neuron { neuron: usize, which: NeuronParam },
     Layer { layer: usize, field: LayerField },
     Control,
@@ -239,7 +251,7 @@ pub fn decode_address(address: u32) -> Option<ConfigTarget> {
             let word = index >> WEIGHT_WORD_SHIFT;
             fits(word, MEMORY_ADDRESS_BITS).then_some(ConfigTarget::Weight {
                 word: word as usize,
-                column: (index & low_mask(WEIGHT_COLUMN_BITS)) as usize,
+                slot: (index & low_mask(WEIGHT_COLUMN_BITS)) as usize,
             })
         }
         Region::Neurons => {
@@ -273,11 +285,12 @@ pub struct PortWrite {
     pub data: u32,
 }
 
-/// The configuration-port writes that load `qnet` on an engine with `cols` columns, in order:
-/// per layer its table entry, every weight slot (padding included: a real memory holds no
-/// zeros until written), every neuron's `A` then `B`; last, the layer count. The bases are
-/// those of the memory images (`super::memory`).
-pub fn load_writes(qnet: &QNet, cols: usize) -> Vec<PortWrite> {
+/// The configuration-port writes that load `qnet` on an engine with `step_inputs = cols *
+/// lanes` inputs per array step, in order: per layer its table entry, every weight slot in
+/// slot order (padding included: a real memory holds no zeros until written; a column's
+/// lanes one after the other, as the weight memory packs them), every neuron's `A` then `B`;
+/// last, the layer count. The bases are those of the memory images (`super::memory`).
+pub fn load_writes(qnet: &QNet, step_inputs: usize) -> Vec<PortWrite> {
     let mut out = Vec::new();
     let layers = qnet.layers();
     let (mut w_base, mut n_base) = (0usize, 0usize);
@@ -292,10 +305,11 @@ pub fn load_writes(qnet: &QNet, cols: usize) -> Vec<PortWrite> {
         },
     ) in layers.iter().enumerate()
     {
-        let steps = n_in.div_ceil(cols);
+        let steps = n_in.div_ceil(step_inputs);
+        let last_step_inputs = n_in - (steps - 1) * step_inputs;
         for (f, value) in LayerField::ALL
             .into_iter()
-            .zip([steps, n_out, w_base, n_base])
+            .zip([steps, n_out, w_base, n_base, last_step_inputs])
         {
             out.push(PortWrite {
                 address: layer_address(l, f),
@@ -305,11 +319,11 @@ pub fn load_writes(qnet: &QNet, cols: usize) -> Vec<PortWrite> {
         for i in 0..n_out {
             for s in 0..steps {
                 let word = w_base + i * steps + s;
-                for c in 0..cols {
-                    let j = s * cols + c;
+                for q in 0..step_inputs {
+                    let j = s * step_inputs + q;
                     let v = if j < n_in { w[i * n_in + j] } else { 0 };
                     out.push(PortWrite {
-                        address: weight_address(word, c),
+                        address: weight_address(word, q),
                         data: weight_data(v),
                     });
                 }
@@ -338,18 +352,20 @@ pub fn load_writes(qnet: &QNet, cols: usize) -> Vec<PortWrite> {
 /// Width of `in_data`: the engine takes at most this many inputs per word.
 pub const INPUT_WORD_BITS: u32 = 32;
 
-/// Words of one input of `n_in` values on `cols` columns: `ceil(n_in / cols)`.
+/// Words of one input of `n_in` values on an engine with `cols` inputs per array step
+/// (`cols * lanes`): `ceil(n_in / cols)`.
 pub fn input_word_count(n_in: usize, cols: usize) -> usize {
     n_in.div_ceil(cols)
 }
 
-/// Packs one input (`+1`/`-1` values) into the engine's input words: bit `c` of word `w` is
-/// input `w * cols + c`, 1 for `+1`, 0 for `-1`; bits at and above `cols` are 0, and so are
-/// the slots of the last word past the input.
+/// Packs one input (`+1`/`-1` values) into the engine's input words of `cols` bits, the
+/// inputs of one array step (`cols * lanes`): bit `c` of word `w` is input `w * cols + c`, 1
+/// for `+1`, 0 for `-1`; bits at and above `cols` are 0, and so are the slots of the last word
+/// past the input.
 pub fn pack_input_words(values: &[i8], cols: usize) -> Vec<u32> {
     assert!(
         cols >= 1 && cols as u32 <= INPUT_WORD_BITS,
-        "{cols} columns do not fit a {INPUT_WORD_BITS}-bit input word"
+        "{cols} inputs per step do not fit a {INPUT_WORD_BITS}-bit input word"
     );
     values
         .chunks(cols)

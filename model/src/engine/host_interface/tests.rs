@@ -20,8 +20,8 @@ fn addresses_follow_the_documented_map() {
 }
 
 #[test]
-#[should_panic(expected = "column")]
-fn a_column_past_the_field_is_refused() {
+#[should_panic(expected = "weight slot")]
+fn a_slot_past_the_field_is_refused() {
     weight_address(0, 64);
 }
 
@@ -35,10 +35,10 @@ fn a_layer_past_the_field_is_refused() {
 fn addresses_decode_back() {
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(2);
     for _ in 0..2000 {
-        let (word, column) = (rng.gen_range(0..1 << 20), rng.gen_range(0..64));
+        let (word, slot) = (rng.gen_range(0..1 << 20), rng.gen_range(0..64));
         assert_eq!(
-            decode_address(weight_address(word, column)),
-            Some(ConfigTarget::Weight { word, column })
+            decode_address(weight_address(word, slot)),
+            Some(ConfigTarget::Weight { word, slot })
         );
         let neuron = rng.gen_range(0..1 << 20);
         for which in [NeuronParam::A, NeuronParam::B] {
@@ -61,7 +61,7 @@ fn addresses_decode_back() {
     );
     // unknown region, unknown layer field, bits the engine ignores
     assert_eq!(decode_address(0x4000_0000), None);
-    assert_eq!(decode_address(0x2000_0004), None);
+    assert_eq!(decode_address(0x2000_0005), None);
     assert_eq!(decode_address(0x0400_0000), None);
     assert_eq!(decode_address(0x3000_0001), None);
 }
@@ -168,7 +168,7 @@ fn load_writes_cover_every_slot_once() {
     for _ in 0..30 {
         let cfg = samples::random_config(&mut rng, &Limits::SMALL);
         let q = samples::random_qnet(&mut rng, &cfg, &Limits::SMALL, Weights::Random);
-        let writes = load_writes(&q, cfg.cols);
+        let writes = load_writes(&q, cfg.step_inputs());
         let mut seen = HashMap::new();
         for w in &writes {
             let target = decode_address(w.address).expect("a valid address");
@@ -184,19 +184,26 @@ fn load_writes_cover_every_slot_once() {
             assert_eq!(get(LayerField::NOut), m.n_out);
             assert_eq!(get(LayerField::WeightBase), m.weight_base);
             assert_eq!(get(LayerField::NeuronBase), m.neuron_base);
+            let last = get(LayerField::LastStepInputs);
+            assert_eq!(
+                (m.steps_per_neuron - 1) * cfg.step_inputs() + last,
+                m.n_in,
+                "layer {l}"
+            );
+            assert!((1..=cfg.step_inputs()).contains(&last));
         }
         let weights = seen
             .keys()
             .filter(|t| matches!(t, ConfigTarget::Weight { .. }))
             .count();
-        assert_eq!(weights, images.layout.weight_words * cfg.cols);
+        assert_eq!(weights, images.layout.weight_words * cfg.step_inputs());
         for (l, view) in q.layers().iter().enumerate() {
             let m = &images.layout.layers[l];
             for i in 0..view.n_out {
                 for j in 0..view.n_in {
-                    let word = m.weight_base + i * m.steps_per_neuron + j / cfg.cols;
-                    let column = j % cfg.cols;
-                    let d = seen[&ConfigTarget::Weight { word, column }];
+                    let word = m.weight_base + i * m.steps_per_neuron + j / cfg.step_inputs();
+                    let slot = j % cfg.step_inputs();
+                    let d = seen[&ConfigTarget::Weight { word, slot }];
                     assert_eq!(weight_from_data(d), i64::from(view.w[i * view.n_in + j]));
                 }
                 let n = m.neuron_base + i;

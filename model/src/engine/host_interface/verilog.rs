@@ -111,7 +111,11 @@ fn sections() -> Vec<(&'static str, Vec<Define>)> {
                     LAYER_DATA_BITS,
                     "cfg_data bits of a field",
                 ),
-                code("LAYER_STEPS", LayerField::Steps as u64, "ceil(n_in / cols)"),
+                code(
+                    "LAYER_STEPS",
+                    LayerField::Steps as u64,
+                    "ceil(n_in / (cols * lanes))",
+                ),
                 code("LAYER_N_OUT", LayerField::NOut as u64, "neurons"),
                 code(
                     "LAYER_WEIGHT_BASE",
@@ -123,6 +127,11 @@ fn sections() -> Vec<(&'static str, Vec<Define>)> {
                     LayerField::NeuronBase as u64,
                     "first neuron",
                 ),
+                code(
+                    "LAYER_LAST_STEP_INPUTS",
+                    LayerField::LastStepInputs as u64,
+                    "real inputs of a neuron's last step",
+                ),
                 number(
                     "CONTROL_DATA_BITS",
                     CONTROL_DATA_BITS,
@@ -131,7 +140,7 @@ fn sections() -> Vec<(&'static str, Vec<Define>)> {
             ],
         ),
         (
-            "input stream: bit c of word w is input w * cols + c, 1 for +1",
+            "input stream: bit c of word w is input w * N + c (N = cols * lanes), 1 for +1",
             vec![number(
                 "INPUT_WORD_BITS",
                 INPUT_WORD_BITS,
