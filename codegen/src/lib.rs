@@ -294,11 +294,22 @@ pub fn verilog(cfg: &EngineConfig, opts: &VerilogOptions) -> Result<String, Veri
         cfg.blank_out.threshold_bits,
         cfg.mc_samples
     );
+    // a lanes line only where there are several (one-lane headers stay as they were)
+    let lanes = if cfg.lanes > 1 {
+        format!(
+            "// {} synapses per PE per step: {} inputs per array step.\n",
+            cfg.lanes,
+            cfg.step_inputs()
+        )
+    } else {
+        String::new()
+    };
     let note = match cells {
         Cells::Portable => "",
         Cells::Ecp5 => "// PE sums on ECP5 carry cells (CCU2C): synthesize with synth_ecp5; simulate with CCU2C.v.\n",
     };
     Ok(header
+        + &lanes
         + note
         + &rename_top(&nsm_hdl::engine::ports::verilog(&engine))
         + cells::design_modules(cells))

@@ -27,6 +27,7 @@ const MEMORIES: &[&str] = &["weights", "a_ram", "b_ram", "logits", "act"];
 const CHAINS: &[&str] = &[
     "w_chain",
     "valid_chain",
+    "live_chain",
     "n_chain",
     "tok_flags_chain",
     "tok_word_chain",
@@ -56,7 +57,7 @@ pub const WAIVERS: &[Waiver] = &[
         rule: "UNUSEDSIGNAL",
         module: "array",
         signals: &[
-            "w_chain$*", "valid_chain$*", "n_chain$*", "tok_flags_chain$*", "tok_word_chain$*",
+            "w_chain$*", "valid_chain$*", "live_chain$*", "n_chain$*", "tok_flags_chain$*", "tok_word_chain$*",
             "tok_bit_chain$*", "tok_neuron_chain$*", "tok_live_chain$*",
         ],
         reason: "a shift chain offers a tap after every stage; the engine reads the stages its timing needs",
@@ -94,6 +95,12 @@ pub const WAIVERS: &[Waiver] = &[
         module: "row_ends",
         signals: &["above_s", "below_s", "above_t", "below_t"],
         reason: "only the sign of a saturation difference is used",
+    },
+    Waiver {
+        rule: "UNUSEDSIGNAL",
+        module: "pes",
+        signals: &["live_in"],
+        reason: "only the PEs of 1-bit weights mask padding slots; multi-bit padding weights are 0",
     },
     Waiver {
         rule: "UNUSEDSIGNAL",

@@ -112,7 +112,7 @@ impl BoardParams {
     }
 }
 
-/// Input words of `cols` bits travel as this many bytes (the host interface's definition).
+/// Input words of `cols * lanes` bits travel as this many bytes (the host interface's definition).
 pub use nsm_model::engine::host_interface::input_word_bytes as word_bytes;
 
 #[derive(LogicBlock)]
@@ -169,7 +169,7 @@ impl NsmBoard {
             receiver: UartRx::new(params.clocks_per_bit),
             transmitter: UartTx::new(params.clocks_per_bit),
             link: HostLink::new(
-                word_bytes(cfg.cols),
+                word_bytes(cfg.step_inputs()),
                 params.timeout_cycles.clamp(1, MAX_TIMEOUT_CYCLES),
             ),
             engine,

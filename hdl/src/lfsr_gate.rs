@@ -1,5 +1,7 @@
 //! The random source of one PE: a Fibonacci LFSR that leaps `k` steps per gate and the
 //! Bernoulli gate `r < threshold` on the `k` fresh bits (`docs/engine-spec.md`, section 3).
+//! With `lanes` gates per step it leaps `lanes * k` steps and lane `l` reads the `l`-th group
+//! of `k` fresh bits (lane 0 the first produced, the most significant group).
 //!
 //! A leaf block in the style of rust-hdl's `DFF` and `RAM`: a native Rust model for
 //! simulation (rust-hdl's shift operators go through arbitrary-precision integers on every
@@ -23,6 +25,7 @@ pub struct LfsrGate {
     _seed: u32,
     _k: u32,
     _threshold: u32,
+    _lanes: u32,
     _state: u32,
 }
 
@@ -38,8 +41,21 @@ impl LfsrGate {
             _seed: seed,
             _k: k,
             _threshold: threshold,
+            _lanes: 1,
             _state: 0,
         }
+    }
+
+    /// `lanes` gates per step (at most the LFSR width over `k`).
+    pub fn with_lanes(mut self, lanes: usize) -> Self {
+        self.set_lanes(lanes);
+        self
+    }
+
+    /// As [`Self::with_lanes`], in place.
+    pub fn set_lanes(&mut self, lanes: usize) {
+        assert!(lanes >= 1 && lanes as u32 * self._k <= self._spec.width());
+        self._lanes = lanes as u32;
     }
 
     fn gate_of(&self, state: u32) -> bool {
@@ -54,7 +70,7 @@ impl Logic for LfsrGate {
             if self.reset.val() {
                 self._state = self._seed;
             } else if self.step.val() {
-                self._state = self._spec.leap(self._state, self._k);
+                self._state = self.leap(self._state);
             }
         }
         self.gate.next = self.gate_of(self._state);
@@ -75,14 +91,24 @@ impl LfsrGate {
         self._seed
     }
 
-    /// The register after one gate's leap of `k` steps.
+    /// The register after one step's leap of `lanes * k` steps.
     pub fn leap(&self, state: u32) -> u32 {
-        self._spec.leap(state, self._k)
+        self._spec.leap(state, self._k * self._lanes)
     }
 
-    /// The gate drawn from `state` (the `k` bits its leap produces against the threshold).
+    /// The gate drawn from `state` (the `k` bits its leap produces against the threshold); with
+    /// lanes, lane 0's.
     pub fn gate_from(&self, state: u32) -> bool {
         self.gate_of(state)
+    }
+
+    /// The gates of every lane drawn from `state`, lane `l` in bit `l`: the draws one after
+    /// the other, as the model's `LfsrSpec::gate` makes them.
+    pub fn gates_from(&self, state: u32) -> u64 {
+        let mut s = state;
+        (0..self._lanes).fold(0u64, |g, l| {
+            g | (u64::from(self._spec.gate(&mut s, self._k, self._threshold)) << l)
+        })
     }
 
     /// Verilog of the register (`state`, its leaps `s1..sk`), the gate assigned to the
@@ -93,6 +119,9 @@ impl LfsrGate {
     /// gate's users start from a flip-flop that placement can put beside them; the gate seen
     /// in every cycle is the same.
     pub(crate) fn verilog_body(&self, step: &str, gate: &str, registered_gate: bool) -> String {
+        if self._lanes > 1 {
+            return self.verilog_body_lanes(step, gate, registered_gate);
+        }
         let w = self._spec.width();
         assert!(w >= 2, "LFSR widths start at 2");
         let taps = self
@@ -155,6 +184,77 @@ impl LfsrGate {
         let draw = draw_from(&format!("s{k}"));
         v.push_str(&format!(
             "\nalways @(*) begin\n   {gate} = {draw};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if ({step}) state <= s{k};\nend\n",
+            seed = self._seed,
+        ));
+        v
+    }
+}
+
+impl LfsrGate {
+    /// [`Self::verilog_body`] for several lanes: the register leaps `n = lanes * k` steps
+    /// (`s1..sn`) and `gate` is a `lanes`-bit vector, lane `l` in bit `l`, compared on bits
+    /// `[(lanes - l) k - 1 : (lanes - 1 - l) k]` of `sn`. With `registered_gate` the vector is a
+    /// register (`gate_r`) loaded with the draws of the state the register is about to take:
+    /// the low `n` bits of `s(2n)`.
+    fn verilog_body_lanes(&self, step: &str, gate: &str, registered_gate: bool) -> String {
+        let w = self._spec.width();
+        let taps = self
+            ._spec
+            .taps()
+            .iter()
+            .fold(0u64, |m, &t| m | (1u64 << (t - 1)))
+            & u64::from(self._spec.mask());
+        let (k, lanes) = (self._k, self._lanes);
+        let n = k * lanes;
+        let mut v = format!(
+            "reg [{hi}:0] state;\nwire [{hi}:0] s0 = state;\n",
+            hi = w - 1
+        );
+        let leaps = if registered_gate { 2 * n - 1 } else { n };
+        for i in 0..leaps {
+            v.push_str(&format!(
+                "wire [{hi}:0] s{m} = {{s{i}[{hi1}:0], ^(s{i} & {w}'h{taps:x})}};\n",
+                hi = w - 1,
+                m = i + 1,
+                hi1 = w - 2,
+            ));
+        }
+        // lane l's draw from the n fresh bits `bits`; threshold 0 never opens (reading the
+        // bits keeps `@*` and the lint satisfied)
+        let draws = |bits: &str| -> String {
+            (0..lanes)
+                .rev()
+                .map(|l| {
+                    let (hi, lo) = ((lanes - l) * k - 1, (lanes - 1 - l) * k);
+                    if self._threshold == 0 {
+                        format!("1'b0 & (^{bits}[{hi}:{lo}])")
+                    } else {
+                        format!("({bits}[{hi}:{lo}] < {k}'d{})", self._threshold)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let lm = lanes - 1;
+        if registered_gate {
+            let last = 2 * n - 1;
+            let fresh = if n == 1 {
+                format!("^(s{last} & {w}'h{taps:x})")
+            } else {
+                format!("{{s{last}[{}:0], ^(s{last} & {w}'h{taps:x})}}", n - 2)
+            };
+            v.push_str(&format!("wire [{}:0] next_bits = {fresh};\n", n - 1));
+            v.push_str(&format!(
+                "reg [{lm}:0] gate_r;\n\nalways @(*) begin\n   {gate} = gate_r;\nend\n\nalways @(posedge clock) begin\n   if (reset) begin\n      state <= {w}'h{seed:x};\n      gate_r <= {lanes}'d{g0};\n   end else if ({step}) begin\n      state <= s{n};\n      gate_r <= {{{next}}};\n   end\nend\n",
+                seed = self._seed,
+                g0 = self.gates_from(self._seed),
+                next = draws("next_bits"),
+            ));
+            return v;
+        }
+        v.push_str(&format!(
+            "\nalways @(*) begin\n   {gate} = {{{d}}};\nend\n\nalways @(posedge clock) begin\n   if (reset) state <= {w}'h{seed:x};\n   else if ({step}) state <= s{n};\nend\n",
+            d = draws(&format!("s{n}")),
             seed = self._seed,
         ));
         v

@@ -27,6 +27,10 @@ pub const MAX_ACC_BITS: u32 = 30;
 pub const MAX_BIAS_BITS: u32 = 30;
 /// Most columns: a row's activation word is 32 bits.
 pub const MAX_COLS: usize = 32;
+/// Most inputs per array step (`cols * lanes`): a row's activation word is 32 bits.
+pub const MAX_STEP_INPUTS: usize = 32;
+/// Widest packed weight word of one column (`lanes * weight_bits`): the PE's weight port.
+pub const MAX_COLUMN_WEIGHT_BITS: usize = 32;
 
 /// How the emitted Verilog builds the PEs' two adders. The choice changes the Verilog text,
 /// never what the hardware computes: the Rust models are the same, and the co-simulation
@@ -60,6 +64,16 @@ pub fn check_supported(cfg: &EngineConfig) -> Result<(), HdlError> {
     };
     for (what, value, limit) in [
         ("cols", cfg.cols as u64, MAX_COLS as u64),
+        (
+            "inputs per array step (cols x lanes)",
+            cfg.step_inputs() as u64,
+            MAX_STEP_INPUTS as u64,
+        ),
+        (
+            "bits of a column's weights (lanes x weight_bits)",
+            (cfg.lanes as u64) * u64::from(cfg.weight_bits),
+            MAX_COLUMN_WEIGHT_BITS as u64,
+        ),
         (
             "accumulator width (bits)",
             u64::from(acc),

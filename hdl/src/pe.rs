@@ -26,6 +26,14 @@
 //! one clock later. `valid_in` then comes a clock ahead of the adding clock: the LFSR draws the
 //! gate early and the PE delays it beside its adders (`gate_q`).
 //!
+//! [`Pe::with_lanes`] makes a PE of several synapses per step, or of 1-bit weights: `w_in`
+//! then holds the column's `lanes` weight codes packed (lane 0 lowest), the PE's activation
+//! bits are `z_in[c*lanes + l]`, its LFSR leaps `lanes * k` steps and draws a gate per lane
+//! (`docs/engine-spec.md`, section 3), and each sum adds the lanes' terms: conditional
+//! negations of sign-extended codes, or for 1-bit weights XNORs counted as
+//! `2 popcount(x) - popcount(live)`. 1-bit PEs mask the slots at and above `live_in` (the
+//! padding of a neuron's last step; multi-bit padding weights are 0 and need no mask).
+//!
 //! [`Pe::with_cells`] chooses how the Verilog writes the two sums: portable (`+`, for every
 //! tool) or, for the ECP5, as chains of its carry cells with the conditional negation and the
 //! gate inside the cells' LUTs ([`ECP5_ADDER_MODULE`]; `docs/hardware.md`, "The PE sums on the
@@ -132,8 +140,12 @@ pub struct Pe {
     pub valid_in: Signal<In, bool>,
     /// This column's weight of the step (broadcast down the column), sign-extended.
     pub w_in: Signal<In, Signed<PSUM_BITS>>,
-    /// The row's activation word of this step; bit `c` is PE `(r, c)`'s.
+    /// The row's activation word of this step; bit `c` is PE `(r, c)`'s (bits
+    /// `c*lanes .. c*lanes + lanes` with lanes).
     pub z_in: Signal<In, Bits<32>>,
+    /// Real inputs of this step (`cols * lanes` but on a neuron's last step), arriving with
+    /// `w_in`; only 1-bit PEs read it.
+    pub live_in: Signal<In, Bits<7>>,
     pub s_in: Signal<In, Signed<PSUM_BITS>>,
     pub t_in: Signal<In, Signed<PSUM_BITS>>,
     pub z_out: Signal<Out, Bits<32>>,
@@ -147,11 +159,16 @@ pub struct Pe {
     // registers of the Rust model, and the output values they give (converted once per
     // clock, not once per settle pass)
     _state: u32,
-    _gate: bool,
+    /// This step's gates, lane `l` in bit `l`.
+    _gate: u64,
     /// The registered weight, when the PE registers its operands.
     _w: Option<i64>,
-    /// The gate delayed a clock (with operand registers the LFSR runs a clock ahead).
-    _gate_q: bool,
+    /// The gates delayed a clock (with operand registers the LFSR runs a clock ahead).
+    _gate_q: u64,
+    /// The registered live count, with operand registers.
+    _live_q: u64,
+    _lanes: usize,
+    _weight_bits: u32,
     _z: Bits<32>,
     _s: Signed<PSUM_BITS>,
     _t: Signed<PSUM_BITS>,
@@ -183,6 +200,7 @@ impl Pe {
             valid_in: Default::default(),
             w_in: Default::default(),
             z_in: Default::default(),
+            live_in: Default::default(),
             s_in: Default::default(),
             t_in: Default::default(),
             z_out: Default::default(),
@@ -193,9 +211,12 @@ impl Pe {
             _col: col,
             _psum_bits: psum_bits,
             _state: 0,
-            _gate: false,
+            _gate: 0,
             _w: None,
-            _gate_q: false,
+            _gate_q: 0,
+            _live_q: 0,
+            _lanes: 1,
+            _weight_bits: 8,
             _z: Default::default(),
             _s: Default::default(),
             _t: Default::default(),
@@ -211,10 +232,60 @@ impl Pe {
         self
     }
 
-    /// How the Verilog builds the two adders ([`Cells`]); the Rust model is the same.
+    /// How the Verilog builds the two adders ([`Cells`]); the Rust model is the same. The
+    /// carry-cell form exists for the one-lane PE of multi-bit weights; the others stay
+    /// portable.
     pub fn with_cells(mut self, cells: Cells) -> Self {
         self._cells = cells;
         self
+    }
+
+    /// `lanes` synapses per step of `weight_bits`-bit weights (the default PE: one lane of
+    /// multi-bit weights, `w_in` the sign-extended weight).
+    pub fn with_lanes(mut self, lanes: usize, weight_bits: u32) -> Self {
+        assert!(lanes >= 1 && self._col * lanes + lanes <= 32);
+        assert!(lanes as u32 * weight_bits <= 32 && weight_bits >= 1);
+        self._lanes = lanes;
+        self._weight_bits = weight_bits;
+        self._lfsr.set_lanes(lanes);
+        self
+    }
+
+    /// The one-lane PE of multi-bit weights, whose Verilog is the measured original.
+    fn is_plain(&self) -> bool {
+        self._lanes == 1 && self._weight_bits >= 2
+    }
+
+    /// One step's sums `(dS, dT)` of the lanes: weights from the codes in `w`, activation bits
+    /// from `z`, gates `gates` (lane `l` in bit `l`), slots at and above `live` masked with
+    /// 1-bit weights.
+    fn step_sums(&self, z: u64, w: i64, gates: u64, live: u64) -> (i64, i64) {
+        if self.is_plain() {
+            let term = if (z >> self._col) & 1 == 1 { w } else { -w };
+            return (term, if gates & 1 == 1 { term } else { 0 });
+        }
+        let wb = self._weight_bits;
+        let codes = w as u64 & 0xffff_ffff;
+        let base = self._col * self._lanes;
+        let (mut ds, mut dt) = (0i64, 0i64);
+        for l in 0..self._lanes {
+            let slot = base + l;
+            if wb == 1 && slot as u64 >= live {
+                continue;
+            }
+            let code = (codes >> (l as u32 * wb)) & ((1u64 << wb) - 1);
+            let weight = nsm_model::engine::memory::weight_from_code(code, wb);
+            let term = if (z >> slot) & 1 == 1 {
+                weight
+            } else {
+                -weight
+            };
+            ds += term;
+            if (gates >> l) & 1 == 1 {
+                dt += term;
+            }
+        }
+        (ds, dt)
     }
 }
 
@@ -223,34 +294,31 @@ impl Logic for Pe {
         if self.clock.pos_edge() {
             let z_now = self.z_in.val();
             let w_now = to_i64(self.w_in.val());
+            let live_now = self.live_in.val().to_u64();
             // the operands of this clock's sums: the ports, or their registers (and then the
             // gate drawn a clock earlier, `valid_in` arriving a clock ahead of the step)
-            let (z, w, gate) = match self._w.as_mut() {
+            let (z, w, gates, live) = match self._w.as_mut() {
                 Some(w_reg) => (
                     self._z,
                     std::mem::replace(w_reg, w_now),
                     std::mem::replace(&mut self._gate_q, self._gate),
+                    std::mem::replace(&mut self._live_q, live_now),
                 ),
-                None => (z_now, w_now, self._gate),
+                None => (z_now, w_now, self._gate, live_now),
             };
-            let term = if (z.to_u64() >> self._col) & 1 == 1 {
-                w
-            } else {
-                -w
-            };
+            let (ds, dt) = self.step_sums(z.to_u64(), w, gates, live);
             let p = self._psum_bits;
-            self._s = wrap(to_i64(self.s_in.val()) + term, p).into();
-            let t = to_i64(self.t_in.val()) + if gate { term } else { 0 };
-            self._t = wrap(t, p).into();
+            self._s = wrap(to_i64(self.s_in.val()) + ds, p).into();
+            self._t = wrap(to_i64(self.t_in.val()) + dt, p).into();
             self._z = z_now;
             if self.reset.val() {
                 self._state = self._lfsr.seed();
             } else if self.valid_in.val() {
                 self._state = self._lfsr.leap(self._state);
             }
-            self._gate = self._lfsr.gate_from(self._state);
+            self._gate = self._lfsr.gates_from(self._state);
         }
-        self.gate.next = self._gate;
+        self.gate.next = self._gate & 1 == 1;
         self.z_out.next = self._z;
         self.s_out.next = self._s;
         self.t_out.next = self._t;
@@ -264,6 +332,9 @@ impl Logic for Pe {
     }
 
     fn hdl(&self) -> Verilog {
+        if !self.is_plain() {
+            return Verilog::Custom(self.verilog_lanes());
+        }
         let p = self._psum_bits as usize;
         let pm = p - 1;
         let ext = |x: &str| crate::ram::extend(x, p, PSUM_BITS, true);
@@ -307,6 +378,126 @@ impl Logic for Pe {
             et = ext("t_r"),
         ));
         Verilog::Custom(v)
+    }
+}
+
+impl Pe {
+    /// The Verilog of a PE of several lanes or of 1-bit weights (portable adders). With
+    /// operand registers the packed weights, the live count and the gates are registered a
+    /// clock before the sums, as in the one-lane PE.
+    fn verilog_lanes(&self) -> String {
+        let p = self._psum_bits as usize;
+        let pm = p - 1;
+        let (lanes, wb) = (self._lanes, self._weight_bits as usize);
+        let lm = lanes - 1;
+        let base = self._col * lanes;
+        let registered = self._w.is_some();
+        let ext = |x: &str| crate::ram::extend(x, p, PSUM_BITS, true);
+        let mut v =
+            format!("reg [{lm}:0] gates;\nreg [31:0] z_r;\nreg [{pm}:0] s_r;\nreg [{pm}:0] t_r;\n");
+        v.push_str(&self._lfsr.verilog_body("valid_in", "gates", registered));
+        v.push_str("\nalways @(*) begin\n   gate = gates[0];\nend\n");
+        let wn = lanes * wb - 1;
+        // only the 1-bit PEs read the live count (the others' padding weights are 0)
+        let binary = wb == 1;
+        if registered {
+            let live = if binary {
+                (
+                    "reg [6:0] live_r;\n",
+                    "   live_r <= live_in;\n",
+                    "wire [6:0] live_n = live_r;\n",
+                )
+            } else {
+                ("", "", "")
+            };
+            v.push_str(&format!(
+                "\nreg [{wn}:0] w_r;\nreg [{lm}:0] gate_q;\n{}\n// `keep`: every PE of a column has its own copy\n(* keep *)\nalways @(posedge clock) begin\n   w_r <= w_in[{wn}:0];\n   gate_q <= gates;\n{}end\n\nwire [{wn}:0] w_n = w_r;\nwire [{lm}:0] gate_add = gate_q;\n{}wire [{lm}:0] z_lanes = z_r[{zh}:{base}];\n",
+                live.0, live.1, live.2, zh = base + lanes - 1
+            ));
+        } else {
+            let live = if binary {
+                "wire [6:0] live_n = live_in;\n"
+            } else {
+                ""
+            };
+            v.push_str(&format!(
+                "\nwire [{wn}:0] w_n = w_in[{wn}:0];\nwire [{lm}:0] gate_add = gates;\n{live}wire [{lm}:0] z_lanes = z_in[{zh}:{base}];\n", zh = base + lanes - 1
+            ));
+        }
+        let mut sums_s = vec![format!("s_in[{pm}:0]")];
+        let mut sums_t = vec![format!("t_in[{pm}:0]")];
+        if wb == 1 {
+            // XNOR terms: +1 where the weight's bit equals the activation's, -1 elsewhere, so a
+            // sum over the live lanes is 2 popcount(x & live) - popcount(live)
+            let pw = crate::unsigned_bits(lanes as u64) as usize;
+            let live_bits: Vec<String> = (0..lanes)
+                .map(|l| format!("(live_n > 7'd{})", base + l))
+                .collect();
+            v.push_str(&format!(
+                "wire [{lm}:0] live_lane = {{{}}};\nwire [{lm}:0] x = ~(w_n ^ z_lanes) & live_lane;\nwire [{lm}:0] xg = x & gate_add;\nwire [{lm}:0] lg = live_lane & gate_add;\n",
+                live_bits.iter().rev().cloned().collect::<Vec<_>>().join(", "),
+            ));
+            let count = |name: &str, bits: &str| -> String {
+                let terms: Vec<String> = (0..lanes)
+                    .map(|l| {
+                        if pw == 1 {
+                            format!("{bits}[{l}]")
+                        } else {
+                            format!("{{{}'d0, {bits}[{l}]}}", pw - 1)
+                        }
+                    })
+                    .collect();
+                format!("wire [{}:0] {name} = {};\n", pw - 1, terms.join(" + "))
+            };
+            v.push_str(&count("pc_x", "x"));
+            v.push_str(&count("pc_live", "live_lane"));
+            v.push_str(&count("pc_xg", "xg"));
+            v.push_str(&count("pc_lg", "lg"));
+            let widen = |x: &str, from: usize| crate::ram::extend(x, from, p, false);
+            // 2 pc fits P bits: P holds +-(cols lanes), pc at most lanes
+            let twice = |x: &str| {
+                if pw < p {
+                    widen(&format!("{{{x}, 1'b0}}"), pw + 1)
+                } else {
+                    format!("{x}[{}:0], 1'b0", p - 2)
+                }
+            };
+            sums_s.push(twice("pc_x"));
+            sums_s.push(format!("-{}", widen("pc_live", pw)));
+            sums_t.push(twice("pc_xg"));
+            sums_t.push(format!("-{}", widen("pc_lg", pw)));
+        } else {
+            // each lane's term: its sign-extended weight, negated where z = -1
+            for l in 0..lanes {
+                v.push_str(&format!(
+                    "wire [{}:0] code{l} = w_n[{}:{}];\nwire [{pm}:0] w{l} = {};\nwire [{pm}:0] term{l} = z_lanes[{l}] ? w{l} : -w{l};\n",
+                    wb - 1,
+                    (l + 1) * wb - 1,
+                    l * wb,
+                    crate::ram::extend(&format!("code{l}"), wb, p, true),
+                ));
+                sums_s.push(format!("term{l}"));
+                sums_t.push(format!("(gate_add[{l}] ? term{l} : {p}'d0)"));
+            }
+        }
+        let join = |terms: &[String]| -> String {
+            let mut out = terms[0].clone();
+            for t in &terms[1..] {
+                match t.strip_prefix('-') {
+                    Some(neg) => out.push_str(&format!(" - {neg}")),
+                    None => out.push_str(&format!(" + {t}")),
+                }
+            }
+            out
+        };
+        v.push_str(&format!(
+            "\nalways @(posedge clock) begin\n   z_r <= z_in;\n   s_r <= {};\n   t_r <= {};\nend\n\nalways @(*) begin\n   z_out = z_r;\n   s_out = {es};\n   t_out = {et};\nend\n",
+            join(&sums_s),
+            join(&sums_t),
+            es = ext("s_r"),
+            et = ext("t_r"),
+        ));
+        v
     }
 }
 

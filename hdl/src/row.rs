@@ -111,8 +111,8 @@ pub struct RowSpec {
     pub saturate_bits: Option<u32>,
     /// Activation buffer depth (all three regions).
     pub act_words: usize,
-    /// Activation word width (the array's columns).
-    pub cols: usize,
+    /// Activation word width: the inputs of one array step (`cols * lanes`).
+    pub step_inputs: usize,
     /// Output register on the activation buffer, input registers on the neuron unit.
     pub hard_block_registers: bool,
 }
@@ -158,7 +158,7 @@ impl RowEnd {
             logit_neuron: Default::default(),
             logit_live: Default::default(),
             logit_pending: Default::default(),
-            act: BitRam::new(spec.act_words, spec.cols)
+            act: BitRam::new(spec.act_words, spec.step_inputs)
                 .with_output_register(spec.hard_block_registers),
             neuron,
             hid_pending: ShiftChain::new(hid_stages),

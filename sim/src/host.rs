@@ -37,7 +37,7 @@ pub fn write_command(w: &ConfigWrite) -> Vec<u8> {
 }
 
 /// `'I'` (or `'L'` with `logits`): one input of `+1`/`-1` values on an engine with `cols`
-/// columns; each word is `ceil(cols / 8)` bytes, little-endian.
+/// inputs per array step (`cols * lanes`); each word is `ceil(cols / 8)` bytes, little-endian.
 pub fn infer_command(input: &[i8], cols: usize, logits: bool) -> Vec<u8> {
     let words = input_words(input, cols);
     let bytes = input_word_bytes(cols);
@@ -153,7 +153,7 @@ impl HostStream {
         self.expect.push(Expect::Ack);
     }
 
-    /// Appends the writes that load `qnet` on an engine with `cols` columns
+    /// Appends the writes that load `qnet` on an engine with `cols` inputs per array step
     /// ([`config_writes`]).
     pub fn load(&mut self, qnet: &QNet, cols: usize) {
         for w in config_writes(qnet, cols) {

@@ -28,13 +28,15 @@ pub use nsm_model::engine::cycles::CycleModel;
 /// ([`nsm_model::engine::host_interface::PortWrite`], address and data).
 pub use nsm_model::engine::host_interface::PortWrite as ConfigWrite;
 
-/// The configuration-port writes that load `qnet` on an engine with `cols` columns, in order
+/// The configuration-port writes that load `qnet` on an engine with `cols` inputs per array
+/// step (`cols * lanes`, `EngineConfig::step_inputs`), in order
 /// ([`nsm_model::engine::host_interface::load_writes`]).
 pub fn config_writes(qnet: &QNet, cols: usize) -> Vec<ConfigWrite> {
     load_writes(qnet, cols)
 }
 
-/// The input words of one input (`+1`/`-1` values) on an engine with `cols` columns
+/// The input words of one input (`+1`/`-1` values) on an engine with `cols` inputs per array
+/// step (`cols * lanes`)
 /// ([`nsm_model::engine::host_interface::pack_input_words`]).
 pub fn input_words(input: &[i8], cols: usize) -> Vec<u32> {
     pack_input_words(input, cols)
@@ -275,11 +277,11 @@ impl EngineSim {
         qnet.check_against(&self.cfg)?;
         let backdoor = path == LoadPath::Backdoor;
         let mut pending_a = 0i64;
-        for w in load_writes(qnet, self.layout.cols) {
+        for w in load_writes(qnet, self.layout.step_inputs) {
             match decode_address(w.address) {
-                Some(ConfigTarget::Weight { word, column }) if backdoor => {
+                Some(ConfigTarget::Weight { word, slot }) if backdoor => {
                     self.engine
-                        .preload_weight(word, column, hi::weight_from_data(w.data));
+                        .preload_weight(word, slot, hi::weight_from_data(w.data));
                 }
                 // `A` always comes right before its `B`
                 Some(ConfigTarget::Neuron {
@@ -300,7 +302,7 @@ impl EngineSim {
     /// Streams `input` and runs `cycles` clock cycles without collecting anything (to abort
     /// a run with [`Self::reset`] in the middle).
     pub fn start_and_run(&mut self, input: &[i8], cycles: u64) -> Result<(), SimError> {
-        let words = pack_input_words(input, self.layout.cols);
+        let words = pack_input_words(input, self.layout.step_inputs);
         let mut next_word = 0;
         for _ in 0..cycles {
             let offer = next_word < words.len();
@@ -335,7 +337,7 @@ impl EngineSim {
                 found: input.len(),
             });
         }
-        let words = pack_input_words(input, self.layout.cols);
+        let words = pack_input_words(input, self.layout.step_inputs);
         let mut stalls = stalls;
         let start = self.cycles;
         let mut next_word = 0;

@@ -38,13 +38,13 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
         let classes = *q.widths().last().unwrap();
         let mut stream = HostStream::new();
         stream.ping();
-        stream.load(&q, cfg.cols);
+        stream.load(&q, cfg.step_inputs());
         let mut results = Vec::new();
         for n in 0..2 {
             let x = samples::random_input(&mut rng, q.n_inputs());
             let logits = n == 0;
             let fillers = filler_bytes(&cfg, &q, logits, PARAMS.clocks_per_bit);
-            stream.classify(&x, cfg.cols, classes, logits, fillers);
+            stream.classify(&x, cfg.step_inputs(), classes, logits, fillers);
             results.push(model.infer(&x, &mut states).unwrap());
         }
         stream.ping();

@@ -21,7 +21,7 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5150);
     let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cosim");
     let cases = nsm_model::engine::samples::soak_cases(10);
-    let mut deep = 0;
+    let (mut deep, mut multi_lane, mut binary, mut binary_lanes) = (0, 0, 0, 0);
     for case in 0..cases {
         // cases 0, 1, 4, 5, 8, 9: the PEs' sums on the ECP5's carry cells (with and without
         // stalls); the others portable
@@ -32,6 +32,9 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
         };
         let cfg = samples::random_config(&mut rng, &Limits::TINY);
         deep += usize::from(cfg.hard_block_registers);
+        multi_lane += usize::from(cfg.lanes > 1);
+        binary += usize::from(cfg.weight_bits == 1);
+        binary_lanes += usize::from(cfg.weight_bits == 1 && cfg.lanes > 1);
         // every fifth case: u' = 0 everywhere, the sign unit's tie
         let weights = if case % 5 == 4 {
             Weights::Zero
@@ -75,6 +78,11 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
         (2..=cases - 2).contains(&deep),
         "{deep} of {cases} with hard_block_registers"
     );
+    // and the PEs of several lanes and of 1-bit weights
+    assert!(
+        multi_lane >= 2 && binary >= 2 && binary_lanes >= 1,
+        "{multi_lane} multi-lane, {binary} 1-bit ({binary_lanes} of them multi-lane) of {cases}"
+    );
 }
 
 #[test]
@@ -96,6 +104,28 @@ fn shipped_and_random_configurations_lint_clean() {
             format!("random{i}"),
             samples::random_config(&mut rng, &Limits::SMALL),
         ));
+    }
+    // the PEs of several lanes: 1-bit weights (with and without the hard blocks' registers)
+    // and multi-bit ones
+    for (name, lanes, weight_bits, hbr) in [
+        ("binary-lanes", 8, 1, false),
+        ("binary-lanes-hbr", 8, 1, true),
+        ("binary", 1, 1, true),
+        ("lanes", 3, 5, true),
+    ] {
+        let cfg = EngineConfig {
+            rows: 3,
+            cols: 4,
+            lanes,
+            weight_bits,
+            hard_block_registers: hbr,
+            max_fan_in: 64,
+            max_neurons: 64,
+            weight_memory_words: 256,
+            neuron_memory_words: 128,
+            ..EngineConfig::default_config()
+        };
+        cases.push((name.to_string(), cfg));
     }
     // each in both forms: portable, and the PEs' sums on ECP5 carry cells (with the CCU2C
     // model, which is linted too)

@@ -95,9 +95,9 @@ fn board_session(a: &BoardSessionArgs, fillers: Option<u32>) -> Result<BoardSess
     let per_input = fillers.map_or(0, |cpb| filler_bytes(&cfg, &q, a.logits, cpb));
     let mut stream = HostStream::new();
     stream.ping();
-    stream.load(&q, cfg.cols);
+    stream.load(&q, cfg.step_inputs());
     for x in &inputs {
-        stream.classify(x, cfg.cols, classes, a.logits, per_input);
+        stream.classify(x, cfg.step_inputs(), classes, a.logits, per_input);
     }
     stream.ping();
     Ok(BoardSession {

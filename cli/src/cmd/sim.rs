@@ -158,7 +158,7 @@ impl SimOutcome {
                     "utilization": utilization,
                     "cycles_per_second": rate,
                     "seconds": self.seconds,
-                    "rows": cfg.rows, "cols": cfg.cols, "mc_samples": cfg.mc_samples,
+                    "rows": cfg.rows, "cols": cfg.cols, "lanes": cfg.lanes, "mc_samples": cfg.mc_samples,
                     "network": q.widths(),
                 })
             );

@@ -147,7 +147,7 @@ pub fn prove(
     let tools = tool::find_all(&[Tool::YOSYS, YOSYS_SMTBMC, Z3])?;
     let (yosys, smtbmc, z3) = (&tools[0], &tools[1], &tools[2]);
     let started = Instant::now();
-    let writes = load_writes(qnet, cfg.cols);
+    let writes = load_writes(qnet, cfg.step_inputs());
     let classes = qnet.output.n_out;
     let spec = harness::HarnessSpec {
         cfg,

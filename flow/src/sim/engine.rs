@@ -65,13 +65,13 @@ pub fn prepare(
         }
         expected.push(inf);
     }
-    let cfg_hex: String = config_writes(qnet, cfg.cols)
+    let cfg_hex: String = config_writes(qnet, cfg.step_inputs())
         .iter()
         .map(|w| format!("{:08x}{:08x}\n", w.address, w.data))
         .collect();
     let mut in_hex = String::new();
     for x in inputs {
-        let words = input_words(x, cfg.cols);
+        let words = input_words(x, cfg.step_inputs());
         for (i, w) in words.iter().enumerate() {
             let last = u64::from(i + 1 == words.len());
             in_hex.push_str(&format!(

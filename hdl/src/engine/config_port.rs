@@ -35,9 +35,11 @@ pub struct ConfigPort {
     pub layer: Signal<In, Bits<8>>,
     // ---- weight-memory write (a column's word) ----
     pub w_write: Signal<Out, bool>,
+    /// The weight's slot, `column * lanes + lane`.
     pub w_column: Signal<Out, Bits<6>>,
     pub w_word: Signal<Out, Bits<ADDR_BITS>>,
-    /// The word cut to the weight width, as the memory stores it.
+    /// The weight cut to the weight width and sign-extended; with 1-bit weights its code
+    /// (`memory::weight_code`: 1 for a weight `>= 0`, the complement of the sign bit).
     pub w_data: Signal<Out, Signed<32>>,
     // ---- neuron-memory write (`A_i` or `B_i`) ----
     pub a_write: Signal<Out, bool>,
@@ -50,6 +52,8 @@ pub struct ConfigPort {
     pub n_out: Signal<Out, Bits<ADDR_BITS>>,
     pub w_base: Signal<Out, Bits<ADDR_BITS>>,
     pub n_base: Signal<Out, Bits<ADDR_BITS>>,
+    /// Real inputs of a neuron's last step.
+    pub last_inputs: Signal<Out, Bits<7>>,
     /// The layer has fewer steps than the array has rows.
     pub short: Signal<Out, bool>,
     /// The layer is the network's last (its outputs are logits).
@@ -60,6 +64,7 @@ pub struct ConfigPort {
     tab_n_out: Vec<DFF<Bits<ADDR_BITS>>>,
     tab_w_base: Vec<DFF<Bits<ADDR_BITS>>>,
     tab_n_base: Vec<DFF<Bits<ADDR_BITS>>>,
+    tab_last_inputs: Vec<DFF<Bits<7>>>,
     n_layers: DFF<Bits<8>>,
     region: Signal<Local, Bits<4>>,
     /// A layer table `steps` field being written, cut to its width.
@@ -84,6 +89,10 @@ pub struct ConfigPort {
     m_waddr: Constant<Bits<ADDR_BITS>>,
     m_naddr: Constant<Bits<ADDR_BITS>>,
     c_rows: Constant<Bits<ADDR_BITS>>,
+    /// 1-bit weights: the configuration port stores a weight's code.
+    c_binary: Constant<bool>,
+    c_one32: Constant<Bits<32>>,
+    z7: Constant<Bits<7>>,
     layer_index: Vec<Constant<Bits<8>>>,
     /// The layer-table field numbers.
     field: Vec<Constant<Bits<3>>>,
@@ -118,6 +127,7 @@ crate::block_inputs_first!(ConfigPort {
         n_out,
         w_base,
         n_base,
+        last_inputs,
         short,
         output_layer,
         tab_steps,
@@ -125,6 +135,7 @@ crate::block_inputs_first!(ConfigPort {
         tab_n_out,
         tab_w_base,
         tab_n_base,
+        tab_last_inputs,
         n_layers,
         region,
         cfg_steps,
@@ -146,6 +157,9 @@ crate::block_inputs_first!(ConfigPort {
         m_waddr,
         m_naddr,
         c_rows,
+        c_binary,
+        c_one32,
+        z7,
         layer_index,
         field,
         c_reg_weights,
@@ -188,6 +202,7 @@ impl ConfigPort {
             n_out: Default::default(),
             w_base: Default::default(),
             n_base: Default::default(),
+            last_inputs: Default::default(),
             short: Default::default(),
             output_layer: Default::default(),
             tab_steps: reg(lay.max_layers),
@@ -195,6 +210,7 @@ impl ConfigPort {
             tab_n_out: reg(lay.max_layers),
             tab_w_base: reg(lay.max_layers),
             tab_n_base: reg(lay.max_layers),
+            tab_last_inputs: (0..lay.max_layers).map(|_| Default::default()).collect(),
             n_layers: Default::default(),
             region: Default::default(),
             cfg_steps: Default::default(),
@@ -216,6 +232,9 @@ impl ConfigPort {
             m_waddr: ubits(lay.weight_words),
             m_naddr: ubits(lay.neuron_words),
             c_rows: Constant::new(Bits::<ADDR_BITS>::from(lay.rows as u64)),
+            c_binary: Constant::new(cfg.weight_bits == 1),
+            c_one32: Constant::new(Bits::<32>::from(1u64)),
+            z7: Constant::new(Bits::<7>::from(0u64)),
             layer_index: (0..lay.max_layers)
                 .map(|j| Constant::new(Bits::<8>::from(j as u64)))
                 .collect(),
@@ -224,6 +243,7 @@ impl ConfigPort {
                 LayerField::NOut,
                 LayerField::WeightBase,
                 LayerField::NeuronBase,
+                LayerField::LastStepInputs,
             ]
             .iter()
             .map(|&f| Constant::new(Bits::<3>::from(f as u64)))
@@ -257,12 +277,15 @@ impl Logic for ConfigPort {
             self.tab_n_out[j].d.next = self.tab_n_out[j].q.val();
             self.tab_w_base[j].d.next = self.tab_w_base[j].q.val();
             self.tab_n_base[j].d.next = self.tab_n_base[j].q.val();
+            self.tab_last_inputs[j].clock.next = self.clock.val();
+            self.tab_last_inputs[j].d.next = self.tab_last_inputs[j].q.val();
         }
         // ---- the entry of the current layer ----
         self.steps.next = self.z20.val();
         self.n_out.next = self.z20.val();
         self.w_base.next = self.z20.val();
         self.n_base.next = self.z20.val();
+        self.last_inputs.next = self.z7.val();
         self.short.next = false;
         for j in 0..self.tab_steps.len() {
             if self.layer.val() == self.layer_index[j].val() {
@@ -270,6 +293,7 @@ impl Logic for ConfigPort {
                 self.n_out.next = self.tab_n_out[j].q.val();
                 self.w_base.next = self.tab_w_base[j].q.val();
                 self.n_base.next = self.tab_n_base[j].q.val();
+                self.last_inputs.next = self.tab_last_inputs[j].q.val();
                 self.short.next = self.tab_short[j].q.val();
             }
         }
@@ -298,6 +322,13 @@ impl Logic for ConfigPort {
             self.cfg_w_fit.next = self.cfg_w.val() & self.w_low.val();
             if (self.cfg_w.val() & self.w_sign.val()).any() {
                 self.cfg_w_fit.next = (self.cfg_w.val() & self.w_low.val()) | self.w_high.val();
+            }
+            // 1-bit weights: the code, 1 for a weight >= 0 (16-bit two's complement data)
+            if self.c_binary.val() {
+                self.cfg_w_fit.next = self.c_one32.val();
+                if self.cfg_w.val().get_bit(15) {
+                    self.cfg_w_fit.next = self.z32.val();
+                }
             }
             self.cfg_a_fit.next = self.host.data.val() & self.a_low.val();
             if (self.host.data.val() & self.a_sign.val()).any() {
@@ -342,6 +373,9 @@ impl Logic for ConfigPort {
                     if self.host.address.val().get_bits::<3>(0) == self.field[3].val() {
                         self.tab_n_base[j].d.next =
                             self.host.data.val().get_bits::<ADDR_BITS>(0) & self.m_naddr.val();
+                    }
+                    if self.host.address.val().get_bits::<3>(0) == self.field[4].val() {
+                        self.tab_last_inputs[j].d.next = self.host.data.val().get_bits::<7>(0);
                     }
                 }
             }

@@ -23,6 +23,8 @@ pub struct DenseWalk {
     pub n_base: Signal<In, Bits<ADDR_BITS>>,
     pub short: Signal<In, bool>,
     pub output_layer: Signal<In, bool>,
+    /// Real inputs of a neuron's last step (the table's `last_step_inputs`).
+    pub last_inputs: Signal<In, Bits<7>>,
     /// The group's live rows.
     pub live: Signal<In, Bits<9>>,
     /// Load the layer's first step (the sequencer's START2).
@@ -41,6 +43,9 @@ pub struct DenseWalk {
     pub tok_bit: Signal<Out, Bits<5>>,
     pub tok_neuron: Signal<Out, Bits<ADDR_BITS>>,
     pub tok_live: Signal<Out, Bits<9>>,
+    /// Real inputs of the step issued: `cols * lanes`, or the table's `last_step_inputs` on a
+    /// neuron's last step (the 1-bit PEs mask the slots at and above it).
+    pub live_inputs: Signal<Out, Bits<7>>,
     /// The last step of the layer's last neuron is at hand.
     pub layer_done: Signal<Out, bool>,
     /// The layer being walked is the output layer.
@@ -73,6 +78,7 @@ pub struct DenseWalk {
     lay_in_base: DFF<Bits<ADDR_BITS>>,
     lay_out_base: DFF<Bits<ADDR_BITS>>,
     lay_live: DFF<Bits<9>>,
+    lay_last_inputs: DFF<Bits<7>>,
     /// The table entry registered once more (used with `c_deep`).
     sel_steps: DFF<Bits<ADDR_BITS>>,
     sel_n_out: DFF<Bits<ADDR_BITS>>,
@@ -80,6 +86,7 @@ pub struct DenseWalk {
     sel_n_base: DFF<Bits<ADDR_BITS>>,
     sel_output: DFF<bool>,
     sel_short: DFF<bool>,
+    sel_last_inputs: DFF<Bits<7>>,
     /// `s == 0`, `s == last step`, `s == last effective step`, `i == last neuron`, one clock
     /// ahead (`c_deep`).
     flag_first: DFF<bool>,
@@ -95,6 +102,7 @@ pub struct DenseWalk {
     cur_n_out: Signal<Local, Bits<ADDR_BITS>>,
     cur_w_base: Signal<Local, Bits<ADDR_BITS>>,
     cur_n_base: Signal<Local, Bits<ADDR_BITS>>,
+    cur_last_inputs: Signal<Local, Bits<7>>,
     is_output: Signal<Local, bool>,
     steps_eff: Signal<Local, Bits<ADDR_BITS>>,
     in_base: Signal<Local, Bits<ADDR_BITS>>,
@@ -112,6 +120,8 @@ pub struct DenseWalk {
     m_act: Constant<Bits<ADDR_BITS>>,
     c_rows: Constant<Bits<ADDR_BITS>>,
     c_cols_m1: Constant<Bits<5>>,
+    /// `cols * lanes`: the real inputs of every step but a neuron's last.
+    c_full_inputs: Constant<Bits<7>>,
     c_region0: Constant<Bits<ADDR_BITS>>,
     c_region1: Constant<Bits<ADDR_BITS>>,
     c_region2: Constant<Bits<ADDR_BITS>>,
@@ -138,6 +148,7 @@ crate::block_inputs_first!(DenseWalk {
         n_base,
         short,
         output_layer,
+        last_inputs,
         live,
         load,
         run
@@ -151,6 +162,7 @@ crate::block_inputs_first!(DenseWalk {
         n_base,
         short,
         output_layer,
+        last_inputs,
         live,
         load,
         run,
@@ -163,6 +175,7 @@ crate::block_inputs_first!(DenseWalk {
         tok_bit,
         tok_neuron,
         tok_live,
+        live_inputs,
         layer_done,
         layer_output,
         last_neuron,
@@ -188,12 +201,14 @@ crate::block_inputs_first!(DenseWalk {
         lay_in_base,
         lay_out_base,
         lay_live,
+        lay_last_inputs,
         sel_steps,
         sel_n_out,
         sel_w_base,
         sel_n_base,
         sel_output,
         sel_short,
+        sel_last_inputs,
         flag_first,
         flag_last,
         flag_last_eff,
@@ -207,6 +222,7 @@ crate::block_inputs_first!(DenseWalk {
         cur_n_out,
         cur_w_base,
         cur_n_base,
+        cur_last_inputs,
         is_output,
         steps_eff,
         in_base,
@@ -224,6 +240,7 @@ crate::block_inputs_first!(DenseWalk {
         m_act,
         c_rows,
         c_cols_m1,
+        c_full_inputs,
         c_region0,
         c_region1,
         c_region2,
@@ -255,6 +272,7 @@ impl DenseWalk {
             n_base: Default::default(),
             short: Default::default(),
             output_layer: Default::default(),
+            last_inputs: Default::default(),
             live: Default::default(),
             load: Default::default(),
             run: Default::default(),
@@ -267,6 +285,7 @@ impl DenseWalk {
             tok_bit: Default::default(),
             tok_neuron: Default::default(),
             tok_live: Default::default(),
+            live_inputs: Default::default(),
             layer_done: Default::default(),
             layer_output: Default::default(),
             last_neuron: Default::default(),
@@ -292,12 +311,14 @@ impl DenseWalk {
             lay_in_base: Default::default(),
             lay_out_base: Default::default(),
             lay_live: Default::default(),
+            lay_last_inputs: Default::default(),
             sel_steps: Default::default(),
             sel_n_out: Default::default(),
             sel_w_base: Default::default(),
             sel_n_base: Default::default(),
             sel_output: Default::default(),
             sel_short: Default::default(),
+            sel_last_inputs: Default::default(),
             flag_first: Default::default(),
             flag_last: Default::default(),
             flag_last_eff: Default::default(),
@@ -311,6 +332,7 @@ impl DenseWalk {
             cur_n_out: Default::default(),
             cur_w_base: Default::default(),
             cur_n_base: Default::default(),
+            cur_last_inputs: Default::default(),
             is_output: Default::default(),
             steps_eff: Default::default(),
             in_base: Default::default(),
@@ -327,7 +349,8 @@ impl DenseWalk {
             m_region: ubits(lay.region_words),
             m_act: ubits(3 * lay.region_words),
             c_rows: b20(lay.rows),
-            c_cols_m1: Constant::new(Bits::<5>::from((lay.cols - 1) as u64)),
+            c_cols_m1: Constant::new(Bits::<5>::from((lay.step_inputs - 1) as u64)),
+            c_full_inputs: Constant::new(Bits::<7>::from(lay.step_inputs as u64)),
             c_region0: b20(0),
             c_region1: b20(lay.region_words),
             c_region2: b20(2 * lay.region_words),
@@ -374,12 +397,14 @@ impl Logic for DenseWalk {
             lay_in_base,
             lay_out_base,
             lay_live,
+            lay_last_inputs,
             sel_steps,
             sel_n_out,
             sel_w_base,
             sel_n_base,
             sel_output,
             sel_short,
+            sel_last_inputs,
             flag_first,
             flag_last,
             flag_last_eff,
@@ -393,6 +418,8 @@ impl Logic for DenseWalk {
         self.sel_n_base.d.next = self.n_base.val();
         self.sel_output.d.next = self.output_layer.val();
         self.sel_short.d.next = self.short.val();
+        self.sel_last_inputs.d.next = self.last_inputs.val();
+        self.cur_last_inputs.next = self.last_inputs.val();
         self.cur_steps.next = self.steps.val();
         self.cur_n_out.next = self.n_out.val();
         self.cur_w_base.next = self.w_base.val();
@@ -406,6 +433,7 @@ impl Logic for DenseWalk {
             self.cur_w_base.next = self.sel_w_base.q.val();
             self.cur_n_base.next = self.sel_n_base.q.val();
             self.is_output.next = self.sel_output.q.val();
+            self.cur_last_inputs.next = self.sel_last_inputs.q.val();
         }
         // an output layer shorter than the array's rows takes `rows` steps per neuron (the
         // extra ones idle), so its rows finish no faster than the logit walker reads them
@@ -463,6 +491,7 @@ impl Logic for DenseWalk {
         self.lay_in_base.d.next = self.in_base.val();
         self.lay_out_base.d.next = self.out_base.val();
         self.lay_live.d.next = self.live.val();
+        self.lay_last_inputs.d.next = self.cur_last_inputs.val();
         self.layer_output.next = self.lay_output.q.val();
         self.last_neuron.next = self.lay_last_neuron.q.val();
         // `s < steps`, kept in a flag (set where `s` restarts, cleared after its last step),
@@ -474,6 +503,10 @@ impl Logic for DenseWalk {
         self.tok_bit.next = self.i_bit.q.val();
         self.tok_neuron.next = self.i.q.val();
         self.tok_live.next = self.lay_live.q.val();
+        self.live_inputs.next = self.c_full_inputs.val();
+        if self.at_last.val() {
+            self.live_inputs.next = self.lay_last_inputs.q.val();
+        }
         self.f_valid.next = self.z4.val();
         self.f_first.next = self.z4.val();
         self.f_last.next = self.z4.val();

@@ -64,15 +64,20 @@ pub use nsm_model::engine::host_interface::{
 pub struct EngineLayout {
     pub rows: usize,
     pub cols: usize,
+    /// Synapses per PE per step.
+    pub lanes: usize,
+    /// Inputs of one array step, `cols * lanes`: the width of activation and input words.
+    pub step_inputs: usize,
+    pub weight_bits: u32,
     pub groups: usize,
     pub last_live: usize,
-    /// Words of one activation region (`ceil(max(max_fan_in, max_neurons) / cols)`).
+    /// Words of one activation region (`ceil(max(max_fan_in, max_neurons) / step_inputs)`).
     pub region_words: usize,
     pub weight_words: usize,
     pub neuron_words: usize,
     pub logit_words: usize,
     pub max_layers: usize,
-    /// Most steps of a neuron (`max(ceil(max_fan_in / cols), rows)`).
+    /// Most steps of a neuron (`max(ceil(max_fan_in / step_inputs), rows)`).
     pub max_steps: usize,
     /// The drain counter's last value ([`drain_count`]).
     pub drain: usize,
@@ -81,19 +86,22 @@ pub struct EngineLayout {
 impl EngineLayout {
     pub fn new(cfg: &EngineConfig) -> Result<Self, HdlError> {
         check_supported(cfg)?;
-        let (rows, cols) = (cfg.rows, cfg.cols);
+        let (rows, cols, n_step) = (cfg.rows, cfg.cols, cfg.step_inputs());
         let groups = cfg.mc_samples.div_ceil(rows);
         Ok(Self {
             rows,
             cols,
+            lanes: cfg.lanes,
+            step_inputs: n_step,
+            weight_bits: cfg.weight_bits,
             groups,
             last_live: cfg.mc_samples - (groups - 1) * rows,
-            region_words: cfg.max_fan_in.max(cfg.max_neurons).div_ceil(cols),
+            region_words: cfg.max_fan_in.max(cfg.max_neurons).div_ceil(n_step),
             weight_words: cfg.weight_memory_words,
             neuron_words: cfg.neuron_memory_words,
             logit_words: cfg.max_neurons,
             max_layers: cfg.max_layers,
-            max_steps: cfg.max_fan_in.div_ceil(cols).max(rows),
+            max_steps: cfg.max_fan_in.div_ceil(n_step).max(rows),
             drain: drain_count(rows, cols, cfg.hard_block_registers),
         })
     }
@@ -106,7 +114,7 @@ pub struct NsmEngine {
     pub reset: Signal<In, bool>,
     /// The memory-mapped configuration port (write only).
     pub cfg: ConfigTarget,
-    /// The input stream: one word of `cols` binarized inputs per beat.
+    /// The input stream: one word of `cols * lanes` binarized inputs per beat.
     pub in_stream: InputSink,
     /// The result stream: one beat per class.
     pub out_stream: ResultSource,
@@ -246,8 +254,8 @@ impl NsmEngine {
     }
 
     /// Simulation back door: store a weight-memory word directly (what `$readmemh` does).
-    pub fn preload_weight(&mut self, word: usize, column: usize, value: i64) {
-        self.weight_memory.preload(word, column, value);
+    pub fn preload_weight(&mut self, word: usize, slot: usize, value: i64) {
+        self.weight_memory.preload(word, slot, value);
     }
 
     /// Simulation back door: store one neuron's `A` and `B`.
@@ -302,6 +310,7 @@ impl Logic for NsmEngine {
         self.walk.w_base.next = self.config_port.w_base.val();
         self.walk.n_base.next = self.config_port.n_base.val();
         self.walk.short.next = self.config_port.short.val();
+        self.walk.last_inputs.next = self.config_port.last_inputs.val();
         self.walk.output_layer.next = self.config_port.output_layer.val();
         self.walk.live.next = self.passes.live.val();
         self.walk.load.next = self.seq.load.val();
@@ -317,6 +326,7 @@ impl Logic for NsmEngine {
         self.array.tok_bit.next = self.walk.tok_bit.val();
         self.array.tok_neuron.next = self.walk.tok_neuron.val();
         self.array.tok_live.next = self.walk.tok_live.val();
+        self.array.live_inputs.next = self.walk.live_inputs.val();
         for c in 0..self.array.w_data.len() {
             self.weight_memory.read_address[c].next = self.array.w_read_address[c].val();
             self.array.w_data[c].next = self.weight_memory.read_data[c].val();

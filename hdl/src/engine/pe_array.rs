@@ -32,6 +32,8 @@ pub struct PeArray {
     pub tok_bit: Signal<In, Bits<5>>,
     pub tok_neuron: Signal<In, Bits<ADDR_BITS>>,
     pub tok_live: Signal<In, Bits<9>>,
+    /// Real inputs of the step (the 1-bit PEs mask the slots above).
+    pub live_inputs: Signal<In, Bits<7>>,
     // ---- memories ----
     /// Column `c`'s weight address, `c` clocks after column 0's.
     pub w_read_address: Vec<Signal<Out, Bits<ADDR_BITS>>>,
@@ -60,6 +62,8 @@ pub struct PeArray {
     /// the weights).
     w_chain: ShiftChain<Bits<ADDR_BITS>>,
     valid_chain: ShiftChain<bool>,
+    /// The step's live inputs, beside the valid bit.
+    live_chain: ShiftChain<Bits<7>>,
     tok_flags_chain: ShiftChain<Bits<4>>,
     tok_word_chain: ShiftChain<Bits<ADDR_BITS>>,
     tok_bit_chain: ShiftChain<Bits<5>>,
@@ -96,6 +100,7 @@ crate::block_inputs_first!(PeArray {
         tok_bit,
         tok_neuron,
         tok_live,
+        live_inputs,
         w_data,
         a,
         b,
@@ -115,6 +120,7 @@ crate::block_inputs_first!(PeArray {
         tok_bit,
         tok_neuron,
         tok_live,
+        live_inputs,
         w_read_address,
         w_data,
         n_read_address,
@@ -132,6 +138,7 @@ crate::block_inputs_first!(PeArray {
         row_ends,
         w_chain,
         valid_chain,
+        live_chain,
         tok_flags_chain,
         tok_word_chain,
         tok_bit_chain,
@@ -161,7 +168,7 @@ impl PeArray {
                 Accumulator::Saturate { bits } => Some(bits),
             },
             act_words: 3 * lay.region_words,
-            cols,
+            step_inputs: lay.step_inputs,
             hard_block_registers: cfg.hard_block_registers,
         };
         // `hard_block_registers`: every memory read takes a clock more (`dm`), and every PE
@@ -182,6 +189,7 @@ impl PeArray {
             tok_bit: Default::default(),
             tok_neuron: Default::default(),
             tok_live: Default::default(),
+            live_inputs: Default::default(),
             w_read_address: (0..cols).map(|_| Default::default()).collect(),
             w_data: (0..cols).map(|_| Default::default()).collect(),
             n_read_address: Default::default(),
@@ -207,6 +215,7 @@ impl PeArray {
                         q % cols,
                         widths.step_sum_bits,
                     )
+                    .with_lanes(cfg.lanes, cfg.weight_bits)
                     .with_operand_registers(dp == 1)
                     .with_cells(cells)
                 })
@@ -214,6 +223,7 @@ impl PeArray {
             row_ends: (0..rows).map(|_| RowEnd::new(&row_spec)).collect(),
             w_chain: ShiftChain::new(cols - 1),
             valid_chain: ShiftChain::new(cols + d),
+            live_chain: ShiftChain::new(cols + d),
             tok_flags_chain: ShiftChain::new(cols + 1 + d),
             tok_word_chain: ShiftChain::new(cols + 1 + d),
             tok_bit_chain: ShiftChain::new(cols + 1 + d),
@@ -239,6 +249,9 @@ impl Logic for PeArray {
     #[hdl_gen]
     fn update(&mut self) {
         self.valid_chain.clock.next = self.clock.val();
+        self.live_chain.clock.next = self.clock.val();
+        self.live_chain.reset.next = self.reset.val();
+        self.live_chain.data_in.next = self.live_inputs.val();
         self.tok_flags_chain.clock.next = self.clock.val();
         self.tok_word_chain.clock.next = self.clock.val();
         self.tok_bit_chain.clock.next = self.clock.val();
@@ -280,6 +293,8 @@ impl Logic for PeArray {
                             // gate is drawn early and delayed beside the adders)
                             self.pes[r * nc + c].valid_in.next =
                                 self.valid_chain.taps[c + 1 + d - dp].val();
+                            self.pes[r * nc + c].live_in.next =
+                                self.live_chain.taps[c + 1 + d - dp].val();
                             self.pes[r * nc + c].w_in.next = self.w_data[c].val();
                         }
                         self.pes[r * nc].z_in.next = self.row_ends[r].act_data.val();

@@ -111,8 +111,10 @@ pub fn random_config<R: Rng>(rng: &mut R, limits: &Limits) -> EngineConfig {
             rng.gen_range(2..=limits.max_weight_bits)
         };
         let cols = rng.gen_range(1..=limits.max_cols);
-        let lanes = if limits.max_lanes > 1 && rng.gen_bool(0.5) {
-            rng.gen_range(2..=limits.max_lanes)
+        // a column's packed weights fit the hardware's 32-bit weight port
+        let max_lanes = limits.max_lanes.min(32 / weight_bits as usize);
+        let lanes = if max_lanes > 1 && rng.gen_bool(0.5) {
+            rng.gen_range(2..=max_lanes)
         } else {
             1
         };

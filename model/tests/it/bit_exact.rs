@@ -70,5 +70,8 @@ fn fast_model_equals_reference_on_random_configurations() {
         }
     }
     // the mix covers the lanes and the 1-bit weights
-    assert!(multi_lane >= 5 && binary >= 5, "{multi_lane} multi-lane, {binary} binary");
+    assert!(
+        multi_lane >= 5 && binary >= 5,
+        "{multi_lane} multi-lane, {binary} binary"
+    );
 }

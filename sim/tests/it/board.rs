@@ -52,7 +52,7 @@ fn board_top_over_uart_classifies_like_the_bit_exact_model() {
     let mut cases: Vec<(EngineConfig, QNet)> = (0..3).map(|_| tiny_case(&mut rng, 2, 2)).collect();
     let wide = loop {
         let (cfg, q) = tiny_case(&mut rng, 1, 12);
-        if cfg.cols > 8 {
+        if cfg.step_inputs() > 8 {
             break (cfg, q);
         }
     };
@@ -63,14 +63,14 @@ fn board_top_over_uart_classifies_like_the_bit_exact_model() {
         let classes = *q.widths().last().unwrap();
         let mut stream = HostStream::new();
         stream.ping();
-        stream.load(q, cfg.cols);
+        stream.load(q, cfg.step_inputs());
         let mut expected: Vec<Inference> = Vec::new();
         for n in 0..3 {
             let x = samples::random_input(&mut rng, q.n_inputs());
             let logits = n == 1;
             // the stream is sent in one go: fillers cover each inference
             let fillers = filler_bytes(cfg, q, logits, PARAMS.clocks_per_bit);
-            stream.classify(&x, cfg.cols, classes, logits, fillers);
+            stream.classify(&x, cfg.step_inputs(), classes, logits, fillers);
             expected.push(model.infer(&x, &mut states).unwrap());
         }
         stream.ping();
@@ -119,7 +119,7 @@ fn board_link_reports_errors_resets_the_engine_and_recovers() {
     let classes = *q.widths().last().unwrap();
     let mut sim = powered_up(&cfg);
     let mut stream = HostStream::new();
-    stream.load(&q, cfg.cols);
+    stream.load(&q, cfg.step_inputs());
     sim.send(&stream.bytes, |_| 0);
     sim.run_until_replies(stream.expect.len(), 2_000_000)
         .unwrap();
@@ -159,7 +159,7 @@ fn board_link_reports_errors_resets_the_engine_and_recovers() {
     expect_error(&mut sim, &[OP_WRITE, 1, 2, 3], 0, ErrorCode::Timeout);
     // half an input, then silence: the engine is reset (the input dropped)
     let x = samples::random_input(&mut rng, q.n_inputs());
-    let half = host::infer_command(&x, cfg.cols, false);
+    let half = host::infer_command(&x, cfg.step_inputs(), false);
     expect_error(&mut sim, &half[..half.len() - 1], 0, ErrorCode::Timeout);
 
     // a ping clears the error LED; classifications match the model whose random streams
@@ -170,7 +170,7 @@ fn board_link_reports_errors_resets_the_engine_and_recovers() {
     let mut expected = Vec::new();
     for _ in 0..2 {
         let x = samples::random_input(&mut rng, q.n_inputs());
-        stream.classify(&x, cfg.cols, classes, false, 0);
+        stream.classify(&x, cfg.step_inputs(), classes, false, 0);
         expected.push(model.infer(&x, &mut states).unwrap());
     }
     // the host waits for each reply (no fillers): send command by command
@@ -204,7 +204,7 @@ fn decoded_replies_stay_with_their_images_after_an_error_reply() {
     let logits = |model: &BitExact, x: &[i8], states: &mut [u32]| {
         Reply::from_inference(&model.infer(x, states).unwrap(), true)
     };
-    let (cfg, q, model, inputs) = (0..100)
+    let (cfg, q, model, inputs) = (0..1000)
         .find_map(|seed| {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
             let (cfg, q) = tiny_case(&mut rng, 2, 2);
@@ -224,9 +224,9 @@ fn decoded_replies_stay_with_their_images_after_an_error_reply() {
     let classes = *q.widths().last().unwrap();
     let mut stream = HostStream::new();
     stream.ping();
-    stream.load(&q, cfg.cols);
+    stream.load(&q, cfg.step_inputs());
     for x in &inputs {
-        stream.classify(x, cfg.cols, classes, true, 0);
+        stream.classify(x, cfg.step_inputs(), classes, true, 0);
     }
     stream.ping();
     let first_input = stream.expect.len() - 5;

@@ -23,10 +23,12 @@ fn rust_hdl_engine_equals_bit_exact_model_on_random_configurations() {
     let mut stall_rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let cases = nsm_model::engine::samples::soak_cases(56);
     let mut checked = 0;
-    let mut deep = 0;
+    let (mut deep, mut multi_lane, mut binary) = (0, 0, 0);
     for case in 0..cases {
         let cfg = random_config(&mut rng);
         deep += usize::from(cfg.hard_block_registers);
+        multi_lane += usize::from(cfg.lanes > 1);
+        binary += usize::from(cfg.weight_bits == 1);
         let weights = match case % 7 {
             4 => Weights::Zero,
             5 => Weights::AllMax,
@@ -76,6 +78,11 @@ fn rust_hdl_engine_equals_bit_exact_model_on_random_configurations() {
     assert!(
         (10..=cases - 10).contains(&deep),
         "{deep} of {cases} with hard_block_registers"
+    );
+    // and the PEs of several lanes and of 1-bit weights
+    assert!(
+        multi_lane >= 10 && binary >= 5,
+        "{multi_lane} multi-lane and {binary} 1-bit cases of {cases}"
     );
 }
 

@@ -307,9 +307,10 @@ pub fn load_writes(qnet: &QNet, step_inputs: usize) -> Vec<PortWrite> {
     {
         let steps = n_in.div_ceil(step_inputs);
         let last_step_inputs = n_in - (steps - 1) * step_inputs;
-        for (f, value) in LayerField::ALL
-            .into_iter()
-            .zip([steps, n_out, w_base, n_base, last_step_inputs])
+        for (f, value) in
+            LayerField::ALL
+                .into_iter()
+                .zip([steps, n_out, w_base, n_base, last_step_inputs])
         {
             out.push(PortWrite {
                 address: layer_address(l, f),
