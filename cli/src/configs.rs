@@ -20,6 +20,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("icebreaker", include_str!("../../configs/icebreaker.json")),
     ("ulx3s", include_str!("../../configs/ulx3s.json")),
     ("formal", include_str!("../../configs/formal.json")),
+    (
+        "ecp5-25f-binary",
+        include_str!("../../configs/ecp5-25f-binary.json"),
+    ),
 ];
 
 /// A configuration and how reports name it.

@@ -74,6 +74,15 @@ impl Board {
         }
     }
 
+    /// How the weight memory is written for this board's FPGA and `cfg`: the iCEBreaker's
+    /// UP5K keeps it in its SPRAMs (single-port RAMs), except with `hard_block_registers`.
+    pub fn weight_ram(&self, cfg: &EngineConfig) -> nsm_hdl::WeightRam {
+        match self {
+            Board::Icebreaker if !cfg.hard_block_registers => nsm_hdl::WeightRam::SinglePort,
+            _ => nsm_hdl::WeightRam::DualPort,
+        }
+    }
+
     /// The FPGA, as reported.
     pub fn device(&self) -> &'static str {
         match self {
@@ -138,7 +147,7 @@ pub fn board_core_verilog(
 ) -> Result<String, VerilogError> {
     nsm_hdl::check_supported(cfg)?;
     let cells = opts.cells;
-    let mut board = NsmBoard::new(cfg, params, nsm_hdl::EngineOptions { cells })?;
+    let mut board = NsmBoard::new(cfg, params, opts.engine())?;
     board.connect_all();
     Ok(
         crate::rename_module(&generate_verilog(&board), BOARD_MODULE)
@@ -167,6 +176,7 @@ pub fn board_verilog(board: Board, cfg: &EngineConfig) -> Result<String, Verilog
     // DECLFILENAME ignores a line waiver on the first module of a file)
     let opts = VerilogOptions {
         cells: board.cells(),
+        weight_ram: board.weight_ram(cfg),
     };
     Ok(header + board.wrapper() + &board_core_verilog(cfg, &params, &opts)?)
 }

@@ -108,7 +108,15 @@ fn tiny_engine_verilog_snapshot() {
 #[test]
 fn ecp5_cells_form_writes_the_cell_model_and_says_so() {
     use nsm_verilog::cells::Cells;
-    let g = nsm_verilog::generate(&tiny(), None, &VerilogOptions { cells: Cells::Ecp5 }).unwrap();
+    let g = nsm_verilog::generate(
+        &tiny(),
+        None,
+        &VerilogOptions {
+            cells: Cells::Ecp5,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let names: Vec<&str> = g.files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,

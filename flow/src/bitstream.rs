@@ -183,7 +183,7 @@ pub fn build_bitstream(
     // ---- synthesis ----
     let script = format!(
         "read_verilog {v_file}; hierarchy -top {top}; {}; tee -q -o stat.json stat -json; tee -q -o yosys-stat.txt stat",
-        family.synth_command(top, device.dsp)
+        family.synth_command(top, device.dsp, device.spram)
     );
     let run = tool::run(work_dir, "yosys", &Cmd::new(yosys, ["-q", "-p", &script]))?;
     keep_log(&mut out, "yosys.log")?;

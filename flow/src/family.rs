@@ -112,32 +112,41 @@ pub struct Device {
     pub nextpnr_args: &'static [&'static str],
     /// Map wide multipliers to the iCE40 UP5K's `SB_MAC16` DSPs (`synth_ice40 -dsp`).
     pub dsp: bool,
+    /// Map single-port memories to the iCE40 UP5K's `SB_SPRAM256KA`s (`synth_ice40 -spram`);
+    /// the engine's weight memory is then written single-port
+    /// (`nsm_hdl::WeightRam::SinglePort`).
+    pub spram: bool,
 }
 
 pub const UP5K_SG48: Device = Device {
     family: &ICE40,
     nextpnr_args: &["--up5k", "--package", "sg48"],
     dsp: true,
+    spram: true,
 };
 pub const HX8K_CT256: Device = Device {
     family: &ICE40,
     nextpnr_args: &["--hx8k", "--package", "ct256"],
     dsp: false,
+    spram: false,
 };
 pub const LFE5U_25F: Device = Device {
     family: &ECP5,
     nextpnr_args: &["--25k", "--package", "CABGA381"],
     dsp: false,
+    spram: false,
 };
 pub const LFE5U_85F: Device = Device {
     family: &ECP5,
     nextpnr_args: &["--85k", "--package", "CABGA381"],
     dsp: false,
+    spram: false,
 };
 pub const GENERIC_LUT4: Device = Device {
     family: &GENERIC,
     nextpnr_args: &[],
     dsp: false,
+    spram: false,
 };
 
 /// Cell counts of a synthesized design, by heading.
@@ -171,16 +180,14 @@ pub fn count(cells: &serde_json::Value, names: &[&str]) -> u64 {
 
 impl Family {
     /// The synthesis step of a Yosys script for top module `top`, writing `synth.json`.
-    pub fn synth_command(&self, top: &str, dsp: bool) -> String {
+    pub fn synth_command(&self, top: &str, dsp: bool, spram: bool) -> String {
         match self.name {
             FamilyName::Generic => self.synth.to_string(),
             _ => {
-                let dsp = if dsp && self.name == FamilyName::Ice40 {
-                    " -dsp"
-                } else {
-                    ""
-                };
-                format!("{}{dsp} -top {top} -json synth.json", self.synth)
+                let ice40 = self.name == FamilyName::Ice40;
+                let dsp = if dsp && ice40 { " -dsp" } else { "" };
+                let spram = if spram && ice40 { " -spram" } else { "" };
+                format!("{}{dsp}{spram} -top {top} -json synth.json", self.synth)
             }
         }
     }
@@ -304,15 +311,19 @@ mod tests {
     #[test]
     fn synthesis_commands_and_nextpnr_arguments() {
         assert_eq!(
-            UP5K_SG48.family.synth_command("t", UP5K_SG48.dsp),
-            "synth_ice40 -dsp -top t -json synth.json"
+            UP5K_SG48
+                .family
+                .synth_command("t", UP5K_SG48.dsp, UP5K_SG48.spram),
+            "synth_ice40 -dsp -spram -top t -json synth.json"
         );
         assert_eq!(
-            HX8K_CT256.family.synth_command("t", HX8K_CT256.dsp),
+            HX8K_CT256
+                .family
+                .synth_command("t", HX8K_CT256.dsp, HX8K_CT256.spram),
             "synth_ice40 -top t -json synth.json"
         );
         assert_eq!(
-            LFE5U_25F.family.synth_command("t", true),
+            LFE5U_25F.family.synth_command("t", true, true),
             "synth_ecp5 -top t -json synth.json"
         );
         let a = LFE5U_85F.nextpnr_args(Some("ulx3s.lpf"), 25.0, &[]);

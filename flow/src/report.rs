@@ -153,6 +153,8 @@ mod tests {
             target: "up5k",
             rows: n,
             cols: n,
+            lanes: 1,
+            weight_bits: 8,
             luts: 100 * n as u64,
             ffs: 120 * n as u64,
             carries: 10,

@@ -79,6 +79,9 @@ pub struct SynthReport {
     pub target: &'static str,
     pub rows: usize,
     pub cols: usize,
+    /// Synapses per PE per step.
+    pub lanes: usize,
+    pub weight_bits: u32,
     /// Logic cells: SB_LUT4 (iCE40), LUT4 (ECP5), or `$lut`/gate cells (generic).
     pub luts: u64,
     pub ffs: u64,
@@ -92,8 +95,7 @@ pub struct SynthReport {
     /// beside its `SB_CARRY`) and likewise for generic.
     pub lut4s_total: u64,
     pub lut4s_total_per_pe: f64,
-    /// Synapse-samples the array computes per cycle: rows x cols x lanes (one lane per PE
-    /// today).
+    /// Synapse-samples the array computes per cycle: rows x cols x lanes.
     pub synapses_per_cycle: u64,
     /// `synapses_per_cycle / lut4s_total`: the area efficiency binarized-network accelerators
     /// are compared by (every LUT4 counted).
@@ -223,7 +225,7 @@ fn flow(
     };
     let script = format!(
         "read_verilog {design}; read_verilog {harness_file}; hierarchy -top {top}; {}; tee -q -o stat.json stat -json",
-        family.synth_command(top, device.dsp),
+        family.synth_command(top, device.dsp, device.spram),
     );
     let out = tool::run(dir, "yosys", &Cmd::new(yosys, ["-q", "-p", &script]))?;
     if !out.ok {
@@ -385,7 +387,13 @@ pub fn synthesize(
     }
     let start = std::time::Instant::now();
     check_tools(target, Pnr::Run { seed })?;
-    let verilog = nsm_verilog::verilog(cfg, &nsm_verilog::VerilogOptions { cells })?;
+    // single-port weight RAMs where the device maps them to SPRAMs
+    let weight_ram = if target.device().spram && !cfg.hard_block_registers {
+        nsm_hdl::WeightRam::SinglePort
+    } else {
+        nsm_hdl::WeightRam::DualPort
+    };
+    let verilog = nsm_verilog::verilog(cfg, &nsm_verilog::VerilogOptions { cells, weight_ram })?;
     write_files(
         dir,
         &[
@@ -405,6 +413,8 @@ pub fn synthesize(
         target: target.name(),
         rows: cfg.rows,
         cols: cfg.cols,
+        lanes: cfg.lanes,
+        weight_bits: cfg.weight_bits,
         luts: r.luts,
         ffs: r.ffs,
         carries: r.carries,
@@ -413,8 +423,8 @@ pub fn synthesize(
         luts_per_pe: r.luts as f64 / cfg.pes() as f64,
         lut4s_total: r.lut4s_total,
         lut4s_total_per_pe: r.lut4s_total as f64 / cfg.pes() as f64,
-        synapses_per_cycle: cfg.pes() as u64,
-        synapses_per_lut4_cycle: cfg.pes() as f64 / r.lut4s_total.max(1) as f64,
+        synapses_per_cycle: cfg.synapses_per_step() as u64,
+        synapses_per_lut4_cycle: cfg.synapses_per_step() as f64 / r.lut4s_total.max(1) as f64,
         cells: nsm_verilog::cells::name(cells),
         fmax_mhz: r.fmax_mhz,
         target_mhz: target.target_mhz(),

@@ -12,6 +12,8 @@ use rust_hdl::prelude::{Bits, Constant};
 pub enum HdlError {
     #[error(transparent)]
     Config(#[from] EngineError),
+    #[error("{0}")]
+    Options(&'static str),
     #[error("the hardware supports {what} up to {limit}, the configuration needs {value}")]
     Unsupported {
         what: &'static str,
@@ -53,6 +55,21 @@ pub enum Cells {
 pub struct EngineOptions {
     /// How the PEs' two adders are written.
     pub cells: Cells,
+    /// How the weight memory's RAMs are written.
+    pub weight_ram: WeightRam,
+}
+
+/// How the weight memory's RAMs are written: a choice of Verilog form for the target's
+/// memories, never of what the engine computes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WeightRam {
+    /// One read and one write port (block RAM on every target).
+    #[default]
+    DualPort,
+    /// One address port shared by reads and writes ([`ram::SyncRam::with_single_port`]):
+    /// what Yosys maps to the iCE40 UltraPlus's four 256-kbit SPRAMs (`synth_ice40 -spram`),
+    /// each 16K words of 16 bits. Not with `hard_block_registers`.
+    SinglePort,
 }
 
 /// Checks that `cfg` is valid and within what the hardware builds.

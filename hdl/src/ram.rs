@@ -90,6 +90,23 @@ fn verilog_ram(
     )
 }
 
+/// The Verilog body of a memory of one shared address port ([`SyncRam::with_single_port`]).
+fn verilog_single_port_ram(width: usize, port: usize, depth: usize, signed: bool) -> String {
+    let ab = index_bits(depth);
+    let data = if width == port {
+        "write_data".to_string()
+    } else {
+        format!("write_data[{}:0]", width - 1)
+    };
+    format!(
+        "reg [{w}:0] mem[0:{d}];\nreg [{w}:0] word;\nwire [{a}:0] address = write_enable ? write_address[{a}:0] : read_address[{a}:0];\n\nalways @(posedge clock) begin\n   if (write_enable) mem[address] <= {data};\n   else word <= mem[address];\nend\n\nalways @(*) begin\n   read_data = {ext};\nend\n",
+        w = width - 1,
+        d = depth - 1,
+        a = ab - 1,
+        ext = extend("word", width, port, signed),
+    )
+}
+
 /// Widest slice of a memory with an output register: the widest port of an ECP5 block RAM
 /// (`DP16KD`) in true dual-port mode. A wider memory would map to the 36-bit pseudo dual-port
 /// mode, whose output register `nsm_flow::absorb` does not use.
@@ -211,6 +228,7 @@ pub struct SyncRam<D: Synth> {
     _signed: bool,
     _bits: usize,
     _ports: PortModel<D>,
+    _single_port: bool,
 }
 
 impl<D: Synth> SyncRam<D> {
@@ -230,7 +248,20 @@ impl<D: Synth> SyncRam<D> {
             _signed: signed,
             _bits: bits,
             _ports: PortModel::default(),
+            _single_port: false,
         }
+    }
+
+    /// One address port shared by reads and writes (the write's address while
+    /// `write_enable`, else the read's), the form Yosys maps to the iCE40 UltraPlus's
+    /// single-port RAMs (`SB_SPRAM256KA`, `synth_ice40 -spram`). A clock that writes does not
+    /// read: `read_data` keeps its word (the SPRAM's `no_change`). The weight memory is only
+    /// written while the engine is idle, so the engine never sees the difference. Not with
+    /// [`Self::with_output_register`].
+    pub fn with_single_port(mut self, on: bool) -> Self {
+        assert!(!(on && self._ports.registered));
+        self._single_port = on;
+        self
     }
 
     /// Reads pass one more register (`read_data` is the word addressed two clocks earlier)
@@ -260,7 +291,9 @@ impl<D: Synth> Logic for SyncRam<D> {
         if self.clock.pos_edge() {
             let ra = self.read_address.val().index();
             let word = self._mem.get(ra).copied().unwrap_or_default();
-            self.read_data.next = self._ports.read(word);
+            if !(self._single_port && self.write_enable.val()) {
+                self.read_data.next = self._ports.read(word);
+            }
             let write = self
                 .write_enable
                 .val()
@@ -274,6 +307,14 @@ impl<D: Synth> Logic for SyncRam<D> {
     }
 
     fn hdl(&self) -> Verilog {
+        if self._single_port {
+            return Verilog::Custom(verilog_single_port_ram(
+                self._bits,
+                D::BITS,
+                self._mem.len(),
+                self._signed,
+            ));
+        }
         Verilog::Custom(verilog_ram(
             self._bits,
             D::BITS,

@@ -64,7 +64,10 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
             &stream.bytes,
             &expect,
             max_cycles,
-            &VerilogOptions { cells },
+            &VerilogOptions {
+                cells,
+                ..Default::default()
+            },
         )
         .unwrap();
         for simulator in [Simulator::Icarus, Simulator::Verilator] {

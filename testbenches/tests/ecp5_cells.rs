@@ -225,7 +225,14 @@ fn synth_ecp5_takes_the_operand_logic_into_the_carry_cells() {
     };
     let dir = dir().join("synth");
     let portable = nsm_verilog::verilog(&cfg, &VerilogOptions::default()).unwrap();
-    let ecp5 = nsm_verilog::verilog(&cfg, &VerilogOptions { cells: Cells::Ecp5 }).unwrap();
+    let ecp5 = nsm_verilog::verilog(
+        &cfg,
+        &VerilogOptions {
+            cells: Cells::Ecp5,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(!portable.contains("CCU2C"));
     let (luts_p, carries_p) = ecp5_cells(&dir, "portable", &portable);
     let (luts_e, carries_e) = ecp5_cells(&dir, "ecp5", &ecp5);

@@ -46,6 +46,7 @@ fn run(args: Args) -> Result<()> {
     };
     let opts = VerilogOptions {
         cells: args.cells.into(),
+        ..Default::default()
     };
     let mut generated = nsm_verilog::generate(&cfg, qnet.as_ref(), &opts)?;
     if args.update_unit {

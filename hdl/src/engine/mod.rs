@@ -233,6 +233,11 @@ impl NsmEngine {
     /// simulation is the same for every choice of options; only the emitted Verilog differs.
     pub fn new(cfg: &EngineConfig, options: EngineOptions) -> Result<Self, HdlError> {
         let lay = EngineLayout::new(cfg)?;
+        if options.weight_ram == crate::WeightRam::SinglePort && cfg.hard_block_registers {
+            return Err(HdlError::Options(
+                "single-port weight RAMs (the UP5K's SPRAMs) have no output register: they cannot be built with hard_block_registers",
+            ));
+        }
         Ok(Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -245,7 +250,7 @@ impl NsmEngine {
             seq: Sequencer::new(&lay, cfg.hard_block_registers),
             passes: PassControl::new(&lay),
             walk: DenseWalk::new(cfg, &lay),
-            weight_memory: WeightMemory::new(cfg, &lay),
+            weight_memory: WeightMemory::new(cfg, &lay, options.weight_ram),
             neuron_memory: NeuronMemory::new(cfg, &lay),
             array: PeArray::new(cfg, &lay, options.cells)?,
             walker: LogitWalker::new(cfg, &lay),

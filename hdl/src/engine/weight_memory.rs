@@ -10,7 +10,8 @@
 //! lanes of a word in lane order, one after the other (`host_interface::load_writes`), so the
 //! register then holds exactly that word's lanes.
 //!
-//! This block is the seam for other weight stores (the UP5K's SPRAMs): the array sees only
+//! With [`WeightRam::SinglePort`] each column's RAM has one address port, which Yosys maps
+//! to the UP5K's SPRAMs. This block is the seam for other weight stores: the array sees only
 //! `read_address` and `read_data` per column.
 
 use nsm_model::engine::config::EngineConfig;
@@ -18,6 +19,7 @@ use rust_hdl::prelude::*;
 
 use super::EngineLayout;
 use crate::ram::{SyncRam, ADDR_BITS};
+use crate::WeightRam;
 
 pub struct WeightMemory {
     pub clock: Signal<In, Clock>,
@@ -76,7 +78,7 @@ crate::block_inputs_first!(WeightMemory {
 });
 
 impl WeightMemory {
-    pub fn new(cfg: &EngineConfig, lay: &EngineLayout) -> Self {
+    pub fn new(cfg: &EngineConfig, lay: &EngineLayout, ram: WeightRam) -> Self {
         let (cols, lanes, wb) = (lay.cols, lay.lanes, cfg.weight_bits as usize);
         // one lane of multi-bit weights: the word is the weight, read sign-extended (the PE
         // takes the low bits it needs); otherwise packed codes, which the PE unpacks
@@ -94,6 +96,7 @@ impl WeightMemory {
                 .map(|_| {
                     SyncRam::new(lay.weight_words, signed, lanes * wb)
                         .with_output_register(cfg.hard_block_registers)
+                        .with_single_port(ram == WeightRam::SinglePort)
                 })
                 .collect(),
             pack: Default::default(),
