@@ -379,10 +379,11 @@ pub struct TrainArgs {
     /// Gaussian noise (fraction of full scale) added to pixels before binarizing, training only.
     #[arg(long, default_value_t = TrainOptions::default().input_noise, allow_negative_numbers = true)]
     pub input_noise: f64,
-    /// Quantization-aware training for an engine with this weight_bits (2 to 16): the forward
-    /// and backward passes use the weights rounded to the quantizer's levels, the steps go to
-    /// the float weights, and the network is written with its weights on the levels, so
-    /// `nsm quantize` for that width rounds nothing further.
+    /// Quantization-aware training for an engine with this weight_bits (1 to 16; 1 is +-1
+    /// weights, no zero): the forward and backward passes use the weights rounded to the
+    /// quantizer's levels, the steps go to the float weights (straight-through), and the
+    /// network is written with its weights on the levels, so `nsm quantize` for that width
+    /// rounds nothing further.
     #[arg(long, value_name = "N")]
     pub weight_bits: Option<u32>,
     #[command(flatten)]
