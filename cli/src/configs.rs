@@ -24,6 +24,18 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "ecp5-25f-binary",
         include_str!("../../configs/ecp5-25f-binary.json"),
     ),
+    (
+        "icebreaker-mnist",
+        include_str!("../../configs/icebreaker-mnist.json"),
+    ),
+    (
+        "ulx3s-mnist",
+        include_str!("../../configs/ulx3s-mnist.json"),
+    ),
+    (
+        "ulx3s-85f-mnist",
+        include_str!("../../configs/ulx3s-85f-mnist.json"),
+    ),
 ];
 
 /// A configuration and how reports name it.
@@ -77,6 +89,47 @@ pub fn load_required(arg: &Path) -> Result<EngineConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The boards' MNIST configurations and the ECP5-25F measurement configuration with 1-bit
+    /// weights hold the paper's 784-300-300-300-10 network, and the hardware builds them.
+    #[test]
+    fn the_paper_network_fits_the_mnist_configurations() {
+        use nsm_model::engine::qnet::{QLayer, QNet, QOutput};
+        use nsm_model::engine::samples::random_layer;
+        use rand::SeedableRng;
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        for name in [
+            "ecp5-25f-binary",
+            "icebreaker-mnist",
+            "ulx3s-mnist",
+            "ulx3s-85f-mnist",
+        ] {
+            let cfg = shipped(name).unwrap().cfg;
+            nsm_hdl::check_supported(&cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // weights of +-1, valid at every width (1-bit weights have no 0)
+            let layer = |rng: &mut rand_xoshiro::Xoshiro256PlusPlus, n_in, n_out| {
+                let mut l: QLayer = random_layer(rng, n_in, n_out, 1, 100, 100);
+                l.w.iter_mut()
+                    .for_each(|w| *w = if *w < 0 { -1 } else { 1 });
+                l
+            };
+            let hidden = vec![
+                layer(&mut rng, 784, 300),
+                layer(&mut rng, 300, 300),
+                layer(&mut rng, 300, 300),
+            ];
+            let out = layer(&mut rng, 300, 10);
+            let output = QOutput {
+                n_in: 300,
+                n_out: 10,
+                w: out.w,
+                b: out.b,
+            };
+            let q = QNet::with_formats(&cfg, hidden, output);
+            q.check_against(&cfg)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
 
     #[test]
     fn every_shipped_configuration_is_the_file_in_configs_and_valid() {

@@ -401,10 +401,12 @@ impl Pe {
         // only the 1-bit PEs read the live count (the others' padding weights are 0)
         let binary = wb == 1;
         if registered {
+            // the live count is the same in every PE of a column: its register is not kept
+            // apart, so synthesis shares it and the lane mask decoded from it
             let live = if binary {
                 (
-                    "reg [6:0] live_r;\n",
-                    "   live_r <= live_in;\n",
+                    "reg [6:0] live_r;\n\nalways @(posedge clock) begin\n   live_r <= live_in;\nend\n",
+                    "",
                     "wire [6:0] live_n = live_r;\n",
                 )
             } else {
@@ -437,35 +439,33 @@ impl Pe {
                 "wire [{lm}:0] live_lane = {{{}}};\nwire [{lm}:0] x = ~(w_n ^ z_lanes) & live_lane;\nwire [{lm}:0] xg = x & gate_add;\nwire [{lm}:0] lg = live_lane & gate_add;\n",
                 live_bits.iter().rev().cloned().collect::<Vec<_>>().join(", "),
             ));
-            let count = |name: &str, bits: &str| -> String {
-                let terms: Vec<String> = (0..lanes)
-                    .map(|l| {
-                        if pw == 1 {
-                            format!("{bits}[{l}]")
-                        } else {
-                            format!("{{{}'d0, {bits}[{l}]}}", pw - 1)
-                        }
-                    })
-                    .collect();
-                format!("wire [{}:0] {name} = {};\n", pw - 1, terms.join(" + "))
-            };
-            v.push_str(&count("pc_x", "x"));
-            v.push_str(&count("pc_live", "live_lane"));
-            v.push_str(&count("pc_xg", "xg"));
-            v.push_str(&count("pc_lg", "lg"));
-            let widen = |x: &str, from: usize| crate::ram::extend(x, from, p, false);
-            // 2 pc fits P bits: P holds +-(cols lanes), pc at most lanes
-            let twice = |x: &str| {
-                if pw < p {
-                    widen(&format!("{{{x}, 1'b0}}"), pw + 1)
+            for (name, bits) in [
+                ("pc_x", "x"),
+                ("pc_live", "live_lane"),
+                ("pc_xg", "xg"),
+                ("pc_lg", "lg"),
+            ] {
+                let inputs: Vec<String> = (0..lanes).map(|l| format!("{bits}[{l}]")).collect();
+                v.push_str(&popcount_verilog(name, &inputs, pw));
+            }
+            // each step sum, 2 pc(a) - pc(b), formed at its own small width (from -L to 2L)
+            // and sign-extended into the P-bit partial sum (P holds +-(cols lanes) >= L)
+            let dw = pw + 2;
+            for (d, a, b) in [("ds", "pc_x", "pc_live"), ("dt", "pc_xg", "pc_lg")] {
+                v.push_str(&format!(
+                    "wire [{dm}:0] {d} = {{1'b0, {a}, 1'b0}} - {{2'b0, {b}}};\n",
+                    dm = dw - 1
+                ));
+            }
+            let fit = |x: &str| {
+                if dw <= p {
+                    crate::ram::extend(x, dw, p, true)
                 } else {
-                    format!("{x}[{}:0], 1'b0", p - 2)
+                    format!("{x}[{pm}:0]")
                 }
             };
-            sums_s.push(twice("pc_x"));
-            sums_s.push(format!("-{}", widen("pc_live", pw)));
-            sums_t.push(twice("pc_xg"));
-            sums_t.push(format!("-{}", widen("pc_lg", pw)));
+            sums_s.push(fit("ds"));
+            sums_t.push(fit("dt"));
         } else {
             // each lane's term: its sign-extended weight, negated where z = -1
             for l in 0..lanes {
@@ -499,6 +499,66 @@ impl Pe {
         ));
         v
     }
+}
+
+/// Verilog of `name = popcount(inputs)` at `width` bits, as a carry-save tree: full adders
+/// (a sum and a majority of three bits of one weight) until every weight has at most two
+/// bits, then one adder of the two remaining words. Yosys would chain one `width`-bit adder
+/// per input for a sum written with `+`.
+fn popcount_verilog(name: &str, inputs: &[String], width: usize) -> String {
+    let mut v = String::new();
+    // columns[w]: the bits of weight 2^w still to be added
+    let mut columns: Vec<Vec<String>> = vec![inputs.to_vec()];
+    let mut n = 0;
+    let mut fresh = |v: &mut String, expr: String| -> String {
+        let wire = format!("{name}_{n}");
+        n += 1;
+        v.push_str(&format!("wire {wire} = {expr};\n"));
+        wire
+    };
+    let mut w = 0;
+    while w < columns.len() {
+        while columns[w].len() > 2 {
+            let c = columns[w].pop().expect("three bits");
+            let b = columns[w].pop().expect("three bits");
+            let a = columns[w].pop().expect("three bits");
+            let sum = fresh(&mut v, format!("{a} ^ {b} ^ {c}"));
+            let carry = fresh(&mut v, format!("({a} & {b}) | ({a} & {c}) | ({b} & {c})"));
+            columns[w].insert(0, sum);
+            if columns.len() == w + 1 {
+                columns.push(Vec::new());
+            }
+            columns[w + 1].push(carry);
+        }
+        w += 1;
+    }
+    // a sum of `inputs.len()` bits fits `width` bits: no carry leaves them
+    assert!(
+        columns.len() <= width,
+        "{name}: {} bits in {width}",
+        inputs.len()
+    );
+    // the two words left, bit w of each from column w (0 where a column is short)
+    let word = |k: usize| -> String {
+        let bits: Vec<String> = (0..width)
+            .rev()
+            .map(|w| {
+                columns
+                    .get(w)
+                    .and_then(|c| c.get(k))
+                    .cloned()
+                    .unwrap_or_else(|| "1'b0".to_string())
+            })
+            .collect();
+        format!("{{{}}}", bits.join(", "))
+    };
+    v.push_str(&format!(
+        "wire [{}:0] {name} = {} + {};\n",
+        width - 1,
+        word(0),
+        word(1)
+    ));
+    v
 }
 
 #[cfg(test)]

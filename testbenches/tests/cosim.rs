@@ -22,6 +22,7 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
     let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cosim");
     let cases = nsm_model::engine::samples::soak_cases(10);
     let (mut deep, mut multi_lane, mut binary, mut binary_lanes) = (0, 0, 0, 0);
+    let mut single_port = 0;
     for case in 0..cases {
         // cases 0, 1, 4, 5, 8, 9: the PEs' sums on the ECP5's carry cells (with and without
         // stalls); the others portable
@@ -50,12 +51,17 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
             .map(|_| samples::random_input(&mut rng, q.n_inputs()))
             .collect();
         let dir = root.join(format!("case{case:02}"));
+        // the single-port weight RAMs of the UP5K (its SPRAMs) where the configuration allows
+        // them: every case without the hard blocks' registers but case 0
+        let weight_ram = if !cfg.hard_block_registers && case > 0 {
+            single_port += 1;
+            nsm_hdl::WeightRam::SinglePort
+        } else {
+            nsm_hdl::WeightRam::DualPort
+        };
         let opts = RunOptions {
             stalls: case % 2 == 1,
-            verilog: VerilogOptions {
-                cells,
-                ..Default::default()
-            },
+            verilog: VerilogOptions { cells, weight_ram },
         };
         let prepared = prepare(&dir, &cfg, &q, &inputs, &opts).unwrap();
         // rust-hdl
@@ -87,8 +93,8 @@ fn model_rust_hdl_icarus_and_verilator_agree_on_random_configurations() {
     );
     // and the PEs of several lanes and of 1-bit weights
     assert!(
-        multi_lane >= 2 && binary >= 2 && binary_lanes >= 1,
-        "{multi_lane} multi-lane, {binary} 1-bit ({binary_lanes} of them multi-lane) of {cases}"
+        multi_lane >= 2 && binary >= 2 && binary_lanes >= 1 && single_port >= 2,
+        "{multi_lane} multi-lane, {binary} 1-bit ({binary_lanes} of them multi-lane), {single_port} single-port of {cases}"
     );
 }
 

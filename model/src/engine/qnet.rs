@@ -440,7 +440,7 @@ impl QNet {
         let widths = self.widths();
         let weight_words: usize = widths
             .windows(2)
-            .map(|w| w[1] * w[0].div_ceil(cfg.cols))
+            .map(|w| w[1] * w[0].div_ceil(cfg.step_inputs()))
             .sum();
         let neuron_words: usize = widths[1..].iter().sum();
         if weight_words > cfg.weight_memory_words {
