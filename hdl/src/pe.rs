@@ -612,6 +612,72 @@ mod tests {
     }
 
     #[test]
+    fn a_pe_of_lanes_draws_its_gates_in_lane_order_and_masks_padding() {
+        use nsm_model::engine::memory::{weight_code, weight_from_code};
+        for (lanes, wb, k, threshold, col) in [
+            (4usize, 1u32, 1u32, 1u32, 1usize),
+            (3, 5, 2, 3, 2),
+            (8, 1, 2, 2, 0),
+        ] {
+            let spec = LfsrSpec::standard(16).unwrap();
+            let seed = spec.jump(1, 777);
+            let p = 12;
+            let mut pe = Pe::new(&spec, seed, k, threshold, col, p).with_lanes(lanes, wb);
+            pe.connect_all();
+            pe.reset.next = true;
+            tick(&mut pe);
+            pe.reset.next = false;
+            let mut state = seed;
+            let wmax = nsm_model::engine::config::weight_max(wb);
+            for n in 0..200u64 {
+                // the column's weights packed, lane 0 lowest; +-1 at one bit
+                let weights: Vec<i64> = (0..lanes as u64)
+                    .map(|l| {
+                        let v = ((n * 7 + l * 13) % (2 * wmax as u64 + 1)) as i64 - wmax;
+                        if wb == 1 && v == 0 {
+                            1
+                        } else {
+                            v
+                        }
+                    })
+                    .collect();
+                let packed = weights.iter().enumerate().fold(0u64, |acc, (l, &w)| {
+                    acc | (weight_code(w as i32, wb) << (l as u32 * wb))
+                });
+                let z = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) & 0xffff_ffff;
+                let live = n % 40;
+                pe.valid_in.next = true;
+                pe.w_in.next = (packed as u32 as i32 as i64).into();
+                pe.z_in.next = z.into();
+                pe.live_in.next = live.into();
+                pe.s_in.next = 5i64.into();
+                pe.t_in.next = (-3i64).into();
+                assert!(simulate(&mut pe, 100));
+                // the gates of this step, drawn one lane after the other
+                let gates: Vec<bool> = (0..lanes)
+                    .map(|_| spec.gate(&mut state, k, threshold))
+                    .collect();
+                tick(&mut pe);
+                let (mut ds, mut dt) = (0i64, 0i64);
+                for l in 0..lanes {
+                    let slot = col * lanes + l;
+                    if wb == 1 && slot as u64 >= live {
+                        continue;
+                    }
+                    let w = weight_from_code(weight_code(weights[l] as i32, wb), wb);
+                    let term = if (z >> slot) & 1 == 1 { w } else { -w };
+                    ds += term;
+                    if gates[l] {
+                        dt += term;
+                    }
+                }
+                assert_eq!(pe.s_out.val(), (5 + ds).into(), "lanes {lanes} step {n}");
+                assert_eq!(pe.t_out.val(), (-3 + dt).into(), "lanes {lanes} step {n}");
+            }
+        }
+    }
+
+    #[test]
     fn partial_sums_cannot_overflow() {
         let worst = crate::MAX_COLS as i64 * i64::from(i16::MAX);
         assert!(worst < 1 << (PSUM_BITS - 1));

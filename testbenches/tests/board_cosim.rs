@@ -31,7 +31,11 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
         ..Limits::TINY
     };
     for case in 0..2 {
-        let cfg = samples::random_config(&mut rng, &limits);
+        let mut cfg = samples::random_config(&mut rng, &limits);
+        // case 0: PEs of several 1-bit lanes
+        while case == 0 && !(cfg.weight_bits == 1 && cfg.lanes > 1) {
+            cfg = samples::random_config(&mut rng, &limits);
+        }
         let q = samples::random_qnet(&mut rng, &cfg, &limits, Weights::Random);
         let model = BitExact::new(&cfg, &q).unwrap();
         let mut states = model.seeds().to_vec();
@@ -75,5 +79,69 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
                 panic!("case {case} ({}x{}): {e}", cfg.rows, cfg.cols);
             }
         }
+    }
+}
+
+/// On demand (`cargo test --release -p nsm-testbenches --test board_cosim -- --ignored`,
+/// about twenty minutes): the paper's 784-300-300-300-10 network, trained for 1-bit weights
+/// (one short epoch: bit-exactness is the point, not accuracy), loaded into the ULX3S board
+/// top of `configs/ulx3s-mnist.json` through its serial pins (435,200 weight writes) and
+/// classifying two MNIST test images, in Verilator, against the bit-exact model's reply
+/// bytes. The run folder is `target/tmp/board-cosim/paper`.
+#[test]
+#[ignore = "about twenty minutes: the paper's network over the board's UART in Verilator"]
+fn paper_network_classifies_mnist_over_the_board_uart_on_demand() {
+    use nsm_model::data::{MnistPaths, Split};
+    use nsm_model::engine::config::EngineConfig;
+    use nsm_model::engine::qnet::quantize;
+    use nsm_model::forward::BinarizedSet;
+    use nsm_model::train::{init_network, TrainOptions, Trainer};
+
+    let paths = MnistPaths::in_dir(&MnistPaths::default_dir());
+    let train = BinarizedSet::from_dataset(&paths.load(Split::Train).unwrap().take(2000));
+    let test = BinarizedSet::from_dataset(&paths.load(Split::Test).unwrap().take(2));
+    let opts = TrainOptions {
+        epochs: 1,
+        weight_bits: Some(1),
+        ..TrainOptions::default()
+    };
+    let mut t = Trainer::new(init_network(&opts, &train).unwrap(), opts).unwrap();
+    t.train_epoch(&train, 0, &mut |_, _| {}).unwrap();
+    let configs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let cfg = EngineConfig::load(&configs.join("ulx3s-mnist.json")).unwrap();
+    let q = quantize(&t.network(), &cfg).unwrap();
+    assert_eq!(q.widths(), vec![784, 300, 300, 300, 10]);
+    let model = BitExact::new(&cfg, &q).unwrap();
+    let mut states = model.seeds().to_vec();
+    let mut stream = HostStream::new();
+    stream.ping();
+    stream.load(&q, cfg.step_inputs());
+    let mut results = Vec::new();
+    for i in 0..test.len() {
+        let x: Vec<i8> = test
+            .row(i)
+            .iter()
+            .map(|&v| if v > 0.0 { 1 } else { -1 })
+            .collect();
+        let fillers = filler_bytes(&cfg, &q, true, PARAMS.clocks_per_bit);
+        stream.classify(&x, cfg.step_inputs(), 10, true, fillers);
+        results.push(model.infer(&x, &mut states).unwrap());
+    }
+    stream.ping();
+    let expect = stream.expected_replies(&results);
+    let max_cycles = 40 * PARAMS.clocks_per_bit as u64 * stream.bytes.len() as u64 + 1_000_000;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("board-cosim/paper");
+    prepare_board(
+        &dir,
+        &cfg,
+        &PARAMS,
+        &stream.bytes,
+        &expect,
+        max_cycles,
+        &VerilogOptions::default(),
+    )
+    .unwrap();
+    if let Err(e) = run_board(&dir, Simulator::Verilator) {
+        panic!("{e}");
     }
 }
