@@ -112,6 +112,10 @@ fn verilog_single_port_ram(width: usize, port: usize, depth: usize, signed: bool
 /// mode, whose output register `nsm_flow::absorb` does not use.
 pub const OUTPUT_REGISTER_SLICE_BITS: usize = 18;
 
+/// Deepest activation buffer kept as one array with an output register: the depth of an ECP5
+/// block RAM in its 36-bit mode (`PDPW16KD`, 512 x 36).
+pub const ONE_SLICE_DEPTH: usize = 512;
+
 /// [`verilog_ram`] with an output register: the word passes `word_q` after `word`, writes pass
 /// a register too (so a write's address and data start from flip-flops beside the RAM), and the
 /// memory is stored as slices of at most [`OUTPUT_REGISTER_SLICE_BITS`] bits (one array each,
@@ -128,7 +132,14 @@ fn verilog_ram_sliced(
 ) -> String {
     let ab = index_bits(depth);
     let a = ab - 1;
-    let n = width.div_ceil(OUTPUT_REGISTER_SLICE_BITS);
+    // an activation buffer (a bit-write memory) of at most 512 words stays one array: it maps
+    // to one 36-bit block RAM (its output register then a flip-flop beside it) instead of two
+    // 18-bit ones, which an engine of many rows and 32 inputs per step could not spare
+    let n = if bit_write && depth <= ONE_SLICE_DEPTH {
+        1
+    } else {
+        width.div_ceil(OUTPUT_REGISTER_SLICE_BITS)
+    };
     let wdata = if bit_write {
         format!("write_word ? {data} : pack_next")
     } else {
