@@ -82,37 +82,58 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
     }
 }
 
-/// On demand (`cargo test --release -p nsm-testbenches --test board_cosim -- --ignored`,
-/// about twenty minutes): the paper's 784-300-300-300-10 network, trained for 1-bit weights
-/// (one short epoch: bit-exactness is the point, not accuracy), loaded into the ULX3S board
-/// top of `configs/ulx3s-mnist.json` through its serial pins (435,200 weight writes) and
-/// classifying two MNIST test images, in Verilator, against the bit-exact model's reply
-/// bytes. The run folder is `target/tmp/board-cosim/paper`.
+/// An MNIST network at the board's serial pins in `cargo test`: a 784-16-10 NSM trained for
+/// 1-bit weights (one short epoch on 500 digits), on a 2x2 board engine of 4 one-bit lanes per
+/// PE, loaded over the UART and classifying two test digits in Verilator against the
+/// bit-exact model's reply bytes (Icarus would take minutes for the 5 million clocks).
 #[test]
-#[ignore = "about twenty minutes: the paper's network over the board's UART in Verilator"]
-fn paper_network_classifies_mnist_over_the_board_uart_on_demand() {
+fn a_small_mnist_network_classifies_over_the_board_uart_in_verilator() {
+    let cfg = nsm_model::engine::config::EngineConfig {
+        rows: 2,
+        cols: 2,
+        lanes: 4,
+        weight_bits: 1,
+        max_fan_in: 784,
+        max_neurons: 16,
+        max_layers: 2,
+        weight_memory_words: 2048,
+        neuron_memory_words: 32,
+        mc_samples: 4,
+        ..nsm_model::engine::config::EngineConfig::default_config()
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("board-cosim/mnist-small");
+    mnist_over_the_uart(&cfg, &[16], 500, &dir);
+}
+
+/// Trains a network of `hidden` layers for `cfg`'s weight width on `train` digits (one
+/// epoch), streams it and two test digits to the board top of `cfg` over its UART, and checks
+/// every reply byte in Verilator against the bit-exact model.
+fn mnist_over_the_uart(
+    cfg: &nsm_model::engine::config::EngineConfig,
+    hidden: &[usize],
+    train: usize,
+    dir: &std::path::Path,
+) {
     use nsm_model::data::{MnistPaths, Split};
-    use nsm_model::engine::config::EngineConfig;
     use nsm_model::engine::qnet::quantize;
     use nsm_model::forward::BinarizedSet;
     use nsm_model::train::{init_network, TrainOptions, Trainer};
 
     let paths = MnistPaths::in_dir(&MnistPaths::default_dir());
-    let train = BinarizedSet::from_dataset(&paths.load(Split::Train).unwrap().take(2000));
+    let train = BinarizedSet::from_dataset(&paths.load(Split::Train).unwrap().take(train));
     let test = BinarizedSet::from_dataset(&paths.load(Split::Test).unwrap().take(2));
     let opts = TrainOptions {
+        hidden: hidden.to_vec(),
         epochs: 1,
-        weight_bits: Some(1),
+        weight_bits: Some(cfg.weight_bits),
         ..TrainOptions::default()
     };
     let mut t = Trainer::new(init_network(&opts, &train).unwrap(), opts).unwrap();
     t.train_epoch(&train, 0, &mut |_, _| {}).unwrap();
-    let configs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
-    let cfg = EngineConfig::load(&configs.join("ulx3s-mnist.json")).unwrap();
-    let q = quantize(&t.network(), &cfg).unwrap();
-    assert_eq!(q.widths(), vec![784, 300, 300, 300, 10]);
-    let model = BitExact::new(&cfg, &q).unwrap();
+    let q = quantize(&t.network(), cfg).unwrap();
+    let model = BitExact::new(cfg, &q).unwrap();
     let mut states = model.seeds().to_vec();
+    let classes = *q.widths().last().unwrap();
     let mut stream = HostStream::new();
     stream.ping();
     stream.load(&q, cfg.step_inputs());
@@ -123,17 +144,16 @@ fn paper_network_classifies_mnist_over_the_board_uart_on_demand() {
             .iter()
             .map(|&v| if v > 0.0 { 1 } else { -1 })
             .collect();
-        let fillers = filler_bytes(&cfg, &q, true, PARAMS.clocks_per_bit);
-        stream.classify(&x, cfg.step_inputs(), 10, true, fillers);
+        let fillers = filler_bytes(cfg, &q, true, PARAMS.clocks_per_bit);
+        stream.classify(&x, cfg.step_inputs(), classes, true, fillers);
         results.push(model.infer(&x, &mut states).unwrap());
     }
     stream.ping();
     let expect = stream.expected_replies(&results);
     let max_cycles = 40 * PARAMS.clocks_per_bit as u64 * stream.bytes.len() as u64 + 1_000_000;
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("board-cosim/paper");
     prepare_board(
-        &dir,
-        &cfg,
+        dir,
+        cfg,
         &PARAMS,
         &stream.bytes,
         &expect,
@@ -141,7 +161,23 @@ fn paper_network_classifies_mnist_over_the_board_uart_on_demand() {
         &VerilogOptions::default(),
     )
     .unwrap();
-    if let Err(e) = run_board(&dir, Simulator::Verilator) {
+    if let Err(e) = run_board(dir, Simulator::Verilator) {
         panic!("{e}");
     }
+}
+
+/// On demand (`cargo test --release -p nsm-testbenches --test board_cosim -- --ignored`,
+/// about twenty minutes): the paper's 784-300-300-300-10 network, trained for 1-bit weights
+/// (one short epoch: bit-exactness is the point, not accuracy), loaded into the ULX3S board
+/// top of `configs/ulx3s-mnist.json` through its serial pins (435,200 weight writes) and
+/// classifying two MNIST test images, in Verilator, against the bit-exact model's reply
+/// bytes. The run folder is `target/tmp/board-cosim/paper`.
+#[test]
+#[ignore = "about twenty minutes: the paper's network over the board's UART in Verilator"]
+fn paper_network_classifies_mnist_over_the_board_uart_on_demand() {
+    let configs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let cfg =
+        nsm_model::engine::config::EngineConfig::load(&configs.join("ulx3s-mnist.json")).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("board-cosim/paper");
+    mnist_over_the_uart(&cfg, &[300, 300, 300], 2000, &dir);
 }
