@@ -75,10 +75,10 @@ impl Board {
     }
 
     /// How the weight memory is written for this board's FPGA and `cfg`: the iCEBreaker's
-    /// UP5K keeps it in its SPRAMs (single-port RAMs), except with `hard_block_registers`.
+    /// UP5K keeps a deep one in its SPRAMs ([`nsm_hdl::WeightRam::on_spram_device`]).
     pub fn weight_ram(&self, cfg: &EngineConfig) -> nsm_hdl::WeightRam {
         match self {
-            Board::Icebreaker if !cfg.hard_block_registers => nsm_hdl::WeightRam::SinglePort,
+            Board::Icebreaker => nsm_hdl::WeightRam::on_spram_device(cfg),
             _ => nsm_hdl::WeightRam::DualPort,
         }
     }

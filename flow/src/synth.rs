@@ -388,8 +388,8 @@ pub fn synthesize(
     let start = std::time::Instant::now();
     check_tools(target, Pnr::Run { seed })?;
     // single-port weight RAMs where the device maps them to SPRAMs
-    let weight_ram = if target.device().spram && !cfg.hard_block_registers {
-        nsm_hdl::WeightRam::SinglePort
+    let weight_ram = if target.device().spram {
+        nsm_hdl::WeightRam::on_spram_device(cfg)
     } else {
         nsm_hdl::WeightRam::DualPort
     };
