@@ -38,6 +38,9 @@ pub enum Command {
     /// Accuracy of the bit-exact model over weight bits 2..=8 and LFSR widths 8/16/32
     /// (a markdown table and JSON).
     Sweep(SweepArgs),
+    /// Test error against mean Monte Carlo passes with the early-stop rule (vote margins
+    /// swept) beside fixed pass counts, and the votes' calibration (markdown, SVG, JSON).
+    EarlyStopSweep(EarlyStopSweepArgs),
     /// Run test images through the cycle-accurate rust-hdl engine and compare every result
     /// with the bit-exact model.
     Sim(SimArgs),
@@ -183,13 +186,20 @@ pub struct SynthArgs {
 pub struct SynthReportArgs {
     #[arg(long, value_enum)]
     pub target: TargetArg,
-    /// Array sizes n (n x n), comma-separated [2,4,8; ecp5-25f: 4,8,16].
+    /// Array sizes n (n x n, or n x C with --cols), comma-separated [2,4,8; ecp5-25f: 4,8,16].
     #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
     pub sizes: Option<Vec<usize>>,
+    /// Columns at every size (the arrays are n x C) [n].
+    #[arg(long, value_name = "C")]
+    pub cols: Option<usize>,
+    /// Lane counts to sweep at every size; the files are then `synth-<target>-lanes.*`
+    /// [the configuration's lanes, files `synth-<target>.*`].
+    #[arg(long, value_delimiter = ',', value_name = "L,L,...")]
+    pub lanes: Option<Vec<usize>>,
     /// Configuration the sizes are applied to [the target's shipped one].
     #[arg(long, value_name = "ENGINE.json")]
     pub config: Option<PathBuf>,
-    /// Where `synth-<target>.md`, `.svg` and `.json` go.
+    /// Where `synth-<target>.md`, `.svg` and `.json` (or `synth-<target>-lanes.*`) go.
     #[arg(long, value_name = "DIR", default_value = "docs/reports")]
     pub out_dir: PathBuf,
     /// Folder for the tool runs (kept, one subfolder per size); default: temporary.
@@ -283,6 +293,30 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Markdown report to write (the numbers also go to the same name with .json).
+    #[arg(long, value_name = "REPORT.md")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EarlyStopSweepArgs {
+    /// Quantized network (nsm-qnet/1).
+    #[arg(long, value_name = "QNET.json")]
+    pub qnet: PathBuf,
+    /// Engine configuration; its rows set how often the rule judges.
+    #[arg(long, value_name = "ENGINE.json")]
+    pub config: PathBuf,
+    /// Vote margins of the rule, comma separated (at most mc_samples).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,6,8")]
+    pub margins: Vec<u32>,
+    /// Passes every input gets before it may stop.
+    #[arg(long, default_value_t = 8)]
+    pub min_passes: usize,
+    /// Fixed pass counts to compare with, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "8,16,32,100")]
+    pub fixed: Vec<usize>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Markdown report to write (the figure goes to `<stem>.svg`, the numbers to `.json`).
     #[arg(long, value_name = "REPORT.md")]
     pub out: PathBuf,
 }

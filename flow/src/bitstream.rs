@@ -41,6 +41,8 @@ pub struct BitstreamReport {
     pub ffs: u64,
     pub carries: u64,
     pub brams: u64,
+    /// Single-port RAM blocks (UP5K SPRAMs), not counted in `brams`.
+    pub sprams: u64,
     pub dsps: u64,
     /// nextpnr's utilization: resource name, used, available.
     pub utilization: Vec<(String, u64, u64)>,
@@ -228,6 +230,7 @@ pub fn build_bitstream(
         ffs: counts.ffs,
         carries: counts.carries,
         brams: counts.brams,
+        sprams: counts.sprams,
         dsps: counts.dsps,
         utilization: placed.utilization,
         fmax_mhz: placed.fmax_mhz,

@@ -35,6 +35,8 @@ pub struct Family {
     pub ffs: CellNames,
     pub carries: CellNames,
     pub brams: CellNames,
+    /// Single-port RAM blocks beside the block RAMs (the UP5K's `SB_SPRAM256KA`).
+    pub sprams: CellNames,
     pub dsps: CellNames,
     /// LUT4s inside other cells, per cell: added to `luts` for the all-LUT4 total.
     pub lut4s_inside: &'static [(&'static str, u64)],
@@ -54,7 +56,8 @@ pub const ICE40: Family = Family {
     luts: &["SB_LUT4"],
     ffs: &["SB_DFF*"],
     carries: &["SB_CARRY"],
-    brams: &["SB_RAM40_4K", "SB_SPRAM256KA"],
+    brams: &["SB_RAM40_4K"],
+    sprams: &["SB_SPRAM256KA"],
     dsps: &["SB_MAC16"],
     // an adder bit is an SB_LUT4 of its own beside its SB_CARRY: `luts` is complete
     lut4s_inside: &[],
@@ -71,6 +74,7 @@ pub const ECP5: Family = Family {
     ffs: &["TRELLIS_FF"],
     carries: &["CCU2C"],
     brams: &["DP16KD", "PDPW16KD"],
+    sprams: &[],
     dsps: &["MULT18X18D"],
     // two LUT4s in each carry cell, six in a 16x4 distributed RAM: nextpnr's "Total LUT4s"
     lut4s_inside: &[("CCU2C", 2), ("TRELLIS_DPR16X4", 6)],
@@ -96,6 +100,7 @@ pub const GENERIC: Family = Family {
     ],
     carries: &[],
     brams: &["$mem*"],
+    sprams: &[],
     dsps: &["$mul"],
     lut4s_inside: &[],
     nextpnr: None,
@@ -158,6 +163,7 @@ pub struct CellCounts {
     pub ffs: u64,
     pub carries: u64,
     pub brams: u64,
+    pub sprams: u64,
     pub dsps: u64,
 }
 
@@ -206,6 +212,7 @@ impl Family {
             ffs: count(cells, self.ffs),
             carries: count(cells, self.carries),
             brams: count(cells, self.brams),
+            sprams: count(cells, self.sprams),
             dsps: count(cells, self.dsps),
         }
     }

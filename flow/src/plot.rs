@@ -160,6 +160,11 @@ fn tick(v: f64) -> String {
 
 /// Two charts side by side in one SVG document.
 pub fn side_by_side(left: &Chart<'_>, right: &Chart<'_>) -> String {
+    in_a_row(&[left, right])
+}
+
+/// Charts in a row, left to right, in one SVG document.
+pub fn in_a_row(charts: &[&Chart<'_>]) -> String {
     let inner = |c: &Chart<'_>, x: f64| {
         c.to_svg().replacen(
             "<svg xmlns=\"http://www.w3.org/2000/svg\"",
@@ -167,10 +172,13 @@ pub fn side_by_side(left: &Chart<'_>, right: &Chart<'_>) -> String {
             1,
         )
     };
+    let body: String = charts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| inner(c, i as f64 * W))
+        .collect();
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{H}\" viewBox=\"0 0 {w} {H}\">\n{}{}</svg>\n",
-        inner(left, 0.0),
-        inner(right, W),
-        w = 2.0 * W
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{H}\" viewBox=\"0 0 {w} {H}\">\n{body}</svg>\n",
+        w = charts.len() as f64 * W
     )
 }

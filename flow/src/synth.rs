@@ -87,6 +87,8 @@ pub struct SynthReport {
     pub ffs: u64,
     pub carries: u64,
     pub brams: u64,
+    /// Single-port RAM blocks (UP5K SPRAMs), not counted in `brams`.
+    pub sprams: u64,
     pub dsps: u64,
     pub luts_per_pe: f64,
     /// Every LUT4 of the design: on the ECP5 `luts`, the two inside each carry cell (`CCU2C`)
@@ -172,6 +174,8 @@ pub struct FlowReport {
     pub ffs: u64,
     pub carries: u64,
     pub brams: u64,
+    /// Single-port RAM blocks (UP5K SPRAMs), not counted in `brams`.
+    pub sprams: u64,
     pub dsps: u64,
     pub fmax_mhz: Option<f64>,
     pub fits: bool,
@@ -277,6 +281,7 @@ fn flow(
         ffs,
         carries: counts.carries,
         brams: counts.brams,
+        sprams: counts.sprams,
         dsps: counts.dsps,
         fmax_mhz: fmax,
         fits,
@@ -419,6 +424,7 @@ pub fn synthesize(
         ffs: r.ffs,
         carries: r.carries,
         brams: r.brams,
+        sprams: r.sprams,
         dsps: r.dsps,
         luts_per_pe: r.luts as f64 / cfg.pes() as f64,
         lut4s_total: r.lut4s_total,

@@ -14,6 +14,8 @@ pub enum HdlError {
     Config(#[from] EngineError),
     #[error("{0}")]
     Options(&'static str),
+    #[error("early_stop: the hardware does not build the stopping rule yet; the bit-exact models (nsm eval --qnet) run it; remove early_stop to build the engine with mc_samples passes per input")]
+    EarlyStop,
     #[error("the hardware supports {what} up to {limit}, the configuration needs {value}")]
     Unsupported {
         what: &'static str,
@@ -93,6 +95,9 @@ impl WeightRam {
 /// Checks that `cfg` is valid and within what the hardware builds.
 pub fn check_supported(cfg: &EngineConfig) -> Result<(), HdlError> {
     cfg.validate()?;
+    if cfg.early_stop.is_some() {
+        return Err(HdlError::EarlyStop);
+    }
     let acc = match cfg.accumulator {
         Accumulator::Exact => cfg.widths().exact_acc_bits,
         Accumulator::Saturate { bits } => bits,

@@ -45,7 +45,7 @@ pub fn bitstream(a: BitstreamArgs) -> Result<()> {
             })
             .collect();
         println!(
-            "{} ({}), {}x{} engine: {} LUTs, {} FFs, {} block RAMs, {} DSPs; {}; Fmax {} at a {:.0} MHz clock\nwrote {} ({} bytes) in {:.0} s",
+            "{} ({}), {}x{} engine: {} LUTs, {} FFs, {} block RAMs, {} SPRAMs, {} DSPs; {}; Fmax {} at a {:.0} MHz clock\nwrote {} ({} bytes) in {:.0} s",
             r.board,
             r.device,
             r.rows,
@@ -53,6 +53,7 @@ pub fn bitstream(a: BitstreamArgs) -> Result<()> {
             r.luts,
             r.ffs,
             r.brams,
+            r.sprams,
             r.dsps,
             util.join(", "),
             r.fmax_mhz.map_or("-".to_string(), |f| format!("{f:.1} MHz")),

@@ -14,7 +14,7 @@ use nsm_model::engine::gates::{
 use nsm_model::engine::memory::{memory_images, MemMap};
 use nsm_model::engine::qnet::{self, QNet};
 use nsm_model::engine::schedule::seed_spacing;
-use nsm_model::engine::BitExact;
+use nsm_model::engine::{uncertainty, BitExact};
 use nsm_model::eval::{evaluate_mc, EvalOptions};
 use nsm_model::forward::BinarizedSet;
 use nsm_model::net::Network;
@@ -82,6 +82,8 @@ pub fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
     let engine = BitExact::new(&cfg, &q)?;
     let report = engine.evaluate(&data)?;
     let rate = report.synapse_samples as f64 / report.seconds;
+    // confidence: the reported class's vote frequency; ten bins as in Guo et al. (2017)
+    let calibration = uncertainty::calibration(&report.outcomes, &data.labels, 10);
     if a.json {
         println!(
             "{}",
@@ -93,6 +95,11 @@ pub fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
                 "errors": report.errors,
                 "images": report.images,
                 "mc_samples": report.mc_samples,
+                "early_stop": cfg.early_stop,
+                "mean_passes": report.mean_passes,
+                "pass_histogram": report.pass_histogram,
+                "mean_confidence": calibration.mean_confidence,
+                "expected_calibration_error": calibration.ece,
                 "synapse_samples": report.synapse_samples,
                 "seconds": report.seconds,
                 "synapse_samples_per_second": rate,
@@ -100,8 +107,17 @@ pub fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
         );
     } else {
         println!(
-            "test error {:.2}% ({} of {} images, {} Monte Carlo samples, bit-exact engine model, {:.2e} synapse-samples/s)",
-            report.test_error_pct, report.errors, report.images, report.mc_samples, rate
+            "test error {:.2}% ({} of {} images, {} Monte Carlo samples{}, bit-exact engine model, {:.2e} synapse-samples/s)",
+            report.test_error_pct,
+            report.errors,
+            report.images,
+            report.mc_samples,
+            if cfg.early_stop.is_some() {
+                format!(" at most, {:.2} on average (early stop)", report.mean_passes)
+            } else {
+                String::new()
+            },
+            rate
         );
     }
     Ok(())

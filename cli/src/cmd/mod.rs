@@ -2,6 +2,7 @@
 //! line to them.
 
 mod board;
+mod early_stop;
 mod engine;
 mod onchip;
 mod prove;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gates(a) => engine::gates(a),
         Command::PlotFiring(a) => engine::plot_firing(a),
         Command::Sweep(a) => engine::sweep(a),
+        Command::EarlyStopSweep(a) => early_stop::early_stop_sweep(a),
         Command::Sim(a) => sim::sim(a),
         Command::Synth(a) => synth::synth(a),
         Command::SynthReport(a) => synth::synth_report(a),

@@ -22,10 +22,27 @@ pub fn synth_report(a: SynthReportArgs) -> Result<()> {
     if sizes.is_empty() || sizes.contains(&0) {
         bail!("--sizes needs one or more array sizes of at least 1");
     }
+    if a.cols == Some(0) {
+        bail!("--cols needs at least 1 column");
+    }
+    if let Some(l) = &a.lanes {
+        if l.is_empty() || l.contains(&0) {
+            bail!("--lanes needs one or more lane counts of at least 1");
+        }
+    }
     let loaded = configs::load(a.config.as_deref(), a.target.default_config())?;
     let base = loaded.cfg.clone();
-    let name = target.name();
-    let file = |ext: &str| a.out_dir.join(format!("synth-{name}.{ext}"));
+    let source = SeriesSource {
+        config_file: loaded.file_name.clone(),
+        sizes: sizes.clone(),
+        cols: a.cols,
+        lanes: a.lanes.clone(),
+        config_arg: a.config.as_ref().map(|p| p.display().to_string()),
+        seed: a.seed,
+        cells: a.cells.map(Into::into),
+    };
+    let stem = source.stem(target);
+    let file = |ext: &str| a.out_dir.join(format!("{stem}.{ext}"));
     let md_path = file("md");
     let mut out = super::outputs(a.config.iter())?;
     out.folder("--out-dir", &a.out_dir)?;
@@ -33,46 +50,48 @@ pub fn synth_report(a: SynthReportArgs) -> Result<()> {
     out.file("--out-dir", &file("json"))?;
     out.primary("--out-dir", &md_path)?;
     let opts = SynthOptions {
-        cells: a.cells.map(Into::into),
+        cells: source.cells,
         seed: a.seed,
     };
-    // every size is checked, and every tool found, before the first synthesis
+    // every point is checked, and every tool found, before the first synthesis
     let mut cfgs = Vec::new();
-    for &n in &sizes {
-        let cfg = EngineConfig {
-            rows: n,
-            cols: n,
-            ..base.clone()
-        };
-        cfg.validate()
-            .with_context(|| format!("the {n}x{n} variant of {}", loaded.label))?;
-        nsm_hdl::check_supported(&cfg)
-            .with_context(|| format!("--sizes {n}: the {n}x{n} variant of {}", loaded.label))?;
-        cfgs.push(cfg);
+    for &lanes in a.lanes.as_deref().unwrap_or(&[base.lanes]) {
+        for &n in &sizes {
+            let cols = a.cols.unwrap_or(n);
+            let cfg = EngineConfig {
+                rows: n,
+                cols,
+                lanes,
+                ..base.clone()
+            };
+            let point = format!(
+                "the {n}x{cols} variant of {} at {lanes} lanes",
+                loaded.label
+            );
+            cfg.validate()
+                .with_context(|| format!("--sizes {n} --lanes {lanes}: {point}"))?;
+            nsm_hdl::check_supported(&cfg)
+                .with_context(|| format!("--sizes {n} --lanes {lanes}: {point}"))?;
+            cfgs.push(cfg);
+        }
     }
     nsm_flow::synth::check_tools(target, Pnr::Run { seed: a.seed })?;
     let work = WorkDir::new(a.work_dir.as_deref(), "synth-report")?;
     let mut reports = Vec::new();
     for cfg in &cfgs {
-        let n = cfg.rows;
-        eprintln!("synthesizing {n}x{n} for {} ...", target.name());
-        let r = synthesize(cfg, target, &work.path().join(format!("{n}x{n}")), &opts)?;
+        let point = format!("{}x{}x{}", cfg.rows, cfg.cols, cfg.lanes);
+        eprintln!("synthesizing {point} for {} ...", target.name());
+        let r = synthesize(cfg, target, &work.path().join(&point), &opts)?;
         eprintln!(
-            "  {} LUTs, {} FFs, Fmax {}",
-            r.luts,
+            "  {} LUT4 (all), {} FFs, Fmax {}, {:.3} synapse-samples per LUT4 per cycle",
+            r.lut4s_total,
             r.ffs,
-            r.fmax_mhz.map_or("-".into(), |f| format!("{f:.1} MHz"))
+            r.fmax_mhz.map_or("-".into(), |f| format!("{f:.1} MHz")),
+            r.synapses_per_lut4_cycle
         );
         reports.push(r);
     }
     drop(work);
-    let source = SeriesSource {
-        config_file: loaded.file_name.clone(),
-        sizes: sizes.clone(),
-        config_arg: a.config.as_ref().map(|p| p.display().to_string()),
-        seed: a.seed,
-        cells: opts.cells,
-    };
     let md = nsm_flow::report::markdown(target, &source, &reports);
     out.write(&md_path, md.as_bytes())?;
     out.write(
@@ -110,17 +129,20 @@ pub fn synth(a: SynthArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{} {}x{}: {} LUTs ({:.1} per PE; {:.1} with the carry cells' LUTs), {} FFs, {} carries, {} block RAMs, {} DSPs, Fmax {}, {}",
+            "{} {}x{} x {} lanes: {} LUTs ({:.1} per PE; {:.1} with the carry cells' LUTs), {} FFs, {} carries, {} block RAMs, {} SPRAMs, {} DSPs, {:.3} synapse-samples per LUT4 per cycle, Fmax {}, {}",
             r.target,
             r.rows,
             r.cols,
+            r.lanes,
             r.luts,
             r.luts_per_pe,
             r.lut4s_total_per_pe,
             r.ffs,
             r.carries,
             r.brams,
+            r.sprams,
             r.dsps,
+            r.synapses_per_lut4_cycle,
             r.fmax_mhz.map_or("-".to_string(), |f| format!("{f:.1} MHz (target {:.0})", r.target_mhz)),
             if target == Target::Generic { "no place-and-route".to_string() } else if r.fits { "fits".to_string() } else { format!("does not fit: {}", r.pnr_error.clone().unwrap_or_default()) }
         );

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod early_stop;
 mod json_errors;
 mod outputs;
 mod prove;

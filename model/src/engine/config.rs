@@ -115,6 +115,19 @@ pub struct BlankOutConfig {
     pub threshold: u32,
 }
 
+/// The sequential stopping rule (`docs/engine-spec.md`, section 4, "Early stop"): after each
+/// group of `rows` passes, an input whose per-pass votes lead by `vote_margin` (the leading
+/// class's votes minus the runner-up's), with at least `min_passes` passes run, is decided;
+/// `mc_samples` stays the most passes an input gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStop {
+    /// Votes by which the leading class must lead the runner-up, 1 to `mc_samples`.
+    pub vote_margin: u32,
+    /// Passes every input gets before it may stop, 1 to `mc_samples`.
+    pub min_passes: usize,
+}
+
 /// An engine configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +173,9 @@ pub struct EngineConfig {
     /// `rows >= 2`. Off by default (on the iCE40 those registers would be plain flip-flops).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hard_block_registers: bool,
+    /// The sequential stopping rule; absent: every input gets `mc_samples` passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<EarlyStop>,
 }
 
 /// Why a configuration was refused.
@@ -224,6 +240,12 @@ pub enum EngineError {
     },
     #[error("hard_block_registers needs rows >= 2 (the logit memory's read-modify-write takes two clocks), found rows = {rows}")]
     HardBlockRegistersRows { rows: usize },
+    #[error("early_stop.{field} = {value} must lie between 1 and mc_samples = {mc_samples}")]
+    EarlyStop {
+        field: &'static str,
+        value: u64,
+        mc_samples: usize,
+    },
     #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
     #[error(transparent)]
@@ -303,6 +325,7 @@ impl EngineConfig {
             },
             mc_samples: 100,
             hard_block_registers: false,
+            early_stop: None,
         }
     }
 
@@ -428,6 +451,20 @@ impl EngineConfig {
         }
         if self.hard_block_registers && self.rows < 2 {
             return Err(EngineError::HardBlockRegistersRows { rows: self.rows });
+        }
+        if let Some(e) = self.early_stop {
+            for (field, value) in [
+                ("vote_margin", u64::from(e.vote_margin)),
+                ("min_passes", e.min_passes as u64),
+            ] {
+                if value == 0 || value > self.mc_samples as u64 {
+                    return Err(EngineError::EarlyStop {
+                        field,
+                        value,
+                        mc_samples: self.mc_samples,
+                    });
+                }
+            }
         }
         let spec = self.lfsr_spec()?;
         if (self.pes() as u64) > spec.period() {
@@ -573,6 +610,26 @@ mod tests {
                     ..ok()
                 },
                 "hard_block_registers needs rows >= 2",
+            ),
+            (
+                EngineConfig {
+                    early_stop: Some(EarlyStop {
+                        vote_margin: 0,
+                        min_passes: 8,
+                    }),
+                    ..ok()
+                },
+                "early_stop.vote_margin = 0 must lie between 1 and mc_samples = 100",
+            ),
+            (
+                EngineConfig {
+                    early_stop: Some(EarlyStop {
+                        vote_margin: 3,
+                        min_passes: 101,
+                    }),
+                    ..ok()
+                },
+                "early_stop.min_passes = 101",
             ),
             (
                 EngineConfig {

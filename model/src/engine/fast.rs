@@ -3,6 +3,7 @@
 //! on every output (tested on random configurations).
 
 use super::config::{Accumulator, EngineConfig};
+use super::early_stop::{Outcome, Votes};
 use super::qnet::{LayerView, QNet};
 use super::reference::saturate;
 use super::schedule::Schedule;
@@ -141,6 +142,11 @@ impl FastModel {
 
     /// Runs one input (`+1`/`-1` values), stepping the PE LFSR `states` as the hardware does.
     pub fn infer(&self, input: &[i8], states: &mut [u32]) -> Inference {
+        self.run(input, states, None, None).inference
+    }
+
+    /// As [`Self::infer`], with the passes run and the per-pass votes ([`Outcome`]).
+    pub fn infer_outcome(&self, input: &[i8], states: &mut [u32]) -> Outcome {
         self.run(input, states, None, None)
     }
 
@@ -152,7 +158,7 @@ impl FastModel {
         states: &mut [u32],
         counts: &mut [u32],
     ) -> Inference {
-        self.run(input, states, Some(counts), None)
+        self.run(input, states, Some(counts), None).inference
     }
 
     /// As [`Self::infer`], and records in `trace` the states (`+1`/`-1`) of every stochastic
@@ -165,7 +171,7 @@ impl FastModel {
         trace: &mut Vec<Vec<i8>>,
     ) -> Inference {
         trace.clear();
-        self.run(input, states, None, Some(trace))
+        self.run(input, states, None, Some(trace)).inference
     }
 
     fn run(
@@ -174,7 +180,7 @@ impl FastModel {
         states: &mut [u32],
         mut counts: Option<&mut [u32]>,
         mut trace: Option<&mut Vec<Vec<i8>>>,
-    ) -> Inference {
+    ) -> Outcome {
         let cfg = &self.cfg;
         let (rows, cols, lanes, k_mc) = (cfg.rows, cfg.cols, cfg.lanes, cfg.mc_samples);
         let n_step = cols * lanes;
@@ -198,7 +204,9 @@ impl FastModel {
         let mut t_acc = vec![0i64; rows];
         let input_words = pack(input, max_stride.max(max_width.div_ceil(64) * 64 + 64));
         let mut logit_sums = vec![0i64; self.layers.last().map_or(0, |l| l.n_out)];
+        let mut votes = Votes::new(logit_sums.len(), rows);
         let n_layers = self.layers.len();
+        let mut passes = 0;
         for g in 0..self.sched.groups() {
             let live_rows = rows.min(k_mc - g * rows);
             let mut act: Vec<Vec<u64>> = vec![input_words.clone(); rows];
@@ -258,6 +266,7 @@ impl FastModel {
                         };
                         if is_output {
                             logit_sums[i] += s_val + layer.b[i];
+                            votes.see(r, i, s_val + layer.b[i]);
                         } else {
                             let u = fixed_preactivation(t_val, layer.a[i], s_val, layer.b[i], frac);
                             if fixed_fires(u) {
@@ -294,6 +303,10 @@ impl FastModel {
                     act = next;
                 }
             }
+            passes += live_rows;
+            if votes.count_group(live_rows, passes, cfg.early_stop) {
+                break;
+            }
         }
         let mut i = 0;
         for bank in &banks {
@@ -304,7 +317,11 @@ impl FastModel {
                 i += 1;
             }
         }
-        Inference::from_logit_sums(logit_sums)
+        Outcome {
+            inference: Inference::from_logit_sums(logit_sums),
+            passes,
+            votes: votes.counts,
+        }
     }
 }
 

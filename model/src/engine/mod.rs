@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod cycles;
+pub mod early_stop;
 pub mod fast;
 pub mod firing;
 pub mod gates;
@@ -24,11 +25,13 @@ pub mod reference;
 pub mod samples;
 pub mod schedule;
 pub mod sweep;
+pub mod uncertainty;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use self::config::{EngineConfig, EngineError};
+pub use self::early_stop::Outcome;
 use self::fast::FastModel;
 use self::qnet::{QNet, QuantError};
 use self::schedule::{pe_seeds, states_at_input, Schedule};
@@ -86,9 +89,16 @@ pub struct BitExactReport {
     pub errors: usize,
     pub test_error_pct: f64,
     pub synapse_samples: u64,
+    /// Monte Carlo passes per input, on average: `mc_samples` without an early stop.
+    pub mean_passes: f64,
+    /// Inputs by the passes they ran.
+    pub pass_histogram: std::collections::BTreeMap<usize, usize>,
     pub seconds: f64,
     #[serde(skip)]
     pub inferences: Vec<Inference>,
+    /// Each input's passes and votes, in input order.
+    #[serde(skip)]
+    pub outcomes: Vec<Outcome>,
 }
 
 impl BitExact {
@@ -169,10 +179,29 @@ impl BitExact {
         input: &[i8],
         states: &mut [u32],
     ) -> Result<Inference, BitExactError> {
+        Ok(self.infer_reference_outcome(input, states)?.inference)
+    }
+
+    /// As [`Self::infer_reference`], with the passes run and their votes.
+    pub fn infer_reference_outcome(
+        &self,
+        input: &[i8],
+        states: &mut [u32],
+    ) -> Result<Outcome, BitExactError> {
         self.check_input(input)?;
         Ok(reference::infer(
             &self.cfg, &self.spec, &self.qnet, input, states,
         ))
+    }
+
+    /// As [`Self::infer`], with the passes run and their votes.
+    pub fn infer_outcome(
+        &self,
+        input: &[i8],
+        states: &mut [u32],
+    ) -> Result<Outcome, BitExactError> {
+        self.check_input(input)?;
+        Ok(self.fast.infer_outcome(input, states))
     }
 
     /// Every input of `data` in order from reset, as the hardware would see them streamed,
@@ -186,24 +215,37 @@ impl BitExact {
         }
         let start = std::time::Instant::now();
         let n = data.len();
-        let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(1);
-        let inferences: Vec<Inference> = (0..n)
-            .collect::<Vec<_>>()
-            .par_chunks(chunk)
-            .flat_map_iter(|idx| {
-                let mut states = self.states_at_input(idx[0] as u64);
-                idx.iter()
-                    .map(|&i| {
-                        let x: Vec<i8> = data
-                            .row(i)
-                            .iter()
-                            .map(|&v| if v > 0.0 { 1 } else { -1 })
-                            .collect();
-                        self.fast.infer(&x, &mut states)
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let input = |i: usize| -> Vec<i8> {
+            data.row(i)
+                .iter()
+                .map(|&v| if v > 0.0 { 1 } else { -1 })
+                .collect()
+        };
+        let outcomes: Vec<Outcome> = if self.cfg.early_stop.is_some() {
+            // an input starts where the previous one stopped: one stream, in order
+            let mut states = self.seeds.clone();
+            (0..n)
+                .map(|i| self.fast.infer_outcome(&input(i), &mut states))
+                .collect()
+        } else {
+            let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(1);
+            (0..n)
+                .collect::<Vec<_>>()
+                .par_chunks(chunk)
+                .flat_map_iter(|idx| {
+                    let mut states = self.states_at_input(idx[0] as u64);
+                    idx.iter()
+                        .map(|&i| self.fast.infer_outcome(&input(i), &mut states))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let inferences: Vec<Inference> = outcomes.iter().map(|o| o.inference.clone()).collect();
+        let mut pass_histogram = std::collections::BTreeMap::new();
+        for o in &outcomes {
+            *pass_histogram.entry(o.passes).or_insert(0) += 1;
+        }
+        let total_passes: usize = outcomes.iter().map(|o| o.passes).sum();
         let errors = inferences
             .iter()
             .zip(&data.labels)
@@ -218,9 +260,16 @@ impl BitExact {
             } else {
                 100.0 * errors as f64 / n as f64
             },
-            synapse_samples: n as u64 * self.schedule.synapse_ops_per_input(),
+            synapse_samples: total_passes as u64 * self.schedule.synapses_per_pass(),
+            mean_passes: if n == 0 {
+                0.0
+            } else {
+                total_passes as f64 / n as f64
+            },
+            pass_histogram,
             seconds: start.elapsed().as_secs_f64(),
             inferences,
+            outcomes,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! ([`super::fast`]) must agree with it on every output, and the RTL must agree with both.
 
 use super::config::{Accumulator, EngineConfig};
+use super::early_stop::{decided, Outcome};
 use super::qnet::QNet;
 use super::schedule::Schedule;
 use super::Inference;
@@ -23,7 +24,7 @@ pub fn infer(
     qnet: &QNet,
     input: &[i8],
     states: &mut [u32],
-) -> Inference {
+) -> Outcome {
     let sched = Schedule::new(cfg, qnet);
     let (rows, cols, lanes, k_mc) = (cfg.rows, cfg.cols, cfg.lanes, cfg.mc_samples);
     let k = cfg.blank_out.threshold_bits;
@@ -36,7 +37,11 @@ pub fn infer(
     };
     let n_layers = sched.layers.len();
     let mut logit_sums = vec![0i64; qnet.output.n_out];
+    let mut votes = vec![0u32; qnet.output.n_out];
+    let mut passes = 0;
     for g in 0..sched.groups() {
+        // each pass's own output logits, for its vote
+        let mut pass_logits = vec![vec![0i64; qnet.output.n_out]; rows];
         // z of every row (pass); the input is the same for all passes
         let mut act: Vec<Vec<i8>> = vec![input.to_vec(); rows];
         for (l, &(n_in, n_out)) in sched.layers.iter().enumerate() {
@@ -78,6 +83,7 @@ pub fn infer(
                     }
                     if is_output {
                         logit_sums[i] += s_acc[r] + i64::from(b[i]);
+                        pass_logits[r][i] = s_acc[r] + i64::from(b[i]);
                     } else {
                         let a = i64::from(qnet.hidden[l].a[i]);
                         let u = fixed_preactivation(t_acc[r], a, s_acc[r], i64::from(b[i]), frac);
@@ -87,6 +93,19 @@ pub fn infer(
             }
             act = next;
         }
+        // every real pass of the group votes; then the stopping rule judges the votes
+        let live = rows.min(k_mc - g * rows);
+        for logits in &pass_logits[..live] {
+            votes[Inference::from_logit_sums(logits.clone()).class] += 1;
+        }
+        passes += live;
+        if decided(&votes, passes, cfg.early_stop) {
+            break;
+        }
     }
-    Inference::from_logit_sums(logit_sums)
+    Outcome {
+        inference: Inference::from_logit_sums(logit_sums),
+        passes,
+        votes,
+    }
 }

@@ -77,14 +77,14 @@ impl Schedule {
         self.groups() as u64 * self.steps_per_group()
     }
 
-    /// Synapse operations of one input (real slots only): `K * sum(n_in * n_out)`.
+    /// Synapses of one pass through the network: `sum(n_in * n_out)`.
+    pub fn synapses_per_pass(&self) -> u64 {
+        self.layers.iter().map(|&(a, b)| (a * b) as u64).sum()
+    }
+
+    /// Synapse operations of one input (real slots only) at `K` passes: `K * sum(n_in * n_out)`.
     pub fn synapse_ops_per_input(&self) -> u64 {
-        self.mc_samples as u64
-            * self
-                .layers
-                .iter()
-                .map(|&(a, b)| (a * b) as u64)
-                .sum::<u64>()
+        self.mc_samples as u64 * self.synapses_per_pass()
     }
 
     /// Real slots over all slots: how well the fold uses the array (before pipeline effects).
