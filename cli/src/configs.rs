@@ -3,7 +3,7 @@
 //!
 //! Wherever a command takes `--config`, the value is a file path or, when no file of that
 //! name exists, the name of a shipped configuration (`default`, `up5k`, `hx8k`, `ecp5-25f`,
-//! `icebreaker`, `ulx3s`, `formal`); an optional `--config` that is left out means the command's
+//! `icebreaker`, `ulx3s`, `formal`, the MNIST board ones and `adaptive`); an optional `--config` that is left out means the command's
 //! shipped default.
 
 use std::path::Path;
@@ -36,6 +36,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "ulx3s-85f-mnist",
         include_str!("../../configs/ulx3s-85f-mnist.json"),
     ),
+    ("adaptive", include_str!("../../configs/adaptive.json")),
 ];
 
 /// A configuration and how reports name it.

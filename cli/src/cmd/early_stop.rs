@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use nsm_flow::plot::{side_by_side, Chart};
 use nsm_model::data::Split;
 use nsm_model::engine::config::{EarlyStop, EngineConfig};
+use nsm_model::engine::cycles::CycleModel;
 use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::uncertainty::{calibration, Calibration};
 use nsm_model::engine::{BitExact, BitExactReport};
@@ -23,6 +24,8 @@ struct Point {
     mc_samples: usize,
     report: BitExactReport,
     calibration: Calibration,
+    /// The cycle model's cycles per input at the passes each input ran.
+    mean_cycles: f64,
 }
 
 pub fn early_stop_sweep(a: EarlyStopSweepArgs) -> Result<()> {
@@ -65,6 +68,13 @@ pub fn early_stop_sweep(a: EarlyStopSweepArgs) -> Result<()> {
         let q = QNet::load(&a.qnet, &cfg)?;
         let report = BitExact::new(&cfg, &q)?.evaluate(&data)?;
         let calibration = calibration(&report.outcomes, &data.labels, 10);
+        let model = CycleModel::new(&cfg, &q);
+        let mean_cycles = report
+            .outcomes
+            .iter()
+            .map(|o| model.total_for_passes(o.passes as u64) as f64)
+            .sum::<f64>()
+            / report.images.max(1) as f64;
         eprintln!(
             "{label}: {:.2}% test error, {:.2} mean passes, ECE {:.4} ({:.0} s)",
             report.test_error_pct, report.mean_passes, calibration.ece, report.seconds
@@ -75,6 +85,7 @@ pub fn early_stop_sweep(a: EarlyStopSweepArgs) -> Result<()> {
             mc_samples: cfg.mc_samples,
             report,
             calibration,
+            mean_cycles,
         });
     }
     let md = markdown(&a, &base, data.len(), &points);
@@ -86,7 +97,7 @@ pub fn early_stop_sweep(a: EarlyStopSweepArgs) -> Result<()> {
                 "label": p.label, "early_stop": p.early_stop, "mc_samples": p.mc_samples,
                 "test_error_pct": p.report.test_error_pct, "errors": p.report.errors,
                 "mean_passes": p.report.mean_passes, "pass_histogram": p.report.pass_histogram,
-                "calibration": p.calibration,
+                "calibration": p.calibration, "mean_cycles_per_input": p.mean_cycles,
             })
         })
         .collect();
@@ -107,7 +118,7 @@ fn markdown(
     points: &[Point],
 ) -> String {
     let mut md = format!(
-        "Bit-exact engine model, `{}` on `{}` ({} rows: the rule judges after every {} passes), {images} test images. Confidence: the vote frequency of the reported class; ECE over 10 bins.\n\n| setting | max passes | test error | mean passes | passes (count of inputs) | mean confidence | ECE |\n|---|---|---|---|---|---|---|\n",
+        "Bit-exact engine model, `{}` on `{}` ({} rows: the rule judges after every {} passes), {images} test images. Confidence: the vote frequency of the reported class; ECE over 10 bins. Cycles: the cycle model at the groups each input ran (the rule's own cost, which the hardware does not build yet, not included).\n\n| setting | max passes | test error | mean passes | passes (count of inputs) | mean confidence | ECE | cycles per input (cycle model) |\n|---|---|---|---|---|---|---|---|\n",
         a.qnet.display(),
         a.config.display(),
         base.rows,
@@ -121,14 +132,15 @@ fn markdown(
             .map(|(k, n)| format!("{k}: {n}"))
             .collect();
         md.push_str(&format!(
-            "| {} | {} | {:.2}% | {:.2} | {} | {:.3} | {:.4} |\n",
+            "| {} | {} | {:.2}% | {:.2} | {} | {:.3} | {:.4} | {:.0} |\n",
             p.label,
             p.mc_samples,
             p.report.test_error_pct,
             p.report.mean_passes,
             hist.join(", "),
             p.calibration.mean_confidence,
-            p.calibration.ece
+            p.calibration.ece,
+            p.mean_cycles
         ));
     }
     md.push_str(&format!(

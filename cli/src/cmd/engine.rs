@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use nsm_flow::plot::Chart;
 use nsm_model::data::Split;
 use nsm_model::engine::config::LfsrConfig;
+use nsm_model::engine::cycles::CycleModel;
 use nsm_model::engine::firing::firing_vs_drive;
 use nsm_model::engine::gates::{
     check_gate_count, gate_frequency, neighbour_correlations, MAX_GATES,
@@ -84,6 +85,14 @@ pub fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
     let rate = report.synapse_samples as f64 / report.seconds;
     // confidence: the reported class's vote frequency; ten bins as in Guo et al. (2017)
     let calibration = uncertainty::calibration(&report.outcomes, &data.labels, 10);
+    // the cycle model at the passes each input ran (the rule's own cost not included)
+    let cycles = CycleModel::new(&cfg, &q);
+    let mean_cycles = report
+        .outcomes
+        .iter()
+        .map(|o| cycles.total_for_passes(o.passes as u64) as f64)
+        .sum::<f64>()
+        / report.images.max(1) as f64;
     if a.json {
         println!(
             "{}",
@@ -97,6 +106,7 @@ pub fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
                 "mc_samples": report.mc_samples,
                 "early_stop": cfg.early_stop,
                 "mean_passes": report.mean_passes,
+                "mean_cycles_per_input": mean_cycles,
                 "pass_histogram": report.pass_histogram,
                 "mean_confidence": calibration.mean_confidence,
                 "expected_calibration_error": calibration.ece,

@@ -45,6 +45,9 @@ pub struct CycleModel {
     pub output_cycles: u64,
     /// Cycles the array would need at one useful synapse per PE per cycle.
     pub ideal_cycles: f64,
+    /// Compute cycles of one group of `rows` passes (all layers once).
+    pub group_cycles: u64,
+    pub rows: u64,
 }
 
 impl CycleModel {
@@ -77,7 +80,16 @@ impl CycleModel {
             output_cycles: beat_cycles(hbr) as u64
                 * *widths.last().expect("a network has an output layer") as u64,
             ideal_cycles: (cfg.mc_samples as u64 * synapses) as f64 / (rows * n_step) as f64,
+            group_cycles: per_group,
+            rows,
         }
+    }
+
+    /// All cycles of an input that ran `passes` passes (`ceil(passes / rows)` groups): what
+    /// an early stop saves. The stopping rule's own cost is not in it (the hardware does not
+    /// build the rule yet).
+    pub fn total_for_passes(&self, passes: u64) -> u64 {
+        self.input_cycles + passes.div_ceil(self.rows) * self.group_cycles + self.output_cycles
     }
 
     /// All cycles of one input.
@@ -136,6 +148,11 @@ mod tests {
                 + (5 + h) * *widths.last().unwrap() as u64;
             let m = CycleModel::new(&cfg, &q);
             assert_eq!(m.total(), want, "{cfg:?}");
+            assert_eq!(m.total_for_passes(k), want, "all passes: {cfg:?}");
+            let one_group = (widths[0] as u64).div_ceil(n)
+                + per_group
+                + (5 + h) * *widths.last().unwrap() as u64;
+            assert_eq!(m.total_for_passes(1), one_group);
             assert!(m.utilization() > 0.0 && m.utilization() <= 1.0);
         }
     }

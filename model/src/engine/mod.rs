@@ -122,7 +122,8 @@ impl BitExact {
         &self.seeds
     }
 
-    /// PE LFSR states at the start of input `n` after reset.
+    /// PE LFSR states at the start of input `n` after reset, for fixed K (with `early_stop`
+    /// the start depends on the passes of every earlier input: run the inputs in order).
     pub fn states_at_input(&self, n: u64) -> Vec<u32> {
         states_at_input(
             &self.spec,
