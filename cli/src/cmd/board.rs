@@ -89,6 +89,9 @@ struct BoardSession {
 fn board_session(a: &BoardSessionArgs, fillers: Option<u32>) -> Result<BoardSession> {
     use nsm_sim::host::{filler_bytes, HostStream};
     let cfg = configs::load_required(&a.config)?;
+    // the session is for a board's engine: a configuration the hardware cannot build (an
+    // early stop) would predict replies no board gives
+    nsm_hdl::check_supported(&cfg).with_context(|| format!("--config {}", a.config.display()))?;
     let q = QNet::load(&a.qnet, &cfg)?;
     let (inputs, labels) = board_images(&a.data, a.images)?;
     let model = BitExact::new(&cfg, &q)?;

@@ -106,4 +106,25 @@ fn the_rule_is_refused_by_name_where_it_is_not_built() {
         e.contains("early_stop: the hardware does not build the stopping rule yet"),
         "{e}"
     );
+    // a board session is refused before any byte is written
+    let q = tiny_qnet(d.path());
+    let out = d.path().join("session.bin");
+    let e = fails(&[
+        "board-stream",
+        "--board",
+        "icebreaker",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        rule.to_str().unwrap(),
+        "--images",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("--config") && e.contains("early_stop: the hardware"),
+        "{e}"
+    );
+    assert!(!out.exists());
 }

@@ -826,8 +826,9 @@ fn synth_report_writes_a_table_and_a_figure_per_size() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("synth-generic.md")).unwrap();
+    // array, lanes, weight bits, PEs, synapses per cycle
     assert!(
-        md.contains("| 1x1 | 1 |") && md.contains("| 2x2 | 4 |"),
+        md.contains("| 1x1 | 1 | 8 | 1 | 1 |") && md.contains("| 2x2 | 1 | 8 | 4 | 4 |"),
         "{md}"
     );
     let svg = std::fs::read_to_string(out.join("synth-generic.svg")).unwrap();
@@ -843,6 +844,40 @@ fn synth_report_writes_a_table_and_a_figure_per_size() {
     );
     let e = fails(&["synth-report", "--target", "generic", "--sizes", "0"]);
     assert!(e.contains("--sizes"), "{e}");
+
+    // a sweep of lanes at a fixed column count, into its own files
+    let o = nsm(&[
+        "synth-report",
+        "--target",
+        "generic",
+        "--sizes",
+        "1",
+        "--cols",
+        "2",
+        "--lanes",
+        "1,2",
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("synth-generic-lanes.md")).unwrap();
+    assert!(
+        md.contains("| 1x2 | 1 | 8 | 2 | 2 |") && md.contains("| 1x2 | 2 | 8 | 2 | 4 |"),
+        "{md}"
+    );
+    assert!(md.contains("--sizes 1 --cols 2 --lanes 1,2"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("synth-generic-lanes.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        json[1]["luts"].as_u64() > json[0]["luts"].as_u64(),
+        "{json}"
+    );
+    let e = fails(&["synth-report", "--target", "generic", "--lanes", "0"]);
+    assert!(e.contains("--lanes"), "{e}");
 }
 
 #[test]
