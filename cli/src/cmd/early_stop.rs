@@ -69,12 +69,7 @@ pub fn early_stop_sweep(a: EarlyStopSweepArgs) -> Result<()> {
         let report = BitExact::new(&cfg, &q)?.evaluate(&data)?;
         let calibration = calibration(&report.outcomes, &data.labels, 10);
         let model = CycleModel::new(&cfg, &q);
-        let mean_cycles = report
-            .outcomes
-            .iter()
-            .map(|o| model.total_for_passes(o.passes as u64) as f64)
-            .sum::<f64>()
-            / report.images.max(1) as f64;
+        let mean_cycles = model.mean_total(&report.outcomes);
         eprintln!(
             "{label}: {:.2}% test error, {:.2} mean passes, ECE {:.4} ({:.0} s)",
             report.test_error_pct, report.mean_passes, calibration.ece, report.seconds

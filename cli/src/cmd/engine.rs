@@ -87,12 +87,7 @@ pub fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
     let calibration = uncertainty::calibration(&report.outcomes, &data.labels, 10);
     // the cycle model at the passes each input ran (the rule's own cost not included)
     let cycles = CycleModel::new(&cfg, &q);
-    let mean_cycles = report
-        .outcomes
-        .iter()
-        .map(|o| cycles.total_for_passes(o.passes as u64) as f64)
-        .sum::<f64>()
-        / report.images.max(1) as f64;
+    let mean_cycles = cycles.mean_total(&report.outcomes);
     if a.json {
         println!(
             "{}",

@@ -10,6 +10,7 @@
 
 use super::config::EngineConfig;
 use super::qnet::QNet;
+use super::Outcome;
 
 /// The value of the sequencer's drain counter that ends a layer: the idle cycles between a
 /// layer's last step and the next layer's start cover the array (`cols`), the row ends'
@@ -90,6 +91,15 @@ impl CycleModel {
     /// build the rule yet).
     pub fn total_for_passes(&self, passes: u64) -> u64 {
         self.input_cycles + passes.div_ceil(self.rows) * self.group_cycles + self.output_cycles
+    }
+
+    /// Mean cycles per input over `outcomes`, each at the passes it ran.
+    pub fn mean_total(&self, outcomes: &[Outcome]) -> f64 {
+        let sum: u64 = outcomes
+            .iter()
+            .map(|o| self.total_for_passes(o.passes as u64))
+            .sum();
+        sum as f64 / outcomes.len().max(1) as f64
     }
 
     /// All cycles of one input.
