@@ -462,6 +462,10 @@ pub struct EvalArgs {
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     pub json: bool,
+    /// With --qnet: write every input's result to this JSON file (label, class, passes run,
+    /// votes per class, confidence, logit sums).
+    #[arg(long, value_name = "OUT.json", requires = "qnet")]
+    pub outcomes: Option<PathBuf>,
 }
 
 impl BoardArg {

@@ -78,10 +78,31 @@ pub fn eval_bit_exact(a: &EvalArgs, qpath: &Path) -> Result<()> {
     if a.scale.is_some() {
         bail!("--scale applies to float networks (--net); a quantized row has no float scale");
     }
+    let mut out = outputs(a.data.files(Split::Test))?;
+    out.inputs([qpath, cfg_path])?;
+    if let Some(p) = &a.outcomes {
+        out.primary("--outcomes", p)?;
+    }
     let q = QNet::load(qpath, &cfg)?;
     let data = BinarizedSet::from_dataset(&a.data.load(Split::Test)?);
     let engine = BitExact::new(&cfg, &q)?;
     let report = engine.evaluate(&data)?;
+    if let Some(p) = &a.outcomes {
+        let rows: Vec<serde_json::Value> = report
+            .outcomes
+            .iter()
+            .zip(&data.labels)
+            .map(|(o, &label)| {
+                json!({
+                    "label": label, "class": o.inference.class, "passes": o.passes,
+                    "votes": o.votes, "confidence": uncertainty::confidence(o),
+                    "logit_sums": o.inference.logit_sums,
+                })
+            })
+            .collect();
+        out.write(p, serde_json::to_string(&rows)?.as_bytes())?;
+        out.commit()?;
+    }
     let rate = report.synapse_samples as f64 / report.seconds;
     // confidence: the reported class's vote frequency; ten bins as in Guo et al. (2017)
     let calibration = uncertainty::calibration(&report.outcomes, &data.labels, 10);

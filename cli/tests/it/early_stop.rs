@@ -35,6 +35,45 @@ fn eval_reports_the_passes_and_the_sweep_compares_the_rule_with_fixed_k() {
         "{hist:?}"
     );
     let c = v["mean_confidence"].as_f64().unwrap();
+    // per input: passes, votes and confidence, in input order
+    let per = d.path().join("outcomes.json");
+    let o = nsm(&[
+        "eval",
+        "--qnet",
+        q.to_str().unwrap(),
+        "--config",
+        rule.to_str().unwrap(),
+        "--limit",
+        "60",
+        "--outcomes",
+        per.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&per).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 60);
+    for r in rows {
+        let votes: u64 = r["votes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(votes, r["passes"].as_u64().unwrap(), "{r}");
+        let class = r["class"].as_u64().unwrap() as usize;
+        let conf = r["votes"][class].as_f64().unwrap() / votes as f64;
+        assert!(
+            (r["confidence"].as_f64().unwrap() - conf).abs() < 1e-12,
+            "{r}"
+        );
+    }
+    let mean = rows
+        .iter()
+        .map(|r| r["passes"].as_f64().unwrap())
+        .sum::<f64>()
+        / 60.0;
+    assert!((mean - v["mean_passes"].as_f64().unwrap()).abs() < 1e-9);
     assert!(c > 0.1 && c <= 1.0 && v["expected_calibration_error"].as_f64().is_some());
 
     let report = d.path().join("es.md");
