@@ -116,31 +116,27 @@ fn eval_reports_the_passes_and_the_sweep_compares_the_rule_with_fixed_k() {
 #[test]
 fn the_rule_is_refused_by_name_where_it_is_not_built() {
     let d = tempfile::tempdir().unwrap();
-    let bad = edited_config(
-        d.path(),
-        "bad",
-        serde_json::json!({"early_stop": {"vote_margin": 0, "min_passes": 8}}),
-    );
-    let e = fails(&[
-        "synth",
-        "--target",
-        "generic",
-        "--config",
-        bad.to_str().unwrap(),
-    ]);
+    // `nsm synth` on a configuration with the rule `{"vote_margin": m, "min_passes": 8}`
+    let synth_error = |name: &str, margin: u32| {
+        let cfg = edited_config(
+            d.path(),
+            name,
+            serde_json::json!({"early_stop": {"vote_margin": margin, "min_passes": 8}}),
+        );
+        (
+            fails(&[
+                "synth",
+                "--target",
+                "generic",
+                "--config",
+                cfg.to_str().unwrap(),
+            ]),
+            cfg,
+        )
+    };
+    let (e, _) = synth_error("bad", 0);
     assert!(e.contains("early_stop.vote_margin = 0"), "{e}");
-    let rule = edited_config(
-        d.path(),
-        "rule",
-        serde_json::json!({"early_stop": {"vote_margin": 3, "min_passes": 8}}),
-    );
-    let e = fails(&[
-        "synth",
-        "--target",
-        "generic",
-        "--config",
-        rule.to_str().unwrap(),
-    ]);
+    let (e, rule) = synth_error("rule", 3);
     assert!(
         e.contains("early_stop: the hardware does not build the stopping rule yet"),
         "{e}"

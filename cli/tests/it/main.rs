@@ -813,19 +813,18 @@ fn synth_report_writes_a_table_and_a_figure_per_size() {
             "weight_memory_words": 64, "neuron_memory_words": 32, "mc_samples": 2}),
     );
     let out = dir.path().join("reports");
-    let o = nsm(&[
-        "synth-report",
-        "--target",
-        "generic",
-        "--sizes",
-        "1,2",
-        "--config",
-        cfg_path.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let md = std::fs::read_to_string(out.join("synth-generic.md")).unwrap();
+    // runs the generic synth-report with `args`; the markdown and numbers of `stem`
+    let report = |args: &[&str], stem: &str| -> (String, serde_json::Value) {
+        let mut all = vec!["synth-report", "--target", "generic"];
+        all.extend_from_slice(args);
+        all.extend(["--config", cfg_path.to_str().unwrap()]);
+        all.extend(["--out-dir", out.to_str().unwrap()]);
+        let o = nsm(&all);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let read = |ext: &str| std::fs::read_to_string(out.join(format!("{stem}.{ext}"))).unwrap();
+        (read("md"), serde_json::from_str(&read("json")).unwrap())
+    };
+    let (md, json) = report(&["--sizes", "1,2"], "synth-generic");
     // array, lanes, weight bits, PEs, synapses per cycle
     assert!(
         md.contains("| 1x1 | 1 | 8 | 1 | 1 |") && md.contains("| 2x2 | 1 | 8 | 4 | 4 |"),
@@ -833,9 +832,6 @@ fn synth_report_writes_a_table_and_a_figure_per_size() {
     );
     let svg = std::fs::read_to_string(out.join("synth-generic.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("LUT4") && svg.contains("Fmax"));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("synth-generic.json")).unwrap())
-            .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 2);
     // more PEs, more LUTs
     assert!(
@@ -846,32 +842,15 @@ fn synth_report_writes_a_table_and_a_figure_per_size() {
     assert!(e.contains("--sizes"), "{e}");
 
     // a sweep of lanes at a fixed column count, into its own files
-    let o = nsm(&[
-        "synth-report",
-        "--target",
-        "generic",
-        "--sizes",
-        "1",
-        "--cols",
-        "2",
-        "--lanes",
-        "1,2",
-        "--config",
-        cfg_path.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let md = std::fs::read_to_string(out.join("synth-generic-lanes.md")).unwrap();
+    let (md, json) = report(
+        &["--sizes", "1", "--cols", "2", "--lanes", "1,2"],
+        "synth-generic-lanes",
+    );
     assert!(
         md.contains("| 1x2 | 1 | 8 | 2 | 2 |") && md.contains("| 1x2 | 2 | 8 | 2 | 4 |"),
         "{md}"
     );
     assert!(md.contains("--sizes 1 --cols 2 --lanes 1,2"), "{md}");
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("synth-generic-lanes.json")).unwrap(),
-    )
-    .unwrap();
     assert!(
         json[1]["luts"].as_u64() > json[0]["luts"].as_u64(),
         "{json}"

@@ -35,15 +35,6 @@ pub struct Outcome {
     pub votes: Vec<u32>,
 }
 
-impl Outcome {
-    /// The votes as frequencies over the passes run (the engine's estimate of the class
-    /// probabilities).
-    pub fn vote_frequencies(&self) -> Vec<f64> {
-        let n = self.passes.max(1) as f64;
-        self.votes.iter().map(|&v| f64::from(v) / n).collect()
-    }
-}
-
 /// Vote counting as the output layer's logits come out, neuron by neuron, for every row.
 #[derive(Debug, Clone)]
 pub struct Votes {

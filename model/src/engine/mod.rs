@@ -94,9 +94,7 @@ pub struct BitExactReport {
     /// Inputs by the passes they ran.
     pub pass_histogram: std::collections::BTreeMap<usize, usize>,
     pub seconds: f64,
-    #[serde(skip)]
-    pub inferences: Vec<Inference>,
-    /// Each input's passes and votes, in input order.
+    /// Each input's result with its passes and votes, in input order.
     #[serde(skip)]
     pub outcomes: Vec<Outcome>,
 }
@@ -241,16 +239,15 @@ impl BitExact {
                 })
                 .collect()
         };
-        let inferences: Vec<Inference> = outcomes.iter().map(|o| o.inference.clone()).collect();
         let mut pass_histogram = std::collections::BTreeMap::new();
         for o in &outcomes {
             *pass_histogram.entry(o.passes).or_insert(0) += 1;
         }
         let total_passes: usize = outcomes.iter().map(|o| o.passes).sum();
-        let errors = inferences
+        let errors = outcomes
             .iter()
             .zip(&data.labels)
-            .filter(|(inf, &l)| inf.class != l as usize)
+            .filter(|(o, &l)| o.inference.class != l as usize)
             .count();
         Ok(BitExactReport {
             images: n,
@@ -269,7 +266,6 @@ impl BitExact {
             },
             pass_histogram,
             seconds: start.elapsed().as_secs_f64(),
-            inferences,
             outcomes,
         })
     }

@@ -95,8 +95,8 @@ pub fn infer(
         }
         // every real pass of the group votes; then the stopping rule judges the votes
         let live = rows.min(k_mc - g * rows);
-        for logits in &pass_logits[..live] {
-            votes[Inference::from_logit_sums(logits.clone()).class] += 1;
+        for logits in pass_logits.into_iter().take(live) {
+            votes[Inference::from_logit_sums(logits).class] += 1;
         }
         passes += live;
         if decided(&votes, passes, cfg.early_stop) {
