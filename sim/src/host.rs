@@ -177,6 +177,27 @@ impl HostStream {
         self.expect.push(Expect::Result { classes, logits });
     }
 
+    /// A whole board session: a ping, the writes that load `qnet` on `cfg`'s engine, each
+    /// input (with its `logits` flag) and a ping. With `clocks_per_bit`, each input is
+    /// followed by its [`filler_bytes`], for a stream sent in one go.
+    pub fn session(
+        cfg: &EngineConfig,
+        qnet: &QNet,
+        inputs: &[(&[i8], bool)],
+        clocks_per_bit: Option<u32>,
+    ) -> Self {
+        let classes = qnet.widths().last().copied().unwrap_or(0);
+        let mut s = Self::new();
+        s.ping();
+        s.load(qnet, cfg.step_inputs());
+        for &(x, logits) in inputs {
+            let fillers = clocks_per_bit.map_or(0, |cpb| filler_bytes(cfg, qnet, logits, cpb));
+            s.classify(x, cfg.step_inputs(), classes, logits, fillers);
+        }
+        s.ping();
+        s
+    }
+
     /// The reply bytes if every command succeeds with the given results, in order.
     pub fn expected_replies(&self, results: &[Inference]) -> Vec<u8> {
         expected_replies(&self.expect, results)

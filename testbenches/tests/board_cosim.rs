@@ -9,7 +9,7 @@ use nsm_flow::sim::Simulator;
 use nsm_hdl::board::BoardParams;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_model::engine::BitExact;
-use nsm_sim::host::{filler_bytes, HostStream};
+use nsm_sim::host::HostStream;
 use nsm_verilog::cells::Cells;
 use nsm_verilog::VerilogOptions;
 use rand::SeedableRng;
@@ -39,19 +39,20 @@ fn board_verilog_over_uart_matches_the_bit_exact_model_in_icarus_and_verilator()
         let q = samples::random_qnet(&mut rng, &cfg, &limits, Weights::Random);
         let model = BitExact::new(&cfg, &q).unwrap();
         let mut states = model.seeds().to_vec();
-        let classes = *q.widths().last().unwrap();
-        let mut stream = HostStream::new();
-        stream.ping();
-        stream.load(&q, cfg.step_inputs());
-        let mut results = Vec::new();
-        for n in 0..2 {
-            let x = samples::random_input(&mut rng, q.n_inputs());
-            let logits = n == 0;
-            let fillers = filler_bytes(&cfg, &q, logits, PARAMS.clocks_per_bit);
-            stream.classify(&x, cfg.step_inputs(), classes, logits, fillers);
-            results.push(model.infer(&x, &mut states).unwrap());
-        }
-        stream.ping();
+        let inputs: Vec<Vec<i8>> = (0..2)
+            .map(|_| samples::random_input(&mut rng, q.n_inputs()))
+            .collect();
+        let results: Vec<_> = inputs
+            .iter()
+            .map(|x| model.infer(x, &mut states).unwrap())
+            .collect();
+        // the first input's reply carries the logits
+        let session: Vec<(&[i8], bool)> = inputs
+            .iter()
+            .enumerate()
+            .map(|(n, x)| (x.as_slice(), n == 0))
+            .collect();
+        let stream = HostStream::session(&cfg, &q, &session, Some(PARAMS.clocks_per_bit));
         let expect = stream.expected_replies(&results);
         let max_cycles = 40 * PARAMS.clocks_per_bit as u64 * stream.bytes.len() as u64 + 10_000;
         let dir = root.join(format!("case{case}"));
@@ -133,22 +134,20 @@ fn mnist_over_the_uart(
     let q = quantize(&t.network(), cfg).unwrap();
     let model = BitExact::new(cfg, &q).unwrap();
     let mut states = model.seeds().to_vec();
-    let classes = *q.widths().last().unwrap();
-    let mut stream = HostStream::new();
-    stream.ping();
-    stream.load(&q, cfg.step_inputs());
-    let mut results = Vec::new();
-    for i in 0..test.len() {
-        let x: Vec<i8> = test
-            .row(i)
-            .iter()
-            .map(|&v| if v > 0.0 { 1 } else { -1 })
-            .collect();
-        let fillers = filler_bytes(cfg, &q, true, PARAMS.clocks_per_bit);
-        stream.classify(&x, cfg.step_inputs(), classes, true, fillers);
-        results.push(model.infer(&x, &mut states).unwrap());
-    }
-    stream.ping();
+    let inputs: Vec<Vec<i8>> = (0..test.len())
+        .map(|i| {
+            test.row(i)
+                .iter()
+                .map(|&v| if v > 0.0 { 1 } else { -1 })
+                .collect()
+        })
+        .collect();
+    let results: Vec<_> = inputs
+        .iter()
+        .map(|x| model.infer(x, &mut states).unwrap())
+        .collect();
+    let session: Vec<(&[i8], bool)> = inputs.iter().map(|x| (x.as_slice(), true)).collect();
+    let stream = HostStream::session(cfg, &q, &session, Some(PARAMS.clocks_per_bit));
     let expect = stream.expected_replies(&results);
     let max_cycles = 40 * PARAMS.clocks_per_bit as u64 * stream.bytes.len() as u64 + 1_000_000;
     prepare_board(

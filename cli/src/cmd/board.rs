@@ -87,7 +87,7 @@ struct BoardSession {
 
 /// The session `a` describes, with `fillers` filler bytes after each input when given.
 fn board_session(a: &BoardSessionArgs, fillers: Option<u32>) -> Result<BoardSession> {
-    use nsm_sim::host::{filler_bytes, HostStream};
+    use nsm_sim::host::HostStream;
     let cfg = configs::load_required(&a.config)?;
     // the session is for a board's engine: a configuration the hardware cannot build (an
     // early stop) would predict replies no board gives
@@ -95,15 +95,8 @@ fn board_session(a: &BoardSessionArgs, fillers: Option<u32>) -> Result<BoardSess
     let q = QNet::load(&a.qnet, &cfg)?;
     let (inputs, labels) = board_images(&a.data, a.images)?;
     let model = BitExact::new(&cfg, &q)?;
-    let classes = *q.widths().last().expect("a network has an output layer");
-    let per_input = fillers.map_or(0, |cpb| filler_bytes(&cfg, &q, a.logits, cpb));
-    let mut stream = HostStream::new();
-    stream.ping();
-    stream.load(&q, cfg.step_inputs());
-    for x in &inputs {
-        stream.classify(x, cfg.step_inputs(), classes, a.logits, per_input);
-    }
-    stream.ping();
+    let session: Vec<(&[i8], bool)> = inputs.iter().map(|x| (x.as_slice(), a.logits)).collect();
+    let stream = HostStream::session(&cfg, &q, &session, fillers);
     Ok(BoardSession {
         inputs,
         labels,

@@ -11,7 +11,7 @@ use nsm_model::engine::qnet::QNet;
 use nsm_model::engine::samples::{self, Limits, Weights};
 use nsm_model::engine::{BitExact, Inference};
 use nsm_sim::board_sim::BoardSim;
-use nsm_sim::host::{self, decode_replies, filler_bytes, match_replies, Expect, HostStream, Reply};
+use nsm_sim::host::{self, decode_replies, match_replies, Expect, HostStream, Reply};
 use nsm_sim::ConfigWrite;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -60,20 +60,21 @@ fn board_top_over_uart_classifies_like_the_bit_exact_model() {
     for (case, (cfg, q)) in cases.iter().enumerate() {
         let model = BitExact::new(cfg, q).unwrap();
         let mut states = model.seeds().to_vec();
-        let classes = *q.widths().last().unwrap();
-        let mut stream = HostStream::new();
-        stream.ping();
-        stream.load(q, cfg.step_inputs());
-        let mut expected: Vec<Inference> = Vec::new();
-        for n in 0..3 {
-            let x = samples::random_input(&mut rng, q.n_inputs());
-            let logits = n == 1;
-            // the stream is sent in one go: fillers cover each inference
-            let fillers = filler_bytes(cfg, q, logits, PARAMS.clocks_per_bit);
-            stream.classify(&x, cfg.step_inputs(), classes, logits, fillers);
-            expected.push(model.infer(&x, &mut states).unwrap());
-        }
-        stream.ping();
+        let inputs: Vec<Vec<i8>> = (0..3)
+            .map(|_| samples::random_input(&mut rng, q.n_inputs()))
+            .collect();
+        let expected: Vec<Inference> = inputs
+            .iter()
+            .map(|x| model.infer(x, &mut states).unwrap())
+            .collect();
+        // the second reply carries the logits; the stream is sent in one go: fillers cover
+        // each inference
+        let session: Vec<(&[i8], bool)> = inputs
+            .iter()
+            .enumerate()
+            .map(|(n, x)| (x.as_slice(), n == 1))
+            .collect();
+        let stream = HostStream::session(cfg, q, &session, Some(PARAMS.clocks_per_bit));
         let want = stream.expected_replies(&expected);
         let mut sim = powered_up(cfg);
         let mut gap_rng = Xoshiro256PlusPlus::seed_from_u64(case as u64);
@@ -221,14 +222,8 @@ fn decoded_replies_stay_with_their_images_after_an_error_reply() {
             (run_on[2] != from_seeds).then_some((cfg, q, model, inputs))
         })
         .expect("a tiny case whose random streams change a result");
-    let classes = *q.widths().last().unwrap();
-    let mut stream = HostStream::new();
-    stream.ping();
-    stream.load(&q, cfg.step_inputs());
-    for x in &inputs {
-        stream.classify(x, cfg.step_inputs(), classes, true, 0);
-    }
-    stream.ping();
+    let session: Vec<(&[i8], bool)> = inputs.iter().map(|x| (x.as_slice(), true)).collect();
+    let stream = HostStream::session(&cfg, &q, &session, None);
     let first_input = stream.expect.len() - 5;
     assert!(first_input >= 3, "the stream has writes to break");
 
